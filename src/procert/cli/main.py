@@ -1,0 +1,420 @@
+"""The ``procert`` command: a thin layer over the facts, programs and evaluation packages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from procert import __version__
+from procert.demo import generate
+from procert.evaluation import Evaluation, WorkerNotFound, evaluate, explain
+from procert.facts import FactStore, FactStoreError, ImportFailed, import_export
+from procert.i18n import t
+from procert.programs import Program, ProgramError, list_programs, load_program
+from procert.settings import Settings
+
+app = typer.Typer(
+    name="procert",
+    help="Run a Pro worker certification program: import marketplace facts, evaluate, explain.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+programs_app = typer.Typer(help="List and show certification programs.", no_args_is_help=True)
+app.add_typer(programs_app, name="programs")
+
+out = Console()
+err = Console(stderr=True)
+
+HomeOption = Annotated[
+    Path | None, typer.Option("--home", help="State folder (env PROCERT_HOME, default ~/.procert).", show_default=False)
+]
+ProgramOption = Annotated[
+    str | None,
+    typer.Option(
+        "--program",
+        "-p",
+        help="Program preset id or TOML path (env PROCERT_PROGRAM, default crowdworks-pro).",
+        show_default=False,
+    ),
+]
+LangOption = Annotated[
+    str | None, typer.Option("--lang", help="Language: ja or en (env PROCERT_LANG, default ja).", show_default=False)
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Evaluation date YYYY-MM-DD (00:00 in the program's time zone). "
+        "Default: the latest scheduled date on or before today.",
+        show_default=False,
+    ),
+]
+
+
+def _settings(home: Path | None = None, program: str | None = None, lang: str | None = None) -> Settings:
+    overrides: dict[str, Any] = {k: v for k, v in {"home": home, "program": program, "lang": lang}.items() if v}
+    try:
+        return Settings(**overrides)
+    except ValueError as exc:
+        _fail(f"invalid setting: {exc}", code=2)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _program(settings: Settings) -> Program:
+    try:
+        return load_program(settings.program)
+    except ProgramError as exc:
+        _fail(str(exc), code=2)
+
+
+def _as_of(value: str | None, program: Program) -> date:
+    if value is None:
+        return program.cadence.latest_on_or_before(datetime.now(UTC).date())
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form", param_hint="--as-of") from None
+
+
+def _store(settings: Settings, *, read_only: bool) -> FactStore:
+    try:
+        return FactStore(
+            settings.facts_path,
+            memory_limit=settings.duckdb_memory_limit,
+            threads=settings.duckdb_threads,
+            read_only=read_only,
+        )
+    except FactStoreError as exc:
+        _fail(str(exc))
+
+
+def _steps() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True)
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    """procert: Pro worker certification for crowdsourcing marketplaces."""
+    if version:
+        out.print(f"procert {__version__}")
+        raise typer.Exit()
+
+
+@app.command("import")
+def import_command(
+    directory: Annotated[
+        Path, typer.Argument(help="Export folder: workers/contracts/reviews/payments/scouts .csv or .parquet.")
+    ],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace whole tables instead of upserting by id (needs every table).")
+    ] = False,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+) -> None:
+    """Validate an export completely, then store it (rows with existing ids are replaced)."""
+    settings = _settings(home, program)
+    prog = _program(settings)
+    with _store(settings, read_only=False) as store, _steps() as progress:
+        task = progress.add_task("importing", total=None)
+        try:
+            report = import_export(
+                store,
+                directory,
+                timezone=prog.timezone,
+                replace=replace,
+                progress=lambda msg: progress.update(task, description=msg),
+            )
+        except ImportFailed as exc:
+            progress.stop()
+            err.print(exc.report(), highlight=False, markup=False)
+            raise typer.Exit(1) from None
+        except FactStoreError as exc:
+            _fail(str(exc))
+        counts = store.counts()
+    table = Table(title=f"imported {directory} ({'replace' if replace else 'upsert'}, {prog.timezone})")
+    table.add_column("table")
+    table.add_column("rows in file", justify="right")
+    table.add_column("rows stored", justify="right")
+    for name, rows in counts.items():
+        table.add_row(name, f"{report.rows[name]:,}" if name in report.rows else "—", f"{rows:,}")
+    out.print(table)
+
+
+def print_summary(evaluation: Evaluation, lang: str) -> None:
+    summary = evaluation.summary()
+    program = evaluation.program
+    table = Table(
+        title=t(
+            "summary_title",
+            lang,
+            name=program.name.get(lang),
+            program=program.label,
+            as_of=evaluation.period.as_of.isoformat(),
+        )
+    )
+    table.add_column(t("col_criterion", lang))
+    table.add_column(t("col_threshold", lang))
+    table.add_column(t("pass", lang), justify="right")
+    for criterion in program.criteria:
+        threshold = str(criterion.threshold).lower()
+        if criterion.division_thresholds:
+            threshold += " (" + ", ".join(f"{d}: {v}" for d, v in criterion.division_thresholds.items()) + ")"
+        table.add_row(
+            criterion.label.get(lang), f"{criterion.comparison} {threshold}", f"{summary.passed[criterion.id]:,}"
+        )
+    out.print(table)
+    out.print(
+        f"{t('summary_workers', lang)}: {summary.workers:,}  ({t('summary_eligible', lang)}: {summary.eligible:,})"
+    )
+    out.print(f"[bold]{t('summary_certified', lang)}: {summary.certified:,}[/]")
+    out.print(f"{t('summary_seconds', lang)}: {evaluation.seconds:.2f} s")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    as_of: AsOfOption = None,
+    out_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Result file: .csv, .parquet or .jsonl. Default: PROCERT_HOME/results/<program>_<date>.csv.",
+            show_default=False,
+        ),
+    ] = None,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+    lang: LangOption = None,
+) -> None:
+    """Evaluate every worker as of a date; write one row per worker and print a summary."""
+    settings = _settings(home, program, lang)
+    prog = _program(settings)
+    day = _as_of(as_of, prog)
+    if out_path is not None and out_path.suffix.lower() not in (".csv", ".parquet", ".jsonl"):
+        raise typer.BadParameter("use a .csv, .parquet or .jsonl file", param_hint="--out")
+    with _store(settings, read_only=True) as store:
+        if store.is_empty():
+            _fail("the facts store holds no workers: run `procert import DIR` first")
+        try:
+            with _steps() as progress:
+                progress.add_task(f"evaluating {prog.label} as of {day}", total=None)
+                evaluation = evaluate(store, prog, day)
+        except FactStoreError as exc:
+            _fail(str(exc))
+        target = out_path or settings.results_dir / f"{prog.id}_{day.isoformat()}.csv"
+        evaluation.write(target)
+        print_summary(evaluation, settings.lang)
+    out.print(f"→ {target}", highlight=False)
+
+
+@app.command("explain")
+def explain_command(
+    worker_id: Annotated[str, typer.Argument(help="The worker to explain.")],
+    as_of: AsOfOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    home: HomeOption = None,
+    program: ProgramOption = None,
+    lang: LangOption = None,
+) -> None:
+    """Explain one worker's result: values, thresholds, windows, and what it would take."""
+    settings = _settings(home, program, lang)
+    prog = _program(settings)
+    day = _as_of(as_of, prog)
+    if fmt not in ("text", "json"):
+        raise typer.BadParameter("use text or json", param_hint="--format")
+    with _store(settings, read_only=True) as store:
+        try:
+            explanation = explain(store, prog, day, worker_id, settings.lang)
+        except WorkerNotFound as exc:
+            _fail(str(exc))
+        except FactStoreError as exc:
+            _fail(str(exc))
+    if fmt == "json":
+        payload = {
+            "worker_id": explanation.worker_id,
+            "division": explanation.division,
+            "status": explanation.status,
+            "certified": explanation.certified,
+            "program": prog.id,
+            "program_version": prog.version,
+            "as_of": day.isoformat(),
+            "next_evaluation": explanation.next_evaluation.isoformat(),
+            "criteria": [
+                {
+                    "id": c.id,
+                    "label": c.label,
+                    "value": c.value,
+                    "threshold": c.threshold_text,
+                    "passed": c.passed,
+                    "window": c.window_text,
+                    "what_it_would_take": c.takes,
+                    "margin": c.margin,
+                    "advice": c.advice,
+                    "facts": c.facts,
+                }
+                for c in explanation.criteria
+            ],
+        }
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+        return
+    out.print(explanation.to_text(), highlight=False, markup=False, soft_wrap=True)
+
+
+@programs_app.command("list")
+def programs_list() -> None:
+    """List the shipped program presets."""
+    table = Table()
+    for col in ("id", "version", "name", "time zone", "criteria"):
+        table.add_column(col)
+    try:
+        programs = list_programs()
+    except ProgramError as exc:
+        _fail(str(exc), code=2)
+    for p in programs:
+        table.add_row(p.id, str(p.version), f"{p.name.ja} / {p.name.en}", p.timezone, str(len(p.criteria)))
+    out.print(table)
+
+
+@programs_app.command("show")
+def programs_show(
+    ref: Annotated[str, typer.Argument(help="Preset id or path to a program TOML file.")],
+    lang: LangOption = None,
+) -> None:
+    """Validate and show one program: its criteria, thresholds and cadence."""
+    settings = _settings(lang=lang)
+    try:
+        prog = load_program(ref)
+    except ProgramError as exc:
+        _fail(str(exc), code=2)
+    language = settings.lang
+    out.print(f"[bold]{prog.name.get(language)}[/] ({prog.label})")
+    out.print(prog.description.get(language))
+    months = ", ".join(f"{m}/{prog.cadence.day}" for m in prog.cadence.months)
+    out.print(
+        f"time zone: {prog.timezone}; evaluated on {months}; eligible statuses: {', '.join(prog.eligible_statuses)}",
+        highlight=False,
+    )
+    table = Table()
+    for col in ("id", "metric", "params", "passes when", "label"):
+        table.add_column(col)
+    for c in prog.criteria:
+        rule = f"{c.comparison} {str(c.threshold).lower()}"
+        if c.division_thresholds:
+            rule += "; " + ", ".join(f"{d}: {c.comparison} {v}" for d, v in c.division_thresholds.items())
+        table.add_row(c.id, c.metric, json.dumps(c.params, ensure_ascii=False), rule, c.label.get(language))
+    out.print(table)
+
+
+@app.command("demo-data")
+def demo_data_command(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the export into.")],
+    workers: Annotated[int, typer.Option("--workers", "-n", min=1, help="Number of workers.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same data.")] = 1,
+    end: Annotated[
+        str | None, typer.Option("--end", help="Last day of generated history (default today).", show_default=False)
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+) -> None:
+    """Generate a realistic demo marketplace export in the data contract."""
+    if fmt not in ("csv", "parquet"):
+        raise typer.BadParameter("use csv or parquet", param_hint="--format")
+    end_day = _parse_day(end, "--end") if end else None
+    summary = _generate(out_dir, workers, seed, end_day, fmt)
+    out.print(f"wrote {out_dir}: " + ", ".join(f"{k} {v:,}" for k, v in summary.rows.items()), highlight=False)
+
+
+def _parse_day(value: str, hint: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form", param_hint=hint) from None
+
+
+def _generate(out_dir: Path, workers: int, seed: int, end: date | None, fmt: str) -> Any:
+    with Progress(
+        TextColumn("generating"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} workers"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("generate", total=workers)
+        return generate(
+            out_dir,
+            workers=workers,
+            seed=seed,
+            end=end,
+            fmt=fmt,
+            progress=lambda done, _total: progress.update(task, completed=done),
+        )
+
+
+@app.command("demo")
+def demo_command(
+    workers: Annotated[int, typer.Option("--workers", "-n", min=1, help="Number of workers.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
+    explanations: Annotated[int, typer.Option("--explanations", help="How many workers to explain.")] = 3,
+    home: HomeOption = None,
+    lang: LangOption = None,
+) -> None:
+    """Generate a demo marketplace, import it, evaluate it as of the latest quarterly date, and explain a few."""
+    settings = _settings(home, None, lang)
+    prog = _program(settings)
+    today = datetime.now(UTC).date()
+    day = prog.cadence.latest_on_or_before(today)
+    export = settings.home / "demo-export"
+    out.rule(f"1. demo marketplace: {workers:,} workers (seed {seed}) → {export}")
+    summary = _generate(export, workers, seed, today, "csv")
+    out.print(", ".join(f"{k} {v:,}" for k, v in summary.rows.items()), highlight=False)
+    out.rule("2. import")
+    if settings.facts_path.exists():
+        settings.facts_path.unlink()  # the demo always starts from a clean store
+    with _store(settings, read_only=False) as store, _steps() as progress:
+        task = progress.add_task("importing", total=None)
+        import_export(
+            store, export, timezone=prog.timezone, progress=lambda msg: progress.update(task, description=msg)
+        )
+    out.print(f"facts stored in {settings.facts_path}", highlight=False)
+    out.rule(f"3. evaluate {prog.label} as of {day}")
+    with _store(settings, read_only=True) as store:
+        evaluation = evaluate(store, prog, day)
+        target = evaluation.write(settings.results_dir / f"{prog.id}_{day.isoformat()}.csv")
+        print_summary(evaluation, settings.lang)
+        out.print(f"→ {target}", highlight=False)
+        out.rule("4. explanations")
+        picks = evaluation.rows("certified", limit=1)
+        picks += evaluation.rows(
+            f"NOT certified AND status = 'active' AND "
+            f"{' + '.join(f'CAST({c.id}_passed AS INTEGER)' for c in prog.criteria)} "
+            f">= {len(prog.criteria) - 2}",
+            limit=max(explanations - 1, 0),
+        )
+        for row in picks[:explanations]:
+            out.print(
+                explain(store, prog, day, row["worker_id"], settings.lang).to_text(),
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+            out.print()
+    out.print(
+        f"Try: procert explain {picks[0]['worker_id'] if picks else 'W0000001'} --as-of {day} "
+        f"--home {settings.home} --lang en",
+        highlight=False,
+    )

@@ -1,0 +1,288 @@
+"""Generate a realistic demo marketplace export in the data contract, fast enough for millions of workers.
+
+Activity is skewed (a log-normal number of contracts per worker: many occasional workers, a few very busy
+ones), divisions differ in size and pay, reviews are mostly high with some low, scouts are direct or mass,
+and timestamps mix Japan time (+09:00), UTC (Z) and naive local time, as real exports do.
+Workers are generated in chunks so memory stays flat whatever the size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from procert.facts.contract import RATING_ITEMS, TABLE_ORDER
+
+DIVISIONS = ("writer", "designer", "business", "engineer")
+DIVISION_SHARE = (0.42, 0.25, 0.20, 0.13)
+# Typical contract value per division in yen (log-normal median).
+DIVISION_PRICE = (18_000, 45_000, 35_000, 120_000)
+FAMILY = ("佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤", "吉田", "山田")
+GIVEN = ("さくら", "翔太", "陽菜", "蓮", "結衣", "大翔", "美咲", "悠真", "葵", "湊", "Emma", "Ken")
+PROFILE_SAMPLES = (
+    "Webライターとして5年、SEO記事と取材記事を中心に執筆しています。",
+    "UI/UXデザイナー。Figmaでのワイヤーフレームからコーディングまで対応します。",
+    "Python と TypeScript のフルスタックエンジニアです。業務システムの開発経験が豊富です。",
+    "営業資料の作成、データ入力、リサーチなどバックオフィス業務をサポートします。",
+    "Freelance translator (Japanese-English) with a background in finance.",
+)
+PR_SAMPLES = (
+    "納期厳守と丁寧なコミュニケーションを心がけています。",
+    "修正対応は無制限。まずはお気軽にご相談ください。",
+    "平日日中にすぐ返信できます。長期のお取引を歓迎します。",
+    "I reply within a few hours and keep you posted at every step.",
+)
+JST = 9 * 3600
+SECONDS_PER_DAY = 86_400
+CHUNK_WORKERS = 50_000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class DemoSummary:
+    directory: Path
+    rows: dict[str, int]
+    end: date
+
+
+def _ts_strings(rng: np.random.Generator, seconds: np.ndarray) -> pa.Array:
+    """ISO 8601 strings for UTC epoch seconds: half in +09:00, 30% in UTC with Z, 20% naive Japan time."""
+    style = rng.choice(3, size=len(seconds), p=[0.5, 0.3, 0.2]).astype(np.int8)
+    local = seconds + np.where(style == 1, 0, JST)
+    text = pc.strftime(pa.array(local.astype("datetime64[s]")), format="%Y-%m-%dT%H:%M:%S")
+    suffix = pa.DictionaryArray.from_arrays(pa.array(style), pa.array(["+09:00", "Z", ""])).cast(pa.string())
+    return pc.binary_join_element_wise(text, suffix, "")
+
+
+def _ids(prefix: str, start: int, count: int, width: int) -> pa.Array:
+    numbers = pc.cast(pa.array(np.arange(start, start + count, dtype=np.int64)), pa.string())
+    return pc.binary_join_element_wise(prefix, pc.utf8_lpad(numbers, width, "0"), "")
+
+
+class _Writer:
+    """Appends chunks to one file per table, as CSV or Parquet."""
+
+    def __init__(self, directory: Path, fmt: str) -> None:
+        self.directory, self.fmt = directory, fmt
+        self.writers: dict[str, object] = {}
+        self.rows = dict.fromkeys(TABLE_ORDER, 0)
+
+    def write(self, table: str, data: dict[str, pa.Array]) -> None:
+        batch = pa.table(data)
+        self.rows[table] += batch.num_rows
+        writer = self.writers.get(table)
+        if writer is None:
+            path = self.directory / f"{table}.{self.fmt}"
+            if self.fmt == "parquet":
+                writer = pq.ParquetWriter(path, batch.schema, compression="zstd")
+            else:
+                writer = pacsv.CSVWriter(path, batch.schema, write_options=pacsv.WriteOptions(quoting_style="needed"))
+            self.writers[table] = writer
+        writer.write_table(batch)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()  # type: ignore[attr-defined]
+
+
+def generate(
+    directory: Path | str,
+    *,
+    workers: int,
+    seed: int = 1,
+    end: date | None = None,
+    years: int = 3,
+    fmt: str = "csv",
+    progress: Progress | None = None,
+) -> DemoSummary:
+    """Write ``workers.<fmt>`` ... ``scouts.<fmt>`` into ``directory`` covering ``years`` before ``end``."""
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    if fmt not in ("csv", "parquet"):
+        raise ValueError("format must be csv or parquet")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for table in TABLE_ORDER:
+        for suffix in ("csv", "parquet"):
+            (directory / f"{table}.{suffix}").unlink(missing_ok=True)
+    end = end or datetime.now(UTC).date()
+    end_s = int(datetime(end.year, end.month, end.day, tzinfo=UTC).timestamp()) - JST
+    start_s = end_s - years * 365 * SECONDS_PER_DAY
+    out = _Writer(directory, fmt)
+    counters = {"contracts": 0, "reviews": 0, "payments": 0, "scouts": 0}
+    n_clients = max(workers // 2, 10)
+    try:
+        for chunk_start in range(0, workers, CHUNK_WORKERS):
+            n = min(CHUNK_WORKERS, workers - chunk_start)
+            rng = np.random.default_rng([seed, chunk_start])
+            _chunk(rng, out, counters, chunk_start, n, n_clients, start_s, end_s)
+            if progress:
+                progress(chunk_start + n, workers)
+    finally:
+        out.close()
+    return DemoSummary(directory, dict(out.rows), end)
+
+
+def _chunk(
+    rng: np.random.Generator,
+    out: _Writer,
+    counters: dict[str, int],
+    first: int,
+    n: int,
+    n_clients: int,
+    start_s: int,
+    end_s: int,
+) -> None:
+    # ---- workers -------------------------------------------------------------------------------------
+    worker_ids = _ids("W", first + 1, n, 7)
+    division = rng.choice(len(DIVISIONS), size=n, p=DIVISION_SHARE)
+    registered = rng.integers(start_s - 2 * 365 * SECONDS_PER_DAY, end_s - 30 * SECONDS_PER_DAY, size=n)
+    status = rng.choice(3, size=n, p=[0.92, 0.03, 0.05])
+    profile_kind = rng.choice(4, size=n, p=[0.86, 0.05, 0.03, 0.06])  # text, U+3000, spaces, empty
+    pr_kind = rng.choice(4, size=n, p=[0.82, 0.04, 0.04, 0.10])
+
+    def texts(kind: np.ndarray, samples: tuple[str, ...]) -> pa.Array:
+        pick = rng.integers(0, len(samples), size=n)
+        idx = np.where(kind == 0, pick, len(samples) + kind - 1)
+        choices = pa.array([*samples, "\u3000", "   ", None])
+        return pc.take(choices, pa.array(idx))
+
+    names = [
+        f"{FAMILY[a]} {GIVEN[b]}"
+        for a, b in zip(rng.integers(0, len(FAMILY), n), rng.integers(0, len(GIVEN), n), strict=True)
+    ]
+    locale = rng.choice(2, size=n, p=[0.9, 0.1])
+    out.write(
+        "workers",
+        {
+            "worker_id": worker_ids,
+            "display_name": pa.array(names),
+            "division": pc.take(pa.array(DIVISIONS), pa.array(division)),
+            "registered_at": _ts_strings(rng, registered),
+            "profile_text": texts(profile_kind, PROFILE_SAMPLES),
+            "self_pr_text": texts(pr_kind, PR_SAMPLES),
+            "status": pc.take(pa.array(["active", "suspended", "withdrawn"]), pa.array(status)),
+            "email": pc.binary_join_element_wise(pc.utf8_lower(worker_ids), "@example.jp", ""),
+            "locale": pc.take(pa.array(["ja", "en"]), pa.array(locale)),
+        },
+    )
+
+    # ---- contracts: log-normal count per worker, mean about 20 -----------------------------------------
+    per_worker = np.minimum(np.floor(rng.lognormal(2.3, 1.2, size=n)), 3000).astype(np.int64)
+    reliability = rng.beta(30, 1.4, size=n)  # share of closed contracts delivered
+    quality = rng.beta(14, 1.0, size=n)  # chance an item is rated 5
+    owner = np.repeat(np.arange(n), per_worker)
+    m = len(owner)
+    begin = np.maximum(registered[owner], start_s)
+    started = begin + (rng.random(m) * (end_s - begin)).astype(np.int64)
+    started = np.minimum(started, end_s - 3600)
+    closed = started + (rng.exponential(20, size=m) * SECONDS_PER_DAY).astype(np.int64) + 3600
+    is_closed = closed < end_s
+    delivered = is_closed & (rng.random(m) < reliability[owner])
+    c_status = np.where(~is_closed, 0, np.where(delivered, 1, 2))
+    kind = (rng.random(m) < 0.25).astype(np.int8)  # 1 = hourly
+    price = np.array(DIVISION_PRICE)[division[owner]]
+    amount = (np.round(rng.lognormal(0, 0.8, size=m) * price / 100) * 100).astype(np.int64)
+    contract_ids = _ids("C", counters["contracts"] + 1, m, 9)
+    counters["contracts"] += m
+    clients = _ids("K", 1, n_clients, 6)
+    client_idx = np.minimum(rng.zipf(1.6, size=m) - 1, n_clients - 1)
+    closed_text = _ts_strings(rng, closed)
+    closed_text = pc.if_else(pa.array(is_closed), closed_text, pa.nulls(m, pa.string()))
+    contract_worker = pc.take(worker_ids, pa.array(owner))
+    contract_client = pc.take(clients, pa.array(client_idx))
+    out.write(
+        "contracts",
+        {
+            "contract_id": contract_ids,
+            "worker_id": contract_worker,
+            "client_id": contract_client,
+            "kind": pc.take(pa.array(["fixed", "hourly"]), pa.array(kind)),
+            "status": pc.take(pa.array(["active", "delivered", "cancelled"]), pa.array(c_status)),
+            "amount_jpy": pa.array(amount),
+            "started_at": _ts_strings(rng, started),
+            "closed_at": closed_text,
+        },
+    )
+
+    # ---- reviews: most delivered contracts get one, a few days after delivery ---------------------------
+    review_at = closed + (rng.exponential(3, size=m) * SECONDS_PER_DAY).astype(np.int64)
+    reviewed = np.flatnonzero(delivered & (rng.random(m) < 0.85) & (review_at < end_s))
+    r = len(reviewed)
+    q = quality[owner[reviewed]]
+    items: dict[str, pa.Array] = {}
+    for item in RATING_ITEMS:
+        top = rng.random(r) < q
+        low = rng.choice([4, 4, 4, 3, 2, 1], size=r)
+        items[item] = pa.array(np.where(top, 5, low).astype(np.int64))
+    out.write(
+        "reviews",
+        {
+            "review_id": _ids("R", counters["reviews"] + 1, r, 9),
+            "contract_id": pc.take(contract_ids, pa.array(reviewed)),
+            "worker_id": pc.take(contract_worker, pa.array(reviewed)),
+            "client_id": pc.take(contract_client, pa.array(reviewed)),
+            "created_at": _ts_strings(rng, review_at[reviewed]),
+            **items,
+        },
+    )
+    counters["reviews"] += r
+
+    # ---- payments: delivered contracts are paid, some in two milestones; a few bonuses ------------------
+    paid = np.flatnonzero(delivered)
+    split = rng.random(len(paid)) < 0.3
+    second = paid[split]
+    pay_contract = np.concatenate([paid, second])
+    first_amount = np.where(split, amount[paid] // 2, amount[paid])
+    pay_amount = np.concatenate([first_amount, amount[second] - amount[second] // 2])
+    pay_at = np.concatenate(
+        [
+            np.where(split, started[paid] + (closed[paid] - started[paid]) // 2, closed[paid]),
+            closed[second],
+        ]
+    ) + (rng.random(len(pay_contract)) * 5 * SECONDS_PER_DAY).astype(np.int64)
+    keep = pay_at < end_s
+    pay_contract, pay_amount, pay_at = pay_contract[keep], pay_amount[keep], pay_at[keep]
+    p = len(pay_contract)
+    contract_ref = pc.take(contract_ids, pa.array(pay_contract))
+    bonus = rng.random(p) < 0.02  # paid outside a contract (tips, bonuses): empty contract_id
+    contract_ref = pc.if_else(pa.array(bonus), pa.nulls(p, pa.string()), contract_ref)
+    out.write(
+        "payments",
+        {
+            "payment_id": _ids("P", counters["payments"] + 1, p, 9),
+            "worker_id": pc.take(contract_worker, pa.array(pay_contract)),
+            "contract_id": contract_ref,
+            "paid_at": _ts_strings(rng, pay_at),
+            "amount_jpy": pa.array(pay_amount),
+        },
+    )
+    counters["payments"] += p
+
+    # ---- scouts: more for busy, well-rated workers; 40% are mass invitations -----------------------------
+    rate = 0.8 * per_worker**0.8 * quality**6
+    scouts_per = rng.poisson(rate)
+    s_owner = np.repeat(np.arange(n), scouts_per)
+    s = len(s_owner)
+    s_begin = np.maximum(registered[s_owner], start_s)
+    sent = s_begin + (rng.random(s) * (end_s - s_begin)).astype(np.int64)
+    out.write(
+        "scouts",
+        {
+            "scout_id": _ids("S", counters["scouts"] + 1, s, 9),
+            "worker_id": pc.take(worker_ids, pa.array(s_owner)),
+            "client_id": pc.take(clients, pa.array(np.minimum(rng.zipf(1.6, size=s) - 1, n_clients - 1))),
+            "sent_at": _ts_strings(rng, sent),
+            "kind": pc.take(pa.array(["direct", "mass"]), pa.array((rng.random(s) < 0.4).astype(np.int8))),
+        },
+    )
+    counters["scouts"] += s

@@ -1,0 +1,25 @@
+"""Evaluation: apply a program's thresholds to the metrics, for every worker or for one, and explain."""
+
+from procert.evaluation.engine import (
+    Evaluation,
+    Summary,
+    evaluate,
+    evaluate_worker,
+    evaluation_sql,
+    output_columns,
+)
+from procert.evaluation.explain import CriterionExplanation, Explanation, WorkerNotFound, explain, min_steps
+
+__all__ = [
+    "CriterionExplanation",
+    "Evaluation",
+    "Explanation",
+    "Summary",
+    "WorkerNotFound",
+    "evaluate",
+    "evaluate_worker",
+    "evaluation_sql",
+    "explain",
+    "min_steps",
+    "output_columns",
+]

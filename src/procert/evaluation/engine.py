@@ -1,0 +1,153 @@
+"""Evaluate every worker against a program as of a date: exact pass flags, computed inside the database."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from procert.facts import FactStore
+from procert.metrics import Period, metrics_sql, raw_columns
+from procert.programs import Criterion, Program
+
+RESULT_TABLE = "procert_evaluation"
+_SQL_OPERATORS = {">=": ">=", ">": ">", "<=": "<=", "<": "<", "==": "="}
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _compare(criterion: Criterion, threshold: Any) -> str:
+    """An SQL expression that is TRUE when the criterion passes, FALSE otherwise (never NULL).
+
+    Ratios are compared as ``num * q OP p * den`` with the threshold as the fraction p/q, so an average of
+    exactly 4.8 passes ``>= 4.8`` with no floating-point drift.
+    """
+    op = _SQL_OPERATORS[criterion.comparison]
+    c = criterion.id
+    kind = criterion.metric_def.value_type
+    if kind == "boolean":
+        return f"({c}__value IS NOT NULL AND {c}__value = {'TRUE' if threshold else 'FALSE'})"
+    frac = Fraction(threshold)
+    p, q = frac.numerator, frac.denominator
+    if kind == "ratio":
+        return f"({c}__den IS NOT NULL AND {c}__den > 0 AND {c}__num * {q} {op} {p} * {c}__den)"
+    return f"({c}__value IS NOT NULL AND {c}__value * {q} {op} {p})"
+
+
+def passed_sql(criterion: Criterion) -> str:
+    if not criterion.division_thresholds:
+        return _compare(criterion, criterion.threshold)
+    branches = " ".join(
+        f"WHEN division = {_quote(div)} THEN {_compare(criterion, t)}"
+        for div, t in sorted(criterion.division_thresholds.items())
+    )
+    return f"(CASE {branches} ELSE {_compare(criterion, criterion.threshold)} END)"
+
+
+def value_sql(criterion: Criterion) -> str:
+    c = criterion.id
+    if criterion.metric_def.value_type == "ratio":
+        # IEEE division of two integers is correctly rounded: equal to float(Fraction(num, den)) everywhere.
+        return f"CASE WHEN {c}__den > 0 THEN CAST({c}__num AS DOUBLE) / CAST({c}__den AS DOUBLE) END"
+    return f"{c}__value"
+
+
+def output_columns(program: Program) -> list[str]:
+    """The result file's columns, in order: worker_id, certified, values, then pass flags."""
+    ids = [c.id for c in program.criteria]
+    return ["worker_id", "certified", *ids, *(f"{i}_passed" for i in ids)]
+
+
+def evaluation_sql(program: Program, period: Period, *, worker_id_param: bool = False) -> str:
+    base = metrics_sql([c.request() for c in program.criteria], period, worker_id_param=worker_id_param)
+    statuses = ", ".join(_quote(s) for s in program.eligible_statuses)
+    passed = {c.id: passed_sql(c) for c in program.criteria}
+    certified = " AND ".join([f"status IN ({statuses})", *passed.values()])
+    raws = [col for c in program.criteria for col in raw_columns(c.request())]
+    return f"""
+        WITH measured AS ({base})
+        SELECT worker_id, ({certified}) AS certified,
+               {", ".join(f"{value_sql(c)} AS {c.id}" for c in program.criteria)},
+               {", ".join(f"{expr} AS {cid}_passed" for cid, expr in passed.items())},
+               division, status, {", ".join(raws)}
+        FROM measured"""
+
+
+@dataclass
+class Summary:
+    workers: int
+    eligible: int
+    certified: int
+    passed: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Evaluation:
+    """The result of one full evaluation, held in a temporary table of the store's connection."""
+
+    store: FactStore
+    program: Program
+    period: Period
+    seconds: float
+
+    @property
+    def columns(self) -> list[str]:
+        return output_columns(self.program)
+
+    def summary(self) -> Summary:
+        ids = [c.id for c in self.program.criteria]
+        statuses = ", ".join(_quote(s) for s in self.program.eligible_statuses)
+        row = self.store.query(
+            f"""SELECT count(*), count(*) FILTER (WHERE status IN ({statuses})),
+                       count(*) FILTER (WHERE certified),
+                       {", ".join(f"count(*) FILTER (WHERE {i}_passed)" for i in ids)}
+                FROM {RESULT_TABLE}"""
+        ).fetchone()
+        return Summary(row[0], row[1], row[2], dict(zip(ids, row[3:], strict=True)))
+
+    def write(self, path: Path | str) -> Path:
+        """Write one row per worker (sorted by worker_id) as .csv, .parquet or .jsonl."""
+        path = Path(path)
+        formats = {".csv": "FORMAT csv, HEADER true", ".parquet": "FORMAT parquet", ".jsonl": "FORMAT json"}
+        options = formats.get(path.suffix.lower())
+        if options is None:
+            raise ValueError(f"{path}: unsupported output format; use .csv, .parquet or .jsonl")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cols = ", ".join(self.columns)
+        self.store.query(
+            f"COPY (SELECT {cols} FROM {RESULT_TABLE} ORDER BY worker_id) TO {_quote(str(path))} ({options})"
+        )
+        return path
+
+    def rows(self, where: str = "TRUE", limit: int | None = None) -> list[dict[str, Any]]:
+        """Result rows (output columns plus division, status and raw metric columns) as dicts."""
+        cursor = self.store.query(
+            f"SELECT * FROM {RESULT_TABLE} WHERE {where} ORDER BY worker_id" + (f" LIMIT {int(limit)}" if limit else "")
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
+def evaluate(store: FactStore, program: Program, as_of: date) -> Evaluation:
+    """Evaluate every stored worker as of 00:00 of ``as_of`` in the program's time zone."""
+    store.require_timezone(program.timezone)
+    period = Period(as_of, program.timezone)
+    started = time.perf_counter()
+    store.query(f"CREATE OR REPLACE TEMP TABLE {RESULT_TABLE} AS {evaluation_sql(program, period)}")
+    return Evaluation(store, program, period, time.perf_counter() - started)
+
+
+def evaluate_worker(store: FactStore, program: Program, as_of: date, worker_id: str) -> dict[str, Any] | None:
+    """One worker's evaluation row (output columns, division, status and raw metric columns), or None."""
+    store.require_timezone(program.timezone)
+    period = Period(as_of, program.timezone)
+    cursor = store.query(evaluation_sql(program, period, worker_id_param=True), [worker_id])
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([d[0] for d in cursor.description], row, strict=True))

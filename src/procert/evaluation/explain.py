@@ -1,0 +1,320 @@
+"""Explain one worker's evaluation: each criterion's value, threshold, window, and what it would take."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+from procert.evaluation.engine import evaluate_worker
+from procert.facts import FactStore
+from procert.i18n import t
+from procert.metrics import Period, Window, month_label
+from procert.metrics.catalog import PROFILE_FIELDS, EarningsBestRank
+from procert.programs import Criterion, Program
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    "==": operator.eq,
+}
+SEARCH_LIMIT = 10_000_000
+
+
+class WorkerNotFound(LookupError):
+    pass
+
+
+@dataclass
+class CriterionExplanation:
+    id: str
+    label: str
+    value: Any
+    value_text: str
+    threshold_text: str
+    passed: bool
+    window_text: str
+    takes: str | None
+    margin: str | None
+    advice: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Explanation:
+    worker_id: str
+    display_name: str | None
+    division: str
+    status: str
+    certified: bool
+    program: Program
+    as_of: date
+    next_evaluation: date
+    lang: str
+    criteria: list[CriterionExplanation]
+
+    @property
+    def headline(self) -> str:
+        return t(
+            "header",
+            self.lang,
+            name=self.program.name.get(self.lang),
+            program=self.program.label,
+            worker=self.worker_id,
+            division=self.division,
+            as_of=self.as_of.isoformat(),
+            tz=self.program.timezone,
+        )
+
+    @property
+    def verdict(self) -> str:
+        if self.status not in self.program.eligible_statuses:
+            return t(
+                "ineligible_status", self.lang, status=self.status, eligible=", ".join(self.program.eligible_statuses)
+            )
+        return t("certified" if self.certified else "not_certified", self.lang)
+
+    def to_text(self) -> str:
+        lines = [self.headline, self.verdict, ""]
+        for c in self.criteria:
+            mark = t("pass" if c.passed else "fail", self.lang)
+            lines.append(f"[{mark}] {c.label}: {c.value_text} ({c.threshold_text})")
+            lines.append(f"    {t('col_window', self.lang)}: {c.window_text}")
+            if c.takes:
+                lines.append(f"    {t('takes', self.lang)}: {c.takes}")
+            if c.margin:
+                lines.append(f"    {t('margin', self.lang)}: {c.margin}")
+            lines.append(f"    {t('advice', self.lang)}: {c.advice}")
+        lines += ["", t("next_evaluation", self.lang, date=self.next_evaluation.isoformat())]
+        return "\n".join(lines)
+
+
+def min_steps(predicate: Callable[[int], bool], limit: int = SEARCH_LIMIT) -> int | None:
+    """The least k in [0, limit] with predicate(k) true, for a predicate that stays true once true."""
+    if not predicate(limit):
+        return None
+    lo, hi = 0, limit
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if predicate(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _yen(amount: int) -> str:
+    return f"{amount:,}"
+
+
+def _format_number(value: Any, criterion: Criterion, num: int | None = None, den: int | None = None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if criterion.metric_def.value_type == "ratio":
+        exact = f" ({num}/{den})" if num is not None and den is not None else ""
+        if criterion.display == "percent":
+            return f"{float(value) * 100:.2f}%{exact}"
+        return f"{float(value):.4f}".rstrip("0").rstrip(".") + exact
+    return str(value)
+
+
+def _threshold_text(criterion: Criterion, division: str) -> str:
+    threshold = criterion.threshold_for(division)
+    if isinstance(threshold, bool):
+        return f"{criterion.comparison} {str(threshold).lower()}"
+    shown = f"{(threshold * 100).normalize():f}%" if criterion.display == "percent" else f"{threshold.normalize():f}"
+    return f"{criterion.comparison} {shown}"
+
+
+def _window_text(window: Window, lang: str) -> str:
+    if window.kind == "range":
+        return t("window_range", lang, start=window.start, end=window.end)
+    if window.kind == "lifetime":
+        return t("window_lifetime", lang, end=window.end)
+    if window.kind == "months":
+        return t("window_months", lang, first=window.first_month, last=window.last_month)
+    return t("window_current", lang)
+
+
+def _ratio_gaps(
+    criterion: Criterion, row: dict[str, Any], target: Fraction, lang: str, passed: bool
+) -> tuple[str | None, str | None]:
+    cmp = _OPS[criterion.comparison]
+    num, den = row[f"{criterion.id}__num"], row[f"{criterion.id}__den"]
+    if criterion.metric == "completion_rate":
+        if passed:
+            return None, None
+        if not den:
+            return t("gap_no_contracts", lang), None
+        k = min_steps(lambda k: cmp(Fraction(num + k, den + k), target))
+        if k is None:
+            return t("gap_unreachable_rate", lang), None
+        return t("gap_more_deliveries", lang, k=k, num=num, den=den), None
+    if criterion.metric == "review_mean":
+        items = len(criterion.metric_params.items)  # type: ignore[attr-defined]
+        reviews = (den or 0) // items
+        if passed:
+            # Lifetime averages make one bad review costly: say how many one-star reviews it would take.
+            k = min_steps(lambda k: not cmp(Fraction(num + items * k, den + items * k), target))
+            return None, (t("margin_one_star", lang, k=k) if k is not None else None)
+        if not den:
+            return t("gap_no_reviews", lang), None
+        k = min_steps(lambda k: cmp(Fraction(num + 5 * items * k, den + items * k), target))
+        if k is None:
+            return t("gap_unreachable_rating", lang), None
+        value = f"{num / den:.4f}".rstrip("0").rstrip(".")
+        return t(
+            "gap_more_perfect_reviews",
+            lang,
+            k=k,
+            target=f"{target.numerator / target.denominator:g}",
+            n=reviews,
+            value=value,
+        ), None
+    return (None if passed else t("gap_unknown", lang)), None
+
+
+def _count_gaps(
+    criterion: Criterion, value: int, target: Fraction, lang: str, passed: bool
+) -> tuple[str | None, str | None]:
+    cmp = _OPS[criterion.comparison]
+    if criterion.comparison in (">=", ">"):
+        if passed:
+            k = min_steps(lambda k: not cmp(Fraction(value - k), target), limit=value + 1)
+            if not k:
+                return None, None
+            return None, (t("margin_count", lang, k=k - 1) if k > 1 else t("margin_count_exact", lang))
+        k = min_steps(lambda k: cmp(Fraction(value + k), target))
+        return t("gap_more_count", lang, k=k, value=value), None
+    return (None if passed else t("gap_unknown", lang)), None
+
+
+def _rank_gaps(
+    store: FactStore,
+    criterion: Criterion,
+    period: Period,
+    worker_id: str,
+    division: str,
+    value: int | None,
+    lang: str,
+    passed: bool,
+) -> tuple[str | None, str | None, dict[str, Any]]:
+    metric = criterion.metric_def
+    assert isinstance(metric, EarningsBestRank)
+    threshold = criterion.threshold_fraction(division)
+    # The worst rank that still passes: "<= 200" -> 200, "< 200" -> 199.
+    cutoff = math.floor(threshold) if criterion.comparison == "<=" else math.ceil(threshold) - 1
+    if cutoff < 1 or criterion.comparison not in ("<=", "<"):
+        return (None if passed else t("gap_unknown", lang)), None, {}
+    months = store.query(
+        metric.month_detail_sql(criterion.metric_params, period, cutoff),  # type: ignore[arg-type]
+        [worker_id, division],
+    ).fetchall()
+    detail_rows = [
+        {"month": month_label(m), "own": own, "own_rank": rank, "ranked": ranked, "cutoff_total": cut}
+        for m, own, rank, ranked, cut in months
+    ]
+    facts = {"cutoff_rank": cutoff, "months": detail_rows}
+    if passed:
+        best = min((r for r in detail_rows if r["own_rank"] is not None), key=lambda r: r["own_rank"])
+        return None, t("margin_rank", lang, month=best["month"], rank=best["own_rank"], cutoff=cutoff), facts
+    if not detail_rows:
+        detail = t("rank_no_data", lang)
+    else:
+
+        def shortfall(r: dict[str, Any]) -> int:
+            needed = max(r["cutoff_total"] or 1, 1)
+            return max(needed - (r["own"] or 0), 0)
+
+        closest = min(detail_rows, key=lambda r: (shortfall(r), r["month"]))
+        if closest["cutoff_total"] is None:
+            detail = t("rank_open", lang, month=closest["month"], ranked=closest["ranked"], cutoff=cutoff)
+        else:
+            detail = t(
+                "rank_closest",
+                lang,
+                month=closest["month"],
+                cutoff=cutoff,
+                cutoff_total=_yen(closest["cutoff_total"]),
+                own=_yen(closest["own"] or 0),
+                short=_yen(shortfall(closest)),
+            )
+        facts["closest_month"] = closest
+    if value is None:
+        return t("gap_never_ranked", lang, detail=detail), None, facts
+    return t("gap_rank", lang, rank=value, detail=detail), None, facts
+
+
+def explain(store: FactStore, program: Program, as_of: date, worker_id: str, lang: str = "ja") -> Explanation:
+    """Explain ``worker_id``'s evaluation as of ``as_of``. Raises :class:`WorkerNotFound`."""
+    row = evaluate_worker(store, program, as_of, worker_id)
+    if row is None:
+        raise WorkerNotFound(f"no worker {worker_id!r} in the facts")
+    worker = store.query(
+        "SELECT display_name, has_profile_text, has_self_pr_text FROM workers WHERE worker_id = ?", [worker_id]
+    ).fetchone()
+    period = Period(as_of, program.timezone)
+    division = row["division"]
+    items: list[CriterionExplanation] = []
+    for criterion in program.criteria:
+        value, passed = row[criterion.id], bool(row[f"{criterion.id}_passed"])
+        kind = criterion.metric_def.value_type
+        facts: dict[str, Any] = {}
+        takes: str | None
+        margin: str | None
+        if kind == "ratio":
+            num, den = row[f"{criterion.id}__num"], row[f"{criterion.id}__den"]
+            facts = {"numerator": num, "denominator": den}
+            value_text = _format_number(value, criterion, num, den)
+            takes, margin = _ratio_gaps(criterion, row, criterion.threshold_fraction(division), lang, passed)
+        elif criterion.metric == "earnings_best_rank":
+            value_text = _format_number(value, criterion)
+            takes, margin, facts = _rank_gaps(store, criterion, period, worker_id, division, value, lang, passed)
+        elif kind == "integer":
+            value_text = _format_number(value, criterion)
+            takes, margin = _count_gaps(criterion, value or 0, criterion.threshold_fraction(division), lang, passed)
+        else:
+            value_text = _format_number(value, criterion)
+            margin = None
+            takes = None
+            if not passed and criterion.metric == "profile_complete":
+                flags = {"profile_text": worker[1], "self_pr_text": worker[2]}
+                blank = [f for f in criterion.metric_params.fields if not flags[f]]  # type: ignore[attr-defined]
+                assert set(blank) <= set(PROFILE_FIELDS)
+                takes = t("gap_profile", lang, fields=", ".join(t(f"field_{f}", lang) for f in blank))
+                facts = {"blank_fields": blank}
+        items.append(
+            CriterionExplanation(
+                id=criterion.id,
+                label=criterion.label.get(lang),
+                value=value,
+                value_text=value_text,
+                threshold_text=_threshold_text(criterion, division),
+                passed=passed,
+                window_text=_window_text(criterion.metric_def.window(criterion.metric_params, period), lang),
+                takes=takes,
+                margin=margin,
+                advice=criterion.advice.get(lang),
+                facts=facts,
+            )
+        )
+    return Explanation(
+        worker_id=worker_id,
+        display_name=worker[0],
+        division=division,
+        status=row["status"],
+        certified=bool(row["certified"]),
+        program=program,
+        as_of=as_of,
+        next_evaluation=program.cadence.next_after(as_of),
+        lang=lang,
+        criteria=items,
+    )

@@ -1,0 +1,19 @@
+"""Facts: the marketplace data contract, validated import and the embedded facts store."""
+
+from procert.facts.contract import RATING_ITEMS, TABLE_ORDER, TABLES, Column, Table
+from procert.facts.importer import ImportFailed, ImportReport, Problem, import_export
+from procert.facts.store import FactStore, FactStoreError
+
+__all__ = [
+    "RATING_ITEMS",
+    "TABLES",
+    "TABLE_ORDER",
+    "Column",
+    "FactStore",
+    "FactStoreError",
+    "ImportFailed",
+    "ImportReport",
+    "Problem",
+    "Table",
+    "import_export",
+]

@@ -1,0 +1,134 @@
+"""The marketplace data contract: which tables an export holds and what each column must contain.
+
+This module is the single source of truth for the contract; ``docs/data-contract.md`` documents it and a
+test checks that every column named here is documented there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnKind = Literal["id", "text", "enum", "integer", "rating", "timestamp"]
+
+RATING_ITEMS: tuple[str, ...] = ("skill", "quality", "schedule", "communication", "partnership")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: ColumnKind
+    #: The column must be in the file's header.
+    required: bool = True
+    #: An empty cell is allowed.
+    nullable: bool = False
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    #: Another table whose key this column refers to.
+    references: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    key: str
+    columns: tuple[Column, ...]
+    description: str = ""
+    extra_checks: tuple[str, ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+WORKER_STATUSES = ("active", "suspended", "withdrawn")
+CONTRACT_KINDS = ("fixed", "hourly")
+CONTRACT_STATUSES = ("active", "delivered", "cancelled")
+SCOUT_KINDS = ("direct", "mass")
+LOCALES = ("ja", "en")
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            name="workers",
+            key="worker_id",
+            description="One row per worker.",
+            columns=(
+                Column("worker_id", "id"),
+                Column("display_name", "text"),
+                Column("division", "text"),
+                Column("registered_at", "timestamp"),
+                Column("profile_text", "text", nullable=True),
+                Column("self_pr_text", "text", nullable=True),
+                Column("status", "enum", choices=WORKER_STATUSES),
+                Column("email", "text", required=False, nullable=True),
+                Column("locale", "enum", required=False, nullable=True, choices=LOCALES),
+            ),
+        ),
+        Table(
+            name="contracts",
+            key="contract_id",
+            description="One row per contract between a client and a worker.",
+            columns=(
+                Column("contract_id", "id"),
+                Column("worker_id", "id", references="workers"),
+                Column("client_id", "id"),
+                Column("kind", "enum", choices=CONTRACT_KINDS),
+                Column("status", "enum", choices=CONTRACT_STATUSES),
+                Column("amount_jpy", "integer", minimum=0),
+                Column("started_at", "timestamp"),
+                Column("closed_at", "timestamp", nullable=True),
+            ),
+            extra_checks=("closed_at_matches_status", "closed_not_before_started"),
+        ),
+        Table(
+            name="reviews",
+            key="review_id",
+            description="One row per client review of a worker; five items rated 1 to 5.",
+            columns=(
+                Column("review_id", "id"),
+                Column("contract_id", "id", references="contracts"),
+                Column("worker_id", "id", references="workers"),
+                Column("client_id", "id"),
+                Column("created_at", "timestamp"),
+                *(Column(item, "rating", minimum=1, maximum=5) for item in RATING_ITEMS),
+            ),
+            extra_checks=("review_worker_matches_contract",),
+        ),
+        Table(
+            name="payments",
+            key="payment_id",
+            description="One row per payment to a worker (negative amounts are refunds).",
+            columns=(
+                Column("payment_id", "id"),
+                Column("worker_id", "id", references="workers"),
+                Column("contract_id", "id", nullable=True, references="contracts"),
+                Column("paid_at", "timestamp"),
+                Column("amount_jpy", "integer"),
+            ),
+        ),
+        Table(
+            name="scouts",
+            key="scout_id",
+            description="One row per scout (job consultation) a client sent to a worker.",
+            columns=(
+                Column("scout_id", "id"),
+                Column("worker_id", "id", references="workers"),
+                Column("client_id", "id"),
+                Column("sent_at", "timestamp"),
+                Column("kind", "enum", choices=SCOUT_KINDS),
+            ),
+        ),
+    )
+}
+
+#: Order in which tables are validated and stored: a table comes after the tables it references.
+TABLE_ORDER: tuple[str, ...] = ("workers", "contracts", "reviews", "payments", "scouts")

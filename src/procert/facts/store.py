@@ -1,0 +1,158 @@
+"""The embedded facts store: one DuckDB database file holding the imported marketplace facts.
+
+Timestamps are stored as naive UTC instants. Keys that depend on the program's time zone (the calendar month
+of each payment) are derived once, at import time, so evaluation queries never convert time zones and stay
+portable to other engines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from procert.facts.contract import TABLE_ORDER
+
+SCHEMA_VERSION = "1"
+
+#: Stored tables. Derived columns (after the contract's columns) are computed at import.
+STORED_SCHEMA: dict[str, str] = {
+    "workers": """
+        worker_id VARCHAR NOT NULL, display_name VARCHAR, division VARCHAR NOT NULL, registered_at TIMESTAMP,
+        profile_text VARCHAR, self_pr_text VARCHAR, status VARCHAR NOT NULL, email VARCHAR, locale VARCHAR,
+        has_profile_text BOOLEAN NOT NULL, has_self_pr_text BOOLEAN NOT NULL
+    """,
+    "contracts": """
+        contract_id VARCHAR NOT NULL, worker_id VARCHAR NOT NULL, client_id VARCHAR, kind VARCHAR NOT NULL,
+        status VARCHAR NOT NULL, amount_jpy BIGINT, started_at TIMESTAMP, closed_at TIMESTAMP
+    """,
+    "reviews": """
+        review_id VARCHAR NOT NULL, contract_id VARCHAR, worker_id VARCHAR NOT NULL, client_id VARCHAR,
+        created_at TIMESTAMP NOT NULL, skill SMALLINT NOT NULL, quality SMALLINT NOT NULL,
+        schedule SMALLINT NOT NULL, communication SMALLINT NOT NULL, partnership SMALLINT NOT NULL,
+        item_sum SMALLINT NOT NULL
+    """,
+    "payments": """
+        payment_id VARCHAR NOT NULL, worker_id VARCHAR NOT NULL, contract_id VARCHAR, paid_at TIMESTAMP NOT NULL,
+        amount_jpy BIGINT NOT NULL, paid_month INTEGER NOT NULL
+    """,
+    "scouts": """
+        scout_id VARCHAR NOT NULL, worker_id VARCHAR NOT NULL, client_id VARCHAR, sent_at TIMESTAMP NOT NULL,
+        kind VARCHAR NOT NULL
+    """,
+}
+
+
+class FactStoreError(RuntimeError):
+    """The facts store cannot be used as asked (wrong time zone, newer schema, locked file...)."""
+
+
+class FactStore:
+    """A DuckDB database of marketplace facts. Use as a context manager or call :meth:`close`."""
+
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self.path = Path(path) if path is not None else None
+        if self.path is not None and not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if read_only and self.path is not None and not self.path.exists():
+            raise FactStoreError(f"no facts database at {self.path}: run `procert import DIR` first")
+        config: dict[str, Any] = {}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if threads:
+            config["threads"] = threads
+        try:
+            self.con = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only, config=config)
+        except duckdb.Error as exc:
+            raise FactStoreError(f"cannot open facts database {self.path}: {exc}") from exc
+        if not read_only:
+            self._ensure_schema()
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> FactStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ensure_schema(self) -> None:
+        self.con.execute("CREATE TABLE IF NOT EXISTS procert_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        version = self.meta("schema_version")
+        if version is not None and version != SCHEMA_VERSION:
+            raise FactStoreError(
+                f"facts database {self.path} has schema version {version}; this procert expects "
+                f"{SCHEMA_VERSION}. Re-import into a new PROCERT_HOME."
+            )
+        for table in TABLE_ORDER:
+            self.con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({STORED_SCHEMA[table]})")
+        self.con.execute(
+            """CREATE TABLE IF NOT EXISTS procert_imports (
+                   import_id INTEGER, imported_at TIMESTAMP, source VARCHAR, timezone VARCHAR,
+                   mode VARCHAR, rows_json VARCHAR)"""
+        )
+        if version is None:
+            self.set_meta("schema_version", SCHEMA_VERSION)
+
+    # -- metadata --------------------------------------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        row = self.con.execute("SELECT value FROM procert_meta WHERE key = ?", [key]).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.con.execute("INSERT OR REPLACE INTO procert_meta VALUES (?, ?)", [key, value])
+
+    @property
+    def timezone(self) -> str | None:
+        """The time zone naive timestamps and month keys were interpreted in at import, if any import ran."""
+        return self.meta("timezone")
+
+    def require_timezone(self, timezone: str) -> None:
+        """Refuse to evaluate a program whose time zone differs from the one the facts were keyed in."""
+        stored = self.timezone
+        if stored is not None and stored != timezone:
+            raise FactStoreError(
+                f"the facts were imported with time zone {stored}, but the program uses {timezone}; "
+                f"re-import the export into a fresh PROCERT_HOME with this program"
+            )
+
+    # -- reading -------------------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        return {t: self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLE_ORDER}
+
+    def is_empty(self) -> bool:
+        return self.con.execute("SELECT count(*) FROM workers").fetchone()[0] == 0
+
+    def fingerprint(self) -> str:
+        """A digest of every stored fact: equal fingerprints mean an evaluation would see equal inputs."""
+        digest = hashlib.sha256()
+        for table in TABLE_ORDER:
+            row = self.con.execute(f"SELECT count(*), coalesce(bit_xor(hash(t)), 0) FROM {table} AS t").fetchone()
+            digest.update(f"{table}:{row[0]}:{row[1]};".encode())
+        return digest.hexdigest()[:16]
+
+    def query(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
+        return self.con.execute(sql, params or [])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")

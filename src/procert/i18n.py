@@ -1,0 +1,142 @@
+"""User-facing text in Japanese (the default) and English.
+
+Messages are kept as a catalogue of ``key -> {lang: template}``; a test checks every key has both languages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGS = ("ja", "en")
+DEFAULT_LANG = "ja"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "pass": {"ja": "達成", "en": "pass"},
+    "fail": {"ja": "未達", "en": "fail"},
+    "undefined": {"ja": "データなし", "en": "no data"},
+    "yes": {"ja": "はい", "en": "yes"},
+    "no": {"ja": "いいえ", "en": "no"},
+    "certified": {"ja": "認定条件をすべて満たしています", "en": "meets every criterion: certified"},
+    "not_certified": {"ja": "認定条件を満たしていません", "en": "does not meet every criterion: not certified"},
+    "ineligible_status": {
+        "ja": "アカウント状態が「{status}」のため認定対象外です(対象: {eligible})",
+        "en": "account status is '{status}', so the worker cannot be certified (eligible: {eligible})",
+    },
+    "header": {
+        "ja": "{name}({program})の判定: ワーカー {worker}({division})、{as_of} 0:00 時点({tz})",
+        "en": "{name} ({program}) for worker {worker} ({division}) as of {as_of} 00:00 ({tz})",
+    },
+    "next_evaluation": {"ja": "次回の判定日: {date}", "en": "Next evaluation: {date}"},
+    "col_criterion": {"ja": "条件", "en": "Criterion"},
+    "col_value": {"ja": "現在値", "en": "Value"},
+    "col_threshold": {"ja": "基準", "en": "Threshold"},
+    "col_result": {"ja": "判定", "en": "Result"},
+    "col_window": {"ja": "集計期間", "en": "Window"},
+    "window_range": {
+        "ja": "{start} 0:00 〜 {end} 0:00 の直前まで",
+        "en": "{start} 00:00 up to (not incl.) {end} 00:00",
+    },
+    "window_lifetime": {"ja": "{end} 0:00 より前の全期間", "en": "all time before {end} 00:00"},
+    "window_months": {"ja": "{first} 〜 {last} の各月", "en": "each month {first} to {last}"},
+    "window_current": {"ja": "現在のプロフィール", "en": "current profile"},
+    "takes": {"ja": "達成に必要なこと", "en": "What it would take"},
+    "margin": {"ja": "余裕", "en": "Margin"},
+    "advice": {"ja": "アドバイス", "en": "Advice"},
+    # what it would take
+    "gap_no_contracts": {
+        "ja": "集計期間に完了(納品またはキャンセル)した対象契約がありません。1件納品すると完了率は100%になります。",
+        "en": "No contract of the counted kinds was closed (delivered or cancelled) in the window; "
+        "one delivery makes the rate 100%.",
+    },
+    "gap_more_deliveries": {
+        "ja": "キャンセルなしであと {k} 件納品すると基準に達します(納品 {num}/{den} 件)。",
+        "en": "{k} more delivered contract(s) without a cancellation would reach the threshold "
+        "({num} of {den} delivered now).",
+    },
+    "gap_unreachable_rate": {
+        "ja": "納品を増やすだけでは届きません。キャンセルが集計期間から外れるのを待つ必要があります。",
+        "en": "More deliveries alone cannot reach it; cancellations must first leave the window.",
+    },
+    "gap_no_reviews": {
+        "ja": "まだ評価がありません。最初の評価がすべて満点なら基準を満たします。",
+        "en": "No reviews yet; a first review with top marks would meet the threshold.",
+    },
+    "gap_more_perfect_reviews": {
+        "ja": "満点(★5)の評価があと {k} 件あれば {target} 以上になります(現在 {n} 件の平均 {value})。",
+        "en": "{k} more top-mark (5-star) review(s) would bring the average to {target} or above "
+        "(now {value} over {n} review(s)).",
+    },
+    "gap_unreachable_rating": {
+        "ja": "満点の評価を重ねても基準には届きません。",
+        "en": "Even top-mark reviews cannot reach this threshold.",
+    },
+    "margin_one_star": {
+        "ja": "★1の評価が {k} 件つくと基準を下回ります。",
+        "en": "{k} one-star review(s) would take you below the threshold.",
+    },
+    "gap_more_count": {
+        "ja": "集計期間内にあと {k} 件必要です(現在 {value} 件)。",
+        "en": "{k} more needed within the window (now {value}).",
+    },
+    "margin_count": {
+        "ja": "基準を {k} 件上回っています。",
+        "en": "{k} above the threshold.",
+    },
+    "margin_count_exact": {
+        "ja": "基準ちょうどです。1件でも減ると未達になります。",
+        "en": "Exactly at the threshold: one fewer and it fails.",
+    },
+    "gap_never_ranked": {
+        "ja": "過去12か月に部門内でランキング入りした月がありません。{detail}",
+        "en": "No month in the window ranked you in your division. {detail}",
+    },
+    "gap_rank": {
+        "ja": "最高順位は {rank} 位です。{detail}",
+        "en": "Your best rank is {rank}. {detail}",
+    },
+    "rank_closest": {
+        "ja": "最も近かった {month} は、部門の {cutoff} 位の方が {cutoff_total} 円を獲得しており、"
+        "あなたは {own} 円(あと {short} 円)でした。",
+        "en": "In {month}, your closest month, the {cutoff}th in your division earned ¥{cutoff_total}; "
+        "you earned ¥{own} (¥{short} short).",
+    },
+    "rank_open": {
+        "ja": "{month} は部門でランキング入りしたのが {ranked} 人だけだったため、1円以上の報酬があれば {cutoff} 位以内でした。",
+        "en": "In {month} only {ranked} worker(s) of your division were ranked, so any positive earnings "
+        "would have placed you within the top {cutoff}.",
+    },
+    "rank_no_data": {
+        "ja": "部門内でこの期間に報酬の記録がありません。",
+        "en": "Nobody in your division has payments in this period.",
+    },
+    "margin_rank": {
+        "ja": "{month} に {rank} 位(基準 {cutoff} 位以内)でした。",
+        "en": "Ranked {rank} in {month} (cut-off: top {cutoff}).",
+    },
+    "gap_profile": {
+        "ja": "未入力の項目があります: {fields}",
+        "en": "Not filled in yet: {fields}",
+    },
+    "field_profile_text": {"ja": "プロフィール", "en": "profile"},
+    "field_self_pr_text": {"ja": "自己PR", "en": "self-PR"},
+    "gap_unknown": {
+        "ja": "この条件の見通しは計算できません。",
+        "en": "No estimate is available for this criterion.",
+    },
+    # summary
+    "summary_title": {
+        "ja": "{name}({program})判定結果 {as_of} 時点",
+        "en": "{name} ({program}) results as of {as_of}",
+    },
+    "summary_workers": {"ja": "判定したワーカー", "en": "Workers evaluated"},
+    "summary_eligible": {"ja": "うち認定対象の状態", "en": "of which eligible status"},
+    "summary_certified": {"ja": "認定", "en": "Certified"},
+    "summary_seconds": {"ja": "所要時間", "en": "Time"},
+}
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **values: Any) -> str:
+    """The message ``key`` in ``lang`` (falling back to Japanese), formatted with ``values``."""
+    entry = MESSAGES[key]
+    template = entry.get(lang) or entry[DEFAULT_LANG]
+    return template.format(**values)

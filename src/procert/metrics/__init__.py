@@ -1,0 +1,19 @@
+"""Metrics: per-worker measurements as of a date, written once as portable SQL over the stored facts."""
+
+from procert.metrics.catalog import METRICS, Metric, Window, get_metric
+from procert.metrics.period import Period, month_index, month_label, shift_months
+from procert.metrics.query import MetricRequest, metrics_sql, raw_columns
+
+__all__ = [
+    "METRICS",
+    "Metric",
+    "MetricRequest",
+    "Period",
+    "Window",
+    "get_metric",
+    "metrics_sql",
+    "month_index",
+    "month_label",
+    "raw_columns",
+    "shift_months",
+]

@@ -1,0 +1,279 @@
+"""The metric catalogue: each metric measures one thing per worker as of a date, written once as portable SQL.
+
+A metric's SQL selects ``worker_id`` and either ``num``/``den`` (a ratio, kept as two integers so that
+comparisons stay exact) or ``value`` (an integer or a boolean), one row per worker that has data. It uses
+only ANSI constructs that DuckDB, PostgreSQL and Spark SQL share, and compares stored UTC instants and
+month keys against literals computed by :class:`~procert.metrics.period.Period`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import date
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from procert.facts import RATING_ITEMS
+from procert.facts.contract import CONTRACT_KINDS, CONTRACT_STATUSES, SCOUT_KINDS
+from procert.metrics.period import Period, month_label, sql_timestamp
+
+ValueType = Literal["ratio", "integer", "boolean"]
+
+
+def _sql_list(values: list[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a metric looked at, for explanations: a time range [start, end), a run of months, or all time."""
+
+    kind: Literal["range", "months", "lifetime", "current"]
+    start: date | None = None
+    end: date | None = None
+    first_month: str | None = None
+    last_month: str | None = None
+
+
+class Metric(ABC):
+    """Base class. Subclasses set ``name``, ``value_type``, ``Params`` and write :meth:`sql`."""
+
+    name: ClassVar[str]
+    value_type: ClassVar[ValueType]
+    Params: ClassVar[type[_Params]]
+    #: Value for a worker the metric's SQL returns no row for (e.g. 0 scouts); None means undefined.
+    missing_value: ClassVar[int | None] = None
+    description: ClassVar[str] = ""
+
+    @abstractmethod
+    def sql(self, params: _Params, period: Period) -> str:
+        """SELECT worker_id and num/den or value, one row per worker with data."""
+
+    @abstractmethod
+    def window(self, params: _Params, period: Period) -> Window:
+        """The span of facts the metric reads as of ``period``."""
+
+
+def _range_window(period: Period, months: int | None) -> Window:
+    if months is None:
+        return Window("lifetime", end=period.as_of)
+    return Window("range", start=period.start_day(months), end=period.as_of)
+
+
+class CompletionRate(Metric):
+    name = "completion_rate"
+    value_type = "ratio"
+    description = (
+        "Among contracts of the given kinds closed (delivered or cancelled) in the window: "
+        "delivered / (delivered + cancelled)."
+    )
+
+    class Params(_Params):
+        window_months: int = Field(12, ge=1, le=120)
+        contract_kinds: list[str] = Field(default_factory=lambda: ["fixed"], min_length=1)
+
+        @field_validator("contract_kinds")
+        @classmethod
+        def _known(cls, kinds: list[str]) -> list[str]:
+            unknown = sorted(set(kinds) - set(CONTRACT_KINDS))
+            if unknown:
+                raise ValueError(f"unknown contract kind(s) {unknown}; known: {list(CONTRACT_KINDS)}")
+            return kinds
+
+    def sql(self, params: Params, period: Period) -> str:  # type: ignore[override]
+        assert set(CONTRACT_STATUSES) >= {"delivered", "cancelled"}
+        return f"""
+            SELECT worker_id,
+                   SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) AS num,
+                   COUNT(*) AS den
+            FROM contracts
+            WHERE kind IN ({_sql_list(params.contract_kinds)})
+              AND status IN ('delivered', 'cancelled')
+              AND closed_at >= {sql_timestamp(period.start(params.window_months))}
+              AND closed_at < {sql_timestamp(period.end)}
+            GROUP BY worker_id"""
+
+    def window(self, params: Params, period: Period) -> Window:  # type: ignore[override]
+        return _range_window(period, params.window_months)
+
+
+class ReviewMean(Metric):
+    name = "review_mean"
+    value_type = "ratio"
+    description = (
+        "Mean over reviews of each review's score, a review's score being the mean of the chosen items; "
+        "equal to sum(items) / (len(items) * reviews)."
+    )
+
+    class Params(_Params):
+        items: list[str] = Field(default_factory=lambda: list(RATING_ITEMS), min_length=1)
+        #: None: every review before D (a lifetime average).
+        window_months: int | None = Field(None, ge=1, le=120)
+
+        @field_validator("items")
+        @classmethod
+        def _known(cls, items: list[str]) -> list[str]:
+            unknown = sorted(set(items) - set(RATING_ITEMS))
+            if unknown:
+                raise ValueError(f"unknown review item(s) {unknown}; known: {list(RATING_ITEMS)}")
+            if len(set(items)) != len(items):
+                raise ValueError("review items must not repeat")
+            return items
+
+    def sql(self, params: Params, period: Period) -> str:  # type: ignore[override]
+        total = "item_sum" if sorted(params.items) == sorted(RATING_ITEMS) else " + ".join(params.items)
+        since = (
+            f"AND created_at >= {sql_timestamp(period.start(params.window_months))}"
+            if params.window_months is not None
+            else ""
+        )
+        return f"""
+            SELECT worker_id,
+                   SUM(CAST({total} AS BIGINT)) AS num,
+                   {len(params.items)} * COUNT(*) AS den
+            FROM reviews
+            WHERE created_at < {sql_timestamp(period.end)} {since}
+            GROUP BY worker_id"""
+
+    def window(self, params: Params, period: Period) -> Window:  # type: ignore[override]
+        return _range_window(period, params.window_months)
+
+
+class EarningsBestRank(Metric):
+    name = "earnings_best_rank"
+    value_type = "integer"
+    description = (
+        "For each of the N calendar months before the month containing D, workers of a division with a "
+        "positive monthly total are ranked by it (ties share the best rank); the worker's best rank."
+    )
+
+    class Params(_Params):
+        months: int = Field(12, ge=1, le=60)
+
+    def month_range(self, params: Params, period: Period) -> tuple[int, int]:
+        return period.month - params.months, period.month - 1
+
+    def sql(self, params: Params, period: Period) -> str:  # type: ignore[override]
+        first, last = self.month_range(params, period)
+        return f"""
+            SELECT worker_id, MIN(month_rank) AS value
+            FROM (
+                SELECT worker_id,
+                       RANK() OVER (PARTITION BY division, paid_month ORDER BY total DESC) AS month_rank
+                FROM (
+                    SELECT p.worker_id, w.division, p.paid_month, SUM(p.amount_jpy) AS total
+                    FROM payments p JOIN workers w ON w.worker_id = p.worker_id
+                    WHERE p.paid_month BETWEEN {first} AND {last}
+                    GROUP BY p.worker_id, w.division, p.paid_month
+                ) monthly
+                WHERE total > 0
+            ) ranked
+            GROUP BY worker_id"""
+
+    def month_detail_sql(self, params: Params, period: Period, cutoff_rank: int) -> str:
+        """Per month, for one worker (parameter 1) and their division (parameter 2): the worker's total and
+        rank, how many were ranked, and the ``cutoff_rank``-th highest total among the *other* workers (the
+        least a worker must earn that month to rank within the cut-off, ties sharing the rank)."""
+        first, last = self.month_range(params, period)
+        return f"""
+            WITH monthly AS (
+                SELECT p.worker_id, p.paid_month, SUM(p.amount_jpy) AS total
+                FROM payments p JOIN workers w ON w.worker_id = p.worker_id
+                WHERE p.paid_month BETWEEN {first} AND {last} AND w.division = $2
+                GROUP BY p.worker_id, p.paid_month
+            ), positive AS (
+                SELECT *, RANK() OVER (PARTITION BY paid_month ORDER BY total DESC) AS month_rank
+                FROM monthly WHERE total > 0
+            ), others AS (
+                SELECT paid_month, total,
+                       ROW_NUMBER() OVER (PARTITION BY paid_month ORDER BY total DESC) AS position
+                FROM positive WHERE worker_id <> $1
+            ), months AS (SELECT DISTINCT paid_month FROM monthly)
+            SELECT m.paid_month,
+                   (SELECT total FROM monthly x WHERE x.paid_month = m.paid_month AND x.worker_id = $1) AS own,
+                   (SELECT month_rank FROM positive x WHERE x.paid_month = m.paid_month AND x.worker_id = $1)
+                       AS own_rank,
+                   (SELECT count(*) FROM positive x WHERE x.paid_month = m.paid_month) AS ranked,
+                   (SELECT total FROM others x WHERE x.paid_month = m.paid_month AND x.position = {cutoff_rank})
+                       AS cutoff_total
+            FROM months m ORDER BY m.paid_month"""
+
+    def window(self, params: Params, period: Period) -> Window:  # type: ignore[override]
+        first, last = self.month_range(params, period)
+        return Window("months", first_month=month_label(first), last_month=month_label(last))
+
+
+class ScoutCount(Metric):
+    name = "scout_count"
+    value_type = "integer"
+    missing_value = 0
+    description = "Number of scouts of the given kinds with sent_at in the window."
+
+    class Params(_Params):
+        window_months: int = Field(12, ge=1, le=120)
+        kinds: list[str] = Field(default_factory=lambda: ["direct"], min_length=1)
+
+        @field_validator("kinds")
+        @classmethod
+        def _known(cls, kinds: list[str]) -> list[str]:
+            unknown = sorted(set(kinds) - set(SCOUT_KINDS))
+            if unknown:
+                raise ValueError(f"unknown scout kind(s) {unknown}; known: {list(SCOUT_KINDS)}")
+            return kinds
+
+    def sql(self, params: Params, period: Period) -> str:  # type: ignore[override]
+        return f"""
+            SELECT worker_id, COUNT(*) AS value
+            FROM scouts
+            WHERE kind IN ({_sql_list(params.kinds)})
+              AND sent_at >= {sql_timestamp(period.start(params.window_months))}
+              AND sent_at < {sql_timestamp(period.end)}
+            GROUP BY worker_id"""
+
+    def window(self, params: Params, period: Period) -> Window:  # type: ignore[override]
+        return _range_window(period, params.window_months)
+
+
+PROFILE_FIELDS = {"profile_text": "has_profile_text", "self_pr_text": "has_self_pr_text"}
+
+
+class ProfileComplete(Metric):
+    name = "profile_complete"
+    value_type = "boolean"
+    description = "Every listed profile field is non-blank (blank: empty or only white space, incl. U+3000)."
+
+    class Params(_Params):
+        fields: list[str] = Field(default_factory=lambda: list(PROFILE_FIELDS), min_length=1)
+
+        @field_validator("fields")
+        @classmethod
+        def _known(cls, fields: list[str]) -> list[str]:
+            unknown = sorted(set(fields) - set(PROFILE_FIELDS))
+            if unknown:
+                raise ValueError(f"unknown profile field(s) {unknown}; known: {list(PROFILE_FIELDS)}")
+            return fields
+
+    def sql(self, params: Params, period: Period) -> str:  # type: ignore[override]
+        condition = " AND ".join(PROFILE_FIELDS[f] for f in params.fields)
+        return f"SELECT worker_id, ({condition}) AS value FROM workers"
+
+    def window(self, params: Params, period: Period) -> Window:  # type: ignore[override]
+        return Window("current")
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m for m in (CompletionRate(), ReviewMean(), EarningsBestRank(), ScoutCount(), ProfileComplete())
+}
+
+
+def get_metric(name: str) -> Metric:
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise KeyError(f"unknown metric {name!r}; known: {', '.join(sorted(METRICS))}") from None

@@ -1,0 +1,50 @@
+"""Assemble the per-worker metrics query: one row per worker, raw metric columns for each request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from procert.metrics.catalog import Metric
+from procert.metrics.period import Period
+
+
+@dataclass(frozen=True)
+class MetricRequest:
+    """Measure ``metric`` with ``params``, into columns named after ``column`` (a criterion id)."""
+
+    column: str
+    metric: Metric
+    params: BaseModel
+
+
+def raw_columns(request: MetricRequest) -> list[str]:
+    """The columns :func:`metrics_sql` emits for a request: ``<col>__num``/``__den`` or ``<col>__value``."""
+    if request.metric.value_type == "ratio":
+        return [f"{request.column}__num", f"{request.column}__den"]
+    return [f"{request.column}__value"]
+
+
+def metrics_sql(requests: list[MetricRequest], period: Period, *, worker_id_param: bool = False) -> str:
+    """One row per worker (``worker_id``, ``division``, ``status``) with every request's raw columns.
+
+    With ``worker_id_param`` the outer query is restricted to the worker given as parameter ``$1``
+    (metrics that rank a whole division still compute over everyone).
+    """
+    ctes: list[str] = []
+    selects = ["w.worker_id", "w.division", "w.status"]
+    joins: list[str] = []
+    for i, req in enumerate(requests):
+        alias = f"m{i}"
+        ctes.append(f"{alias} AS ({req.metric.sql(req.params, period)})")  # type: ignore[arg-type]
+        joins.append(f"LEFT JOIN {alias} ON {alias}.worker_id = w.worker_id")
+        if req.metric.value_type == "ratio":
+            selects += [f"{alias}.num AS {req.column}__num", f"{alias}.den AS {req.column}__den"]
+        elif req.metric.missing_value is not None:
+            selects.append(f"COALESCE({alias}.value, {req.metric.missing_value}) AS {req.column}__value")
+        else:
+            selects.append(f"{alias}.value AS {req.column}__value")
+    where = "WHERE w.worker_id = $1" if worker_id_param else ""
+    with_clause = ("WITH " + ",\n".join(ctes)) if ctes else ""
+    return f"{with_clause}\nSELECT {', '.join(selects)}\nFROM workers w\n{' '.join(joins)}\n{where}"

@@ -1,0 +1,19 @@
+"""Programs: certification rules as versioned, validated data (TOML), and the shipped presets."""
+
+from procert.programs.loader import ProgramError, list_programs, load_program, parse_program, preset_ids
+from procert.programs.model import Cadence, Criterion, Program, Texts
+
+DEFAULT_PROGRAM = "crowdworks-pro"
+
+__all__ = [
+    "DEFAULT_PROGRAM",
+    "Cadence",
+    "Criterion",
+    "Program",
+    "ProgramError",
+    "Texts",
+    "list_programs",
+    "load_program",
+    "parse_program",
+    "preset_ids",
+]

@@ -1,0 +1,198 @@
+"""A certification program: versioned rules as data (a TOML file), validated before use."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from procert.metrics import METRICS, Metric, MetricRequest, get_metric
+
+Comparison = Literal[">=", ">", "<=", "<", "=="]
+RESERVED_COLUMNS = {"worker_id", "certified", "division", "status"}
+
+
+class Texts(BaseModel):
+    """The same text in Japanese and English."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ja: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.ja
+
+
+class Cadence(BaseModel):
+    """Evaluation dates: the given day of the given months (the reference program: 1 Jan/Apr/Jul/Oct)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    months: list[int] = Field(min_length=1)
+    day: int = Field(1, ge=1, le=28)
+
+    @field_validator("months")
+    @classmethod
+    def _months(cls, months: list[int]) -> list[int]:
+        if any(not 1 <= m <= 12 for m in months):
+            raise ValueError("months must be between 1 and 12")
+        if len(set(months)) != len(months):
+            raise ValueError("months must not repeat")
+        return sorted(months)
+
+    def latest_on_or_before(self, day: date) -> date:
+        """The most recent scheduled date not after ``day``."""
+        for year in (day.year, day.year - 1):
+            for month in reversed(self.months):
+                candidate = date(year, month, self.day)
+                if candidate <= day:
+                    return candidate
+        raise AssertionError("unreachable: every year has a scheduled date")
+
+    def next_after(self, day: date) -> date:
+        """The first scheduled date strictly after ``day``."""
+        for year in (day.year, day.year + 1):
+            for month in self.months:
+                candidate = date(year, month, self.day)
+                if candidate > day:
+                    return candidate
+        raise AssertionError("unreachable: every year has a scheduled date")
+
+
+Threshold = Decimal | bool
+
+
+def _parse_threshold(value: Any) -> Threshold:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        # TOML floats arrive as binary doubles; their shortest repr is what the author wrote (4.8, not 4.79999...).
+        value = repr(value)
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"threshold must be a number or true/false, got {value!r}") from None
+    if not number.is_finite():
+        raise ValueError("threshold must be finite")
+    return number
+
+
+class Criterion(BaseModel):
+    """One requirement: a metric compared with a threshold (optionally a different one per division)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
+    metric: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    comparison: Comparison = ">="
+    threshold: Threshold
+    division_thresholds: dict[str, Threshold] = Field(default_factory=dict)
+    display: Literal["number", "percent"] = "number"
+    label: Texts
+    advice: Texts
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _threshold(cls, value: Any) -> Threshold:
+        return _parse_threshold(value)
+
+    @field_validator("division_thresholds", mode="before")
+    @classmethod
+    def _division_thresholds(cls, value: Any) -> dict[str, Threshold]:
+        if not isinstance(value, dict):
+            raise ValueError("division_thresholds must be a table of division = threshold")
+        return {str(k): _parse_threshold(v) for k, v in value.items()}
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, name: str) -> str:
+        if name not in METRICS:
+            raise ValueError(f"unknown metric {name!r}; known: {', '.join(sorted(METRICS))}")
+        return name
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if value in RESERVED_COLUMNS or value.endswith("_passed") or "__" in value:
+            raise ValueError(f"criterion id {value!r} is reserved (it would clash with an output column)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Criterion:
+        metric = get_metric(self.metric)
+        # Validate (and normalise) the metric's parameters; errors name the parameter.
+        object.__setattr__(self, "params", metric.Params(**self.params).model_dump())
+        thresholds = [self.threshold, *self.division_thresholds.values()]
+        if metric.value_type == "boolean":
+            if any(not isinstance(t, bool) for t in thresholds) or self.comparison != "==":
+                raise ValueError(f"metric {self.metric} is true/false: use comparison '==' and threshold true/false")
+        elif any(isinstance(t, bool) for t in thresholds):
+            raise ValueError(f"metric {self.metric} is numeric: threshold must be a number")
+        return self
+
+    @property
+    def metric_def(self) -> Metric:
+        return get_metric(self.metric)
+
+    @property
+    def metric_params(self) -> BaseModel:
+        return self.metric_def.Params(**self.params)
+
+    def request(self) -> MetricRequest:
+        return MetricRequest(column=self.id, metric=self.metric_def, params=self.metric_params)
+
+    def threshold_for(self, division: str | None) -> Threshold:
+        if division is not None and division in self.division_thresholds:
+            return self.division_thresholds[division]
+        return self.threshold
+
+    def threshold_fraction(self, division: str | None) -> Fraction:
+        value = self.threshold_for(division)
+        assert not isinstance(value, bool)
+        return Fraction(value)
+
+
+class Program(BaseModel):
+    """A certification program. ``version`` must change whenever the rules change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)
+    version: int = Field(ge=1)
+    name: Texts
+    description: Texts
+    timezone: str = "Asia/Tokyo"
+    cadence: Cadence
+    eligible_statuses: list[str] = Field(default_factory=lambda: ["active"], min_length=1)
+    criteria: list[Criterion] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Tokyo)") from None
+        return value
+
+    @field_validator("criteria")
+    @classmethod
+    def _unique(cls, criteria: list[Criterion]) -> list[Criterion]:
+        seen: set[str] = set()
+        for c in criteria:
+            if c.id in seen:
+                raise ValueError(f"criterion id {c.id!r} appears twice")
+            seen.add(c.id)
+        return criteria
+
+    def criterion(self, criterion_id: str) -> Criterion:
+        for c in self.criteria:
+            if c.id == criterion_id:
+                return c
+        raise KeyError(criterion_id)
+
+    @property
+    def label(self) -> str:
+        return f"{self.id} v{self.version}"
