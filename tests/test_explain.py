@@ -1,0 +1,124 @@
+"""Explanations: exact "what it would take" figures, the ranking cut-off, margins and languages."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from procert.evaluation import WorkerNotFound, explain, min_steps
+from procert.facts import import_export
+from tests.conftest import Export
+
+D = date(2025, 1, 1)
+
+
+@pytest.fixture
+def explained(store, program, tmp_path):
+    def run(exp: Export, worker_id: str, lang: str = "en", as_of: date = D):
+        import_export(store, exp.write(tmp_path / "e"), timezone=program.timezone)
+        result = explain(store, program, as_of, worker_id, lang)
+        return result, {c.id: c for c in result.criteria}
+
+    return run
+
+
+def test_min_steps_finds_the_least_k():
+    assert min_steps(lambda k: k * k >= 50) == 8
+    assert min_steps(lambda k: True) == 0
+    assert min_steps(lambda k: False, limit=100) is None
+
+
+def test_more_perfect_reviews_computed_exactly(export, explained):
+    # Overall: 4 reviews of 4 -> 80/20 = 4.0; (80 + 25k) / (20 + 5k) >= 4.8  <=>  k >= 16.
+    # Communication: 4.0 over 4 reviews; (16 + 5k) / (4 + k) >= 4.8  <=>  k >= 16.
+    w = export.worker("W1")
+    for _ in range(4):
+        export.review(w, 4)
+    _, c = explained(export, "W1")
+    assert "16 more top-mark (5-star) review(s)" in c["overall_rating"].takes
+    assert "now 4 over 4 review(s)" in c["overall_rating"].takes
+    assert "16 more" in c["communication_rating"].takes
+
+
+def test_communication_needs_three_more(export, explained):
+    # 33/7: (33 + 5k) / (7 + k) >= 4.8  <=>  0.2k >= 0.6  <=>  k >= 3.
+    w = export.worker("W1")
+    for comm in (5, 5, 5, 5, 5, 4, 4):
+        export.review(w, (5, 5, 5, comm, 5))
+    _, c = explained(export, "W1")
+    assert c["communication_rating"].facts == {"numerator": 33, "denominator": 7}
+    assert c["communication_rating"].takes.startswith("3 more top-mark")
+
+
+def test_more_deliveries_and_more_scouts(export, explained):
+    # 8 of 10 delivered: (8 + k) / (10 + k) >= 0.9  <=>  k >= 10.  2 direct scouts: 3 more.
+    w = export.worker("W1")
+    for i in range(10):
+        export.contract(w, "2024-04-01T00:00:00+09:00", status="delivered" if i < 8 else "cancelled")
+    export.scout(w, "2024-04-01T00:00:00+09:00")
+    export.scout(w, "2024-04-02T00:00:00+09:00")
+    _, c = explained(export, "W1")
+    assert c["completion_rate"].takes.startswith("10 more delivered contract(s)")
+    assert "(8 of 10 delivered now)" in c["completion_rate"].takes
+    assert c["scouts"].takes == "3 more needed within the window (now 2)."
+
+
+def test_one_star_margin_on_a_lifetime_average(export, explained):
+    # 50 perfect reviews: (1250 + 5k) / (250 + 5k) < 4.8  <=>  19k > 50  <=>  k >= 3.
+    w = export.worker("W1")
+    for _ in range(50):
+        export.review(w, 5)
+    _, c = explained(export, "W1")
+    assert c["overall_rating"].passed
+    assert c["overall_rating"].margin == "3 one-star review(s) would take you below the threshold."
+
+
+def test_ranking_names_the_cut_off_in_the_closest_month(export, explained):
+    # 250 other writers in June 2024 earn 10,000 + i; the 200th highest of them earns 10,050.
+    for i in range(250):
+        export.payment(export.worker(f"O{i:03d}"), "2024-06-10T00:00:00+09:00", 10_000 + i)
+    w = export.worker("W1")
+    export.payment(w, "2024-06-10T00:00:00+09:00", 9_000)
+    result, c = explained(export, "W1")
+    rank = c["earnings_rank"]
+    assert rank.value == 251 and not rank.passed
+    assert rank.facts["cutoff_rank"] == 200
+    assert rank.facts["closest_month"]["month"] == "2024-06"
+    assert rank.facts["closest_month"]["cutoff_total"] == 10_050
+    assert "the 200th in your division earned ¥10,050; you earned ¥9,000 (¥1,050 short)" in rank.takes
+    assert result.certified is False
+
+
+def test_engineer_cut_off_is_100_and_small_divisions_are_open(export, explained):
+    for i in range(120):
+        export.payment(export.worker(f"E{i:03d}", division="engineer"), "2024-06-10T00:00:00+09:00", 1000 + i)
+    w = export.worker("W1", division="engineer")
+    export.payment(w, "2024-06-10T00:00:00+09:00", 50)
+    export.payment(w, "2024-07-10T00:00:00+09:00", -1)  # July: nobody else paid, W1 not positive
+    _, c = explained(export, "W1")
+    assert c["earnings_rank"].threshold_text == "<= 100"
+    # 100th highest other engineer earns 1000 + 20 = 1020, W1 earned 50; July needs just ¥1 (¥2 from -1).
+    assert c["earnings_rank"].facts["closest_month"]["month"] == "2024-07"
+    assert "only 0 worker(s) of your division were ranked" in c["earnings_rank"].takes
+
+
+def test_profile_names_the_blank_fields_in_japanese(export, explained):
+    export.worker("W1", self_pr_text="\u3000")
+    result, c = explained(export, "W1", lang="ja")
+    assert c["profile"].takes == "未入力の項目があります: 自己PR"
+    assert result.verdict == "認定条件を満たしていません"
+    assert "次回の判定日: 2025-04-01" in result.to_text()
+    assert c["profile"].advice.startswith("プロフィールと自己PR")
+
+
+def test_suspended_worker_is_told_why(export, explained):
+    export.worker("W1", status="suspended")
+    result, _ = explained(export, "W1")
+    assert result.verdict.startswith("account status is 'suspended'")
+
+
+def test_unknown_worker(export, explained):
+    export.worker("W1")
+    with pytest.raises(WorkerNotFound):
+        explained(export, "W404")
