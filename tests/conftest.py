@@ -43,8 +43,9 @@ class Export:
         self.rows["workers"].append(row)
         return worker_id
 
-    def contract(self, worker_id: str, closed_at: str | None, status: str = "delivered", kind: str = "fixed",
-                 **values: Any) -> str:
+    def contract(
+        self, worker_id: str, closed_at: str | None, status: str = "delivered", kind: str = "fixed", **values: Any
+    ) -> str:
         cid = values.pop("contract_id", None) or self._next("C")
         row = {
             "contract_id": cid,
@@ -60,8 +61,14 @@ class Export:
         self.rows["contracts"].append(row)
         return cid
 
-    def review(self, worker_id: str, items: tuple[int, int, int, int, int] | int = 5,
-               created_at: str = "2022-01-01T00:00:00+09:00", contract_id: str | None = None, **values: Any) -> str:
+    def review(
+        self,
+        worker_id: str,
+        items: tuple[int, int, int, int, int] | int = 5,
+        created_at: str = "2022-01-01T00:00:00+09:00",
+        contract_id: str | None = None,
+        **values: Any,
+    ) -> str:
         if contract_id is None:
             contract_id = self.contract(worker_id, "2021-12-31T00:00:00+09:00")
         if isinstance(items, int):
@@ -81,8 +88,13 @@ class Export:
 
     def payment(self, worker_id: str, paid_at: str, amount: int, contract_id: str | None = None, **values: Any) -> str:
         pid = values.pop("payment_id", None) or self._next("P")
-        row = {"payment_id": pid, "worker_id": worker_id, "contract_id": contract_id, "paid_at": paid_at,
-               "amount_jpy": amount}
+        row = {
+            "payment_id": pid,
+            "worker_id": worker_id,
+            "contract_id": contract_id,
+            "paid_at": paid_at,
+            "amount_jpy": amount,
+        }
         row.update(values)
         self.rows["payments"].append(row)
         return pid
@@ -111,8 +123,10 @@ class Export:
                     for r in rows:
                         writer.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
             else:
-                data = {c: pa.array([None if r.get(c) is None else str(r.get(c)) for r in rows], pa.string())
-                        for c in columns}
+                data = {
+                    c: pa.array([None if r.get(c) is None else str(r.get(c)) for r in rows], pa.string())
+                    for c in columns
+                }
                 pq.write_table(pa.table(data), directory / f"{table}.parquet")
         return directory
 

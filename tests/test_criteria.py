@@ -106,7 +106,7 @@ def test_overall_rating_exactly_4_8_over_15_reviews_passes(export, evaluate_expo
 
 def test_overall_rating_exact_where_a_naive_float_mean_drifts_below(export, evaluate_export):
     # Review scores 4.6 x3, 4.8 x4, 5.0 x3: exactly 4.8, but summing the float means gives 4.799999999999999.
-    sums = [23, 23, 23, 24, 24, 24, 24, 25, 25, 25]
+    sums = [25, 25, 23, 25, 24, 23, 24, 23, 24, 24]  # in this order the float sum drifts
     items = {23: (5, 5, 5, 4, 4), 24: (5, 5, 5, 5, 4), 25: (5, 5, 5, 5, 5)}
     assert sum(s / 5 for s in sums) / len(sums) < 4.8  # the drift this test guards against
     w = export.worker("W1")
@@ -269,8 +269,10 @@ def test_profile_blank_rules(export, evaluate_export, profile, self_pr, expected
 def test_only_active_workers_are_certified(export, evaluate_export, status, certified):
     perfect_worker(export, "W1", status=status)
     row = evaluate_export(export, D)["W1"]
-    assert all(row[f"{c}_passed"] for c in
-               ("completion_rate", "overall_rating", "earnings_rank", "scouts", "communication_rating", "profile"))
+    assert all(
+        row[f"{c}_passed"]
+        for c in ("completion_rate", "overall_rating", "earnings_rank", "scouts", "communication_rating", "profile")
+    )
     assert row["certified"] is certified
 
 
@@ -278,8 +280,10 @@ def test_worker_with_no_data_at_all(export, evaluate_export):
     export.worker("W1", profile_text=None, self_pr_text=None)
     row = evaluate_export(export, D)["W1"]
     assert row["certified"] is False
-    assert [row[c] for c in ("completion_rate", "overall_rating", "earnings_rank", "scouts",
-                             "communication_rating", "profile")] == [None, None, None, 0, None, False]
+    assert [
+        row[c]
+        for c in ("completion_rate", "overall_rating", "earnings_rank", "scouts", "communication_rating", "profile")
+    ] == [None, None, None, 0, None, False]
 
 
 def test_one_failing_criterion_is_enough_to_fail(export, evaluate_export):

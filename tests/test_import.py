@@ -25,8 +25,10 @@ def small_export() -> Export:
 
 
 def snapshot(store: FactStore) -> dict[str, list[tuple]]:
-    return {t: store.query(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-            for t in ("workers", "contracts", "reviews", "payments", "scouts")}
+    return {
+        t: store.query(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+        for t in ("workers", "contracts", "reviews", "payments", "scouts")
+    }
 
 
 def failing_import(store: FactStore, exp: Export, directory: Path, fmt: str = "csv") -> ImportFailed:

@@ -56,9 +56,13 @@ def test_toml_float_threshold_keeps_its_decimal_meaning():
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ('metric = "scout_count"', 'metric = "scout_total"', "criteria[3] (scouts).metric: unknown metric 'scout_total'"),
+        (
+            'metric = "scout_count"',
+            'metric = "scout_total"',
+            "criteria[3] (scouts).metric: unknown metric 'scout_total'",
+        ),
         ('kinds = ["direct"]', 'kinds = ["direct", "carrier-pigeon"]', "unknown scout kind(s) ['carrier-pigeon']"),
-        ('threshold = 5', 'threshold = "five"', "criteria[3] (scouts).threshold: threshold must be a number"),
+        ("threshold = 5", 'threshold = "five"', "criteria[3] (scouts).threshold: threshold must be a number"),
         ('timezone = "Asia/Tokyo"', 'timezone = "Mars/Olympus"', "timezone: unknown time zone 'Mars/Olympus'"),
         ('id = "scouts"', 'id = "profile"', "criterion id 'profile' appears twice"),
         ('id = "scouts"', 'id = "certified"', "is reserved"),

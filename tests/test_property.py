@@ -23,7 +23,8 @@ AS_OF_DATES = [date(2024, 2, 29), date(2025, 1, 1), date(2024, 7, 1), date(2025,
 
 # A variant of the preset with tiny rank cut-offs, so rankings matter in marketplaces of a few workers.
 SMALL_RANKS: Program = parse_program(
-    (_presets_dir() / "crowdworks-pro.toml").read_text(encoding="utf-8")
+    (_presets_dir() / "crowdworks-pro.toml")
+    .read_text(encoding="utf-8")
     .replace('id = "crowdworks-pro"', 'id = "small-ranks"')
     .replace("threshold = 200", "threshold = 2")
     .replace("division_thresholds = { engineer = 100 }", "division_thresholds = { engineer = 1 }"),
@@ -63,13 +64,28 @@ def reference(exp: Export, as_of: date, program: Program) -> dict[str, dict]:
             monthly[(local.year, local.month)][p["worker_id"]] += int(p["amount_jpy"])
     out = {}
     for wid, w in workers.items():
-        closed = [c for c in exp.rows["contracts"] if c["worker_id"] == wid and c["kind"] == "fixed"
-                  and c["status"] in ("delivered", "cancelled") and start <= parse(c["closed_at"]) < end]
-        completion = (Fraction(sum(c["status"] == "delivered" for c in closed), len(closed)) if closed else None)
+        closed = [
+            c
+            for c in exp.rows["contracts"]
+            if c["worker_id"] == wid
+            and c["kind"] == "fixed"
+            and c["status"] in ("delivered", "cancelled")
+            and start <= parse(c["closed_at"]) < end
+        ]
+        completion = Fraction(sum(c["status"] == "delivered" for c in closed), len(closed)) if closed else None
         reviews = [r for r in exp.rows["reviews"] if r["worker_id"] == wid and parse(r["created_at"]) < end]
-        overall = (sum(Fraction(sum(r[i] for i in ("skill", "quality", "schedule", "communication", "partnership")),
-                                5) for r in reviews) / len(reviews)) if reviews else None
-        communication = (Fraction(sum(r["communication"] for r in reviews), len(reviews)) if reviews else None)
+        overall = (
+            (
+                sum(
+                    Fraction(sum(r[i] for i in ("skill", "quality", "schedule", "communication", "partnership")), 5)
+                    for r in reviews
+                )
+                / len(reviews)
+            )
+            if reviews
+            else None
+        )
+        communication = Fraction(sum(r["communication"] for r in reviews), len(reviews)) if reviews else None
         ranks = []
         for totals in monthly.values():
             mine = totals.get(wid, 0)
@@ -77,8 +93,11 @@ def reference(exp: Export, as_of: date, program: Program) -> dict[str, dict]:
                 same = [v for k, v in totals.items() if v > 0 and workers[k]["division"] == w["division"]]
                 ranks.append(1 + sum(v > mine for v in same))
         best = min(ranks) if ranks else None
-        scouts = sum(1 for s in exp.rows["scouts"] if s["worker_id"] == wid and s["kind"] == "direct"
-                     and start <= parse(s["sent_at"]) < end)
+        scouts = sum(
+            1
+            for s in exp.rows["scouts"]
+            if s["worker_id"] == wid and s["kind"] == "direct" and start <= parse(s["sent_at"]) < end
+        )
         profile = bool((w["profile_text"] or "").strip()) and bool((w["self_pr_text"] or "").strip())
         cutoff = int(program.criterion("earnings_rank").threshold_for(w["division"]))
         passed = {
@@ -110,8 +129,11 @@ def instants(draw, as_of: date) -> str:
     """Timestamps clustered on the edges that matter: D, D - 1 year, month starts; in three notations."""
     end = datetime(as_of.year, as_of.month, as_of.day, tzinfo=JST)
     start_day = year_back(as_of)
-    anchors = [end, datetime(start_day.year, start_day.month, start_day.day, tzinfo=JST),
-               datetime(as_of.year, as_of.month, 1, tzinfo=JST) - timedelta(days=draw(st.sampled_from([0, 1, 31, 32, 200])))]
+    anchors = [
+        end,
+        datetime(start_day.year, start_day.month, start_day.day, tzinfo=JST),
+        datetime(as_of.year, as_of.month, 1, tzinfo=JST) - timedelta(days=draw(st.sampled_from([0, 1, 31, 32, 200]))),
+    ]
     moment = draw(st.sampled_from(anchors)) + timedelta(seconds=draw(st.sampled_from([-7200, -1, 0, 1, 3600])))
     style = draw(st.sampled_from(["jst", "utc", "naive"]))
     if style == "utc":
@@ -139,20 +161,35 @@ def marketplaces(draw) -> tuple[Export, date]:
     n = draw(st.integers(1, 7))
     text = st.sampled_from(["", " ", "\u3000", "a", " b\u3000", None])
     for i in range(n):
-        exp.worker(f"W{i}", division=draw(st.sampled_from(["writer", "writer", "engineer"])),
-                   status=draw(st.sampled_from(["active", "active", "suspended", "withdrawn"])),
-                   profile_text=draw(text), self_pr_text=draw(text))
+        exp.worker(
+            f"W{i}",
+            division=draw(st.sampled_from(["writer", "writer", "engineer"])),
+            status=draw(st.sampled_from(["active", "active", "suspended", "withdrawn"])),
+            profile_text=draw(text),
+            self_pr_text=draw(text),
+        )
     wids = [f"W{i}" for i in range(n)]
     for _ in range(draw(st.integers(0, 12))):
         status = draw(st.sampled_from(["delivered", "delivered", "cancelled", "active"]))
-        exp.contract(draw(st.sampled_from(wids)), None if status == "active" else draw(instants(as_of)),
-                     status=status, kind=draw(st.sampled_from(["fixed", "fixed", "hourly"])))
+        exp.contract(
+            draw(st.sampled_from(wids)),
+            None if status == "active" else draw(instants(as_of)),
+            status=status,
+            kind=draw(st.sampled_from(["fixed", "fixed", "hourly"])),
+        )
     item = st.integers(1, 5)
     for _ in range(draw(st.integers(0, 12))):
-        exp.review(draw(st.sampled_from(wids)), tuple(draw(item) if draw(st.booleans()) else 5 for _ in range(5)),
-                   created_at=draw(instants(as_of)))
+        exp.review(
+            draw(st.sampled_from(wids)),
+            tuple(draw(item) if draw(st.booleans()) else 5 for _ in range(5)),
+            created_at=draw(instants(as_of)),
+        )
     for _ in range(draw(st.integers(0, 25))):
-        exp.payment(draw(st.sampled_from(wids)), draw(payment_instants(as_of)), draw(st.sampled_from([-1000, 0, 300, 500, 500, 1000, 2500])))  # ties matter
+        exp.payment(
+            draw(st.sampled_from(wids)),
+            draw(payment_instants(as_of)),
+            draw(st.sampled_from([-1000, 0, 300, 500, 500, 1000, 2500])),
+        )  # ties matter
     for _ in range(draw(st.integers(0, 14))):
         exp.scout(draw(st.sampled_from(wids)), draw(instants(as_of)), kind=draw(st.sampled_from(["direct", "mass"])))
     return exp, as_of

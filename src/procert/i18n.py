@@ -101,7 +101,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "you earned ¥{own} (¥{short} short).",
     },
     "rank_open": {
-        "ja": "{month} は部門でランキング入りしたのが {ranked} 人だけだったため、1円以上の報酬があれば {cutoff} 位以内でした。",
+        "ja": "{month} は部門でランキング入りしたのが {ranked} 人だけだったため、"
+        "1円以上の報酬があれば {cutoff} 位以内でした。",
         "en": "In {month} only {ranked} worker(s) of your division were ranked, so any positive earnings "
         "would have placed you within the top {cutoff}.",
     },

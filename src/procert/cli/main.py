@@ -371,10 +371,11 @@ def demo_command(
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
     explanations: Annotated[int, typer.Option("--explanations", help="How many workers to explain.")] = 3,
     home: HomeOption = None,
+    program: ProgramOption = None,
     lang: LangOption = None,
 ) -> None:
     """Generate a demo marketplace, import it, evaluate it as of the latest quarterly date, and explain a few."""
-    settings = _settings(home, None, lang)
+    settings = _settings(home, program, lang)
     prog = _program(settings)
     today = datetime.now(UTC).date()
     day = prog.cadence.latest_on_or_before(today)

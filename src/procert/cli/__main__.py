@@ -1,0 +1,3 @@
+from procert.cli.main import app
+
+app(prog_name="procert")

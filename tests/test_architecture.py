@@ -1,0 +1,59 @@
+"""The one-way flow: facts -> metrics -> programs -> evaluation -> cli. No stage imports a later one."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "procert"
+
+# Lower numbers come earlier in the flow. Shared utilities (settings, i18n) sit at the bottom.
+LAYERS = {
+    "settings": 0,
+    "i18n": 0,
+    "facts": 1,
+    "demo": 2,  # writes exports in the facts' contract
+    "metrics": 2,
+    "programs": 3,
+    "evaluation": 4,
+    "cli": 9,
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {m.split(".")[1] for m in found if m.startswith("procert.") and len(m.split(".")) > 1}
+
+
+def test_every_stage_has_a_layer():
+    stages = {
+        p.stem if p.is_file() else p.name
+        for p in SRC.iterdir()
+        if not p.name.startswith("_") and (p.suffix == ".py" or p.is_dir())
+    }
+    stages.discard("py")
+    assert stages <= set(LAYERS), f"unassigned stages: {stages - set(LAYERS)}"
+
+
+def test_no_stage_imports_a_later_stage():
+    violations = []
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC)
+        stage = rel.parts[0].removesuffix(".py")
+        if stage.startswith("_"):
+            continue
+        for imported in _imports(path):
+            if imported in LAYERS and LAYERS[imported] > LAYERS[stage]:
+                violations.append(f"{rel} imports procert.{imported}")
+    assert not violations, violations
+
+
+def test_demo_does_not_depend_on_evaluation_results():
+    for path in (SRC / "demo").rglob("*.py"):
+        assert not ({"metrics", "programs", "evaluation"} & _imports(path)), path
