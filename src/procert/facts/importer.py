@@ -21,13 +21,6 @@ from procert.facts.store import FactStore
 MAX_REPORTED_PROBLEMS = 50
 SUPPORTED_SUFFIXES = (".csv", ".parquet")
 
-# ISO 8601 date or date-time, optional fraction and offset. DuckDB's own parser is more lenient
-# (it accepts "2024-1-1"), so the shape is checked first.
-_ISO_TIMESTAMP = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,9})?)?)?"
-    r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?"
-)
 # Blank: empty or only white space, including the ideographic (full-width) space U+3000.
 BLANK_PATTERN = r"[\s\p{Z}]*"
 
@@ -162,67 +155,94 @@ def _stage(con: duckdb.DuckDBPyConnection, table: str, path: Path, problems: _Co
     return True
 
 
-def _column_checks(
-    table: Table, present: set[str], file: str, con: duckdb.DuckDBPyConnection, problems: _Collector
-) -> None:
-    stage = f"stage_{table.name}"
+def _timestamp_shape(raw: str) -> str:
+    """Cheap ISO 8601 shape test (DuckDB's own parser also accepts forms such as '2024-1-1')."""
+    return (
+        f"(length({raw}) >= 10 AND {raw}[5] = '-' AND {raw}[8] = '-' AND (length({raw}) = 10 "
+        f"OR ({raw}[11] IN ('T', ' ') AND {raw}[14] = ':')))"
+    )
+
+
+def _build_typed(con: duckdb.DuckDBPyConnection, table: Table, present: set[str]) -> None:
+    """Convert ``stage_<t>`` to ``typed_<t>`` in one pass: every value parsed once and, beside each column,
+    ``err_<column>``: why the value is bad, or NULL. The raw stage table is dropped afterwards."""
+    inner = ["rowid + 1 AS _row"]
+    outer = ["_row"]
     for col in table.columns:
-        if col.name not in present:
+        name = col.name
+        if name not in present:
+            outer.append(f"NULL AS {name}")
             continue
-        c = _ident(col.name)
-        value = f"trim({c})"
-        empty = f"({c} IS NULL OR {value} = '')"
-        reasons: list[str] = []
-        if not col.nullable:
-            reasons.append(f"WHEN {empty} THEN 'is empty'")
-        shown = f"' (got ''' || left({c}, 40) || ''')'"
+        c = _ident(name)
+        raw, value = f"r_{name}", f"v_{name}"
+        inner.append(f"NULLIF(trim({c}), '') AS {raw}")
+        shown = f"' (got ''' || left({raw}, 40) || ''')'"
+        reasons = [] if col.nullable else [f"WHEN {raw} IS NULL THEN 'is empty'"]
+        if col.kind == "text":
+            inner.append(f"{c} AS {value}")
+        elif col.kind in ("id", "enum"):
+            inner.append(f"{raw} AS {value}")
+        elif col.kind in ("integer", "rating"):
+            # The pattern first: TRY_CAST alone would round '4.5' to 5.
+            inner.append(
+                f"CASE WHEN regexp_full_match({raw}, '[+-]?[0-9]+') THEN TRY_CAST({raw} AS BIGINT) END AS {value}"
+            )
+        else:
+            inner.append(f"CASE WHEN {_timestamp_shape(raw)} THEN TRY_CAST({raw} AS TIMESTAMPTZ) END AS {value}")
         if col.kind == "enum":
             choices = ", ".join(_quote(v) for v in col.choices)
             expected = ", ".join(col.choices)
             reasons.append(
-                f"WHEN NOT {empty} AND {value} NOT IN ({choices}) "
-                f"THEN 'unknown value ''' || left({c}, 40) || '''; expected one of {expected}'"
+                f"WHEN {raw} NOT IN ({choices}) "
+                f"THEN 'unknown value ' || chr(39) || left({raw}, 40) || chr(39) || '; expected one of {expected}'"
             )
         elif col.kind in ("integer", "rating"):
-            reasons.append(
-                f"WHEN NOT {empty} AND (NOT regexp_full_match({value}, '[+-]?[0-9]+') "
-                f"OR TRY_CAST({value} AS BIGINT) IS NULL) THEN 'not an integer' || {shown}"
-            )
-            number = f"TRY_CAST({value} AS BIGINT)"
+            reasons.append(f"WHEN {value} IS NULL THEN 'not an integer' || {shown}")
             if col.minimum is not None and col.maximum is not None:
                 reasons.append(
-                    f"WHEN {number} NOT BETWEEN {col.minimum} AND {col.maximum} "
+                    f"WHEN {value} NOT BETWEEN {col.minimum} AND {col.maximum} "
                     f"THEN 'must be an integer from {col.minimum} to {col.maximum}' || {shown}"
                 )
             elif col.minimum is not None:
-                reasons.append(f"WHEN {number} < {col.minimum} THEN 'must be ≥ {col.minimum}' || {shown}")
+                reasons.append(f"WHEN {value} < {col.minimum} THEN 'must be ≥ {col.minimum}' || {shown}")
         elif col.kind == "timestamp":
-            reasons.append(
-                f"WHEN NOT {empty} AND (NOT regexp_full_match({value}, {_quote(_ISO_TIMESTAMP)}) "
-                f"OR TRY_CAST({value} AS TIMESTAMPTZ) IS NULL) "
-                f"THEN 'not an ISO 8601 timestamp' || {shown}"
-            )
-        if not reasons:
-            continue
-        reason = "CASE " + " ".join(reasons) + " END"
-        problems.add_query(
-            con,
-            file,
-            col.name,
-            f"SELECT rowid + 1 AS row, {reason} AS reason FROM {stage} WHERE ({reason}) IS NOT NULL",
-        )
+            reasons.append(f"WHEN {value} IS NULL THEN 'not an ISO 8601 timestamp' || {shown}")
+        outer.append(f"{value} AS {name}")
+        if reasons:
+            # Empty cells of nullable columns are fine; every other reason applies to non-empty cells.
+            guard = "" if not col.nullable else f"WHEN {raw} IS NULL THEN NULL "
+            outer.append(f"CASE {guard}{' '.join(reasons)} END AS err_{name}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE typed_{table.name} AS "
+        f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM stage_{table.name})"
+    )
+    con.execute(f"DROP TABLE stage_{table.name}")
 
+
+def _column_checks(table: Table, file: str, con: duckdb.DuckDBPyConnection, problems: _Collector) -> None:
+    typed = f"typed_{table.name}"
+    err_columns = {row[0] for row in con.execute(f"DESCRIBE {typed}").fetchall() if row[0].startswith("err_")}
+    for col in table.columns:
+        if f"err_{col.name}" in err_columns:
+            problems.add_query(
+                con,
+                file,
+                col.name,
+                f"SELECT _row AS row, err_{col.name} AS reason FROM {typed} WHERE err_{col.name} IS NOT NULL",
+            )
     # Duplicate keys: every occurrence after the first is a problem.
-    key = _ident(table.key)
+    key = table.key
     problems.add_query(
         con,
         file,
-        table.key,
-        f"""SELECT row, 'duplicate {table.key} ''' || k || ''' (first on row ' || first_row || ')' AS reason
-            FROM (SELECT rowid + 1 AS row, trim({key}) AS k,
-                         min(rowid + 1) OVER (PARTITION BY trim({key})) AS first_row FROM {stage}
-                  WHERE trim({key}) <> '')
-            WHERE row <> first_row""",
+        key,
+        f"""SELECT t._row AS row,
+                   'duplicate {key} ' || chr(39) || t.{key} || chr(39) || ' (first on row ' || d.first_row || ')'
+                   AS reason
+            FROM {typed} t
+            JOIN (SELECT {key}, min(_row) AS first_row FROM {typed} WHERE {key} IS NOT NULL
+                  GROUP BY {key} HAVING count(*) > 1) d ON d.{key} = t.{key}
+            WHERE t._row <> d.first_row""",
     )
 
 
@@ -235,15 +255,13 @@ def _reference_checks(
     con: duckdb.DuckDBPyConnection,
     problems: _Collector,
 ) -> None:
-    stage = f"stage_{table.name}"
     for col in table.columns:
         if col.references is None or col.name not in present:
             continue
         target = TABLES[col.references]
-        c = f"trim(s.{_ident(col.name)})"
         sources = []
         if col.references in staged:
-            sources.append(f"SELECT trim({_ident(target.key)}) AS k FROM stage_{target.name}")
+            sources.append(f"SELECT {target.key} AS k FROM typed_{target.name}")
         if not (replace and col.references in staged):
             sources.append(f"SELECT {target.key} AS k FROM main.{target.name}")
         known = " UNION ALL ".join(sources)
@@ -251,9 +269,12 @@ def _reference_checks(
             con,
             file,
             col.name,
-            f"""SELECT s.rowid + 1 AS row,
-                       'unknown {target.key} ''' || {c} || ''': no such row in {target.name}' AS reason
-                FROM {stage} s WHERE {c} <> '' AND {c} NOT IN (SELECT k FROM ({known}))""",
+            f"""SELECT s._row AS row,
+                       'unknown {target.key} ' || chr(39) || s.{col.name} || chr(39)
+                       || ': no such row in {target.name}' AS reason
+                FROM typed_{table.name} s
+                WHERE s.{col.name} IS NOT NULL
+                  AND s.{col.name} NOT IN (SELECT k FROM ({known}) WHERE k IS NOT NULL)""",
         )
 
 
@@ -263,82 +284,71 @@ def _contract_checks(present: set[str], file: str, con: duckdb.DuckDBPyConnectio
             con,
             file,
             "closed_at",
-            """SELECT rowid + 1 AS row,
-                      CASE WHEN trim(status) IN ('delivered', 'cancelled')
-                                AND (closed_at IS NULL OR trim(closed_at) = '')
-                           THEN 'is empty but status is ' || trim(status) || ' (a closed contract needs closed_at)'
-                           WHEN trim(status) = 'active' AND trim(closed_at) <> ''
+            """SELECT _row AS row,
+                      CASE WHEN status IN ('delivered', 'cancelled') AND closed_at IS NULL AND err_closed_at IS NULL
+                           THEN 'is empty but status is ' || status || ' (a closed contract needs closed_at)'
+                           WHEN status = 'active' AND closed_at IS NOT NULL
                            THEN 'must be empty while status is active' END AS reason
-               FROM stage_contracts WHERE reason IS NOT NULL""",
+               FROM typed_contracts WHERE reason IS NOT NULL""",
         )
     if {"started_at", "closed_at"} <= present:
         problems.add_query(
             con,
             file,
             "closed_at",
-            """SELECT rowid + 1 AS row, 'is before started_at' AS reason FROM stage_contracts
-               WHERE TRY_CAST(trim(closed_at) AS TIMESTAMPTZ) < TRY_CAST(trim(started_at) AS TIMESTAMPTZ)""",
+            "SELECT _row AS row, 'is before started_at' AS reason FROM typed_contracts WHERE closed_at < started_at",
         )
 
 
 def _review_checks(
-    present: set[str], file: str, staged: set[str], replace: bool, con: duckdb.DuckDBPyConnection, problems: _Collector
+    present: set[str],
+    file: str,
+    staged: set[str],
+    replace: bool,
+    con: duckdb.DuckDBPyConnection,
+    problems: _Collector,
 ) -> None:
     if not {"contract_id", "worker_id"} <= present:
         return
     sources = []
     if "contracts" in staged:
-        sources.append("SELECT trim(contract_id) AS cid, trim(worker_id) AS wid, 0 AS pri FROM stage_contracts")
+        sources.append("SELECT contract_id AS cid, worker_id AS wid, 0 AS pri FROM typed_contracts")
     if not (replace and "contracts" in staged):
         sources.append("SELECT contract_id, worker_id, 1 FROM main.contracts")
     problems.add_query(
         con,
         file,
         "worker_id",
-        f"""SELECT r.rowid + 1 AS row,
-                   'worker ''' || trim(r.worker_id) || ''' is not the worker of contract '''
-                   || c.cid || ''' (' || c.wid || ')' AS reason
-            FROM stage_reviews r
+        f"""SELECT r._row AS row,
+                   'worker ' || chr(39) || r.worker_id || chr(39) || ' is not the worker of contract '
+                   || chr(39) || c.cid || chr(39) || ' (' || c.wid || ')' AS reason
+            FROM typed_reviews r
             JOIN (SELECT cid, arg_min(wid, pri) AS wid FROM ({" UNION ALL ".join(sources)}) GROUP BY cid) c
-              ON c.cid = trim(r.contract_id)
-            WHERE c.wid <> trim(r.worker_id)""",
+              ON c.cid = r.contract_id
+            WHERE c.wid <> r.worker_id""",
     )
 
 
-def _typed_select(table: Table, present: set[str]) -> str:
-    """SELECT list converting a validated stage table to the stored types."""
+def _stored_select(table: Table) -> str:
+    """SELECT list turning a validated typed table into the stored columns, derived ones included."""
 
-    def conv(col: Column) -> str:
-        if col.name not in present:
-            return f"NULL AS {col.name}"
-        c = _ident(col.name)
-        if col.kind == "text":
-            return f"{c} AS {col.name}"
-        if col.kind in ("id", "enum"):
-            return f"NULLIF(trim({c}), '') AS {col.name}"
-        if col.kind in ("integer", "rating"):
-            return f"CAST(NULLIF(trim({c}), '') AS BIGINT) AS {col.name}"
-        # timestamp: parse in the session time zone (the program's), store as a naive UTC instant
-        return f"timezone('UTC', CAST(NULLIF(trim({c}), '') AS TIMESTAMPTZ)) AS {col.name}"
+    def column(col: Column) -> str:
+        if col.kind == "timestamp":
+            # TIMESTAMPTZ -> naive UTC instant by plain arithmetic on the epoch (no time-zone lookup per row).
+            return f"make_timestamp(epoch_us({col.name})) AS {col.name}"
+        return col.name
 
-    parts = [conv(col) for col in table.columns]
+    parts = [column(c) for c in table.columns]
     if table.name == "workers":
         parts += [
             f"NOT regexp_full_match(coalesce(profile_text, ''), '{BLANK_PATTERN}') AS has_profile_text",
             f"NOT regexp_full_match(coalesce(self_pr_text, ''), '{BLANK_PATTERN}') AS has_self_pr_text",
         ]
     elif table.name == "reviews":
-        parts.append(
-            "CAST("
-            + " + ".join(
-                f"CAST(trim({i}) AS SMALLINT)" for i in ("skill", "quality", "schedule", "communication", "partnership")
-            )
-            + " AS SMALLINT) AS item_sum"
-        )
+        parts.append("skill + quality + schedule + communication + partnership AS item_sum")
     elif table.name == "payments":
-        # The calendar month of the payment in the program's time zone, as year * 12 + month - 1.
-        ts = "CAST(trim(paid_at) AS TIMESTAMPTZ)"
-        parts.append(f"CAST(year({ts}) * 12 + month({ts}) - 1 AS INTEGER) AS paid_month")
+        # The calendar month of the payment in the program's (the session's) time zone: year * 12 + month - 1.
+        parts.append("year(paid_at) * 12 + month(paid_at) - 1 AS paid_month")
     return ", ".join(parts)
 
 
@@ -401,13 +411,15 @@ def import_export(
             continue
         staged.add(table_name)
         present_columns[table_name] = header & set(table.column_names)
+        step(f"parsing {path.name}")
+        _build_typed(con, table, present_columns[table_name])
 
     for table_name in TABLE_ORDER:
         if table_name not in staged:
             continue
         file, table, present = files[table_name].name, TABLES[table_name], present_columns[table_name]
         step(f"checking {file}")
-        _column_checks(table, present, file, con, problems)
+        _column_checks(table, file, con, problems)
         _reference_checks(table, present, file, staged, replace, con, problems)
         if table_name == "contracts":
             _contract_checks(present, file, con, problems)
@@ -430,15 +442,13 @@ def import_export(
                 con.execute(f"DELETE FROM {table_name}")
             else:
                 con.execute(
-                    f"DELETE FROM {table_name} WHERE {table.key} IN "
-                    f"(SELECT trim({_ident(table.key)}) FROM stage_{table_name})"
+                    f"DELETE FROM {table_name} WHERE {table.key} IN (SELECT {table.key} FROM typed_{table_name})"
                 )
             # Sorted by worker so that one worker's facts sit together (cheap single-worker reads later).
             con.execute(
-                f"INSERT INTO {table_name} SELECT {_typed_select(table, present_columns[table_name])} "
-                f"FROM stage_{table_name} ORDER BY worker_id"
+                f"INSERT INTO {table_name} SELECT {_stored_select(table)} FROM typed_{table_name} ORDER BY worker_id"
             )
-            report.rows[table_name] = con.execute(f"SELECT count(*) FROM stage_{table_name}").fetchone()[0]
+            report.rows[table_name] = con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone()[0]
         store.set_meta("timezone", timezone)
         next_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM procert_imports").fetchone()[0]
         con.execute(
@@ -459,3 +469,4 @@ def import_export(
 def _drop_stages(con: duckdb.DuckDBPyConnection) -> None:
     for table_name in TABLE_ORDER:
         con.execute(f"DROP TABLE IF EXISTS stage_{table_name}")
+        con.execute(f"DROP TABLE IF EXISTS typed_{table_name}")
