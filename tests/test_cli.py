@@ -154,6 +154,14 @@ def test_demo_data_round_trips_through_import(tmp_path: Path):
     assert "300" in imported.stdout
 
 
+def test_facts_shows_counts_and_imports(home: Path, tmp_path: Path):
+    result = procert(home, "facts")
+    assert result.returncode == 0, result.stderr
+    assert "time zone Asia/Tokyo" in result.stdout
+    assert "import #1" in result.stdout and "(upsert)" in result.stdout
+    assert procert(tmp_path / "nothing", "facts").returncode == 1
+
+
 def test_version():
     result = subprocess.run([sys.executable, "-m", "procert.cli", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("procert ")

@@ -155,6 +155,30 @@ def import_command(
     out.print(table)
 
 
+@app.command("facts")
+def facts_command(home: HomeOption = None) -> None:
+    """Show what the facts store holds: rows per table, the time zone and the latest imports."""
+    settings = _settings(home)
+    if not settings.facts_path.exists():
+        _fail(f"no facts database at {settings.facts_path}: run `procert import DIR` first")
+    with _store(settings, read_only=True) as store:
+        counts = store.counts()
+        imports = store.query(
+            "SELECT import_id, imported_at, mode, source FROM procert_imports ORDER BY import_id DESC LIMIT 5"
+        ).fetchall()
+        out.print(
+            f"{settings.facts_path}: time zone {store.timezone}, fingerprint {store.fingerprint()}", highlight=False
+        )
+    table = Table(title="facts")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in counts.items():
+        table.add_row(name, f"{rows:,}")
+    out.print(table)
+    for import_id, imported_at, mode, source in imports:
+        out.print(f"import #{import_id} at {imported_at:%Y-%m-%d %H:%M} UTC ({mode}) from {source}", highlight=False)
+
+
 def print_summary(evaluation: Evaluation, lang: str) -> None:
     summary = evaluation.summary()
     program = evaluation.program
