@@ -449,6 +449,8 @@ def import_export(
                 f"INSERT INTO {table_name} SELECT {_stored_select(table)} FROM typed_{table_name} ORDER BY worker_id"
             )
             report.rows[table_name] = con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone()[0]
+        step("summing monthly earnings")
+        store.rebuild_monthly_earnings()
         store.set_meta("timezone", timezone)
         next_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM procert_imports").fetchone()[0]
         con.execute(

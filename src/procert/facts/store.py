@@ -47,6 +47,14 @@ STORED_SCHEMA: dict[str, str] = {
 }
 
 
+#: Derived at import from payments and workers (rebuilt whole by every import, inside its transaction): each
+#: worker's payments summed per calendar month of the program's time zone, with the worker's current division.
+#: Rankings read ~5x fewer rows than from payments, and need no join.
+MONTHLY_EARNINGS_SCHEMA = (
+    "worker_id VARCHAR NOT NULL, division VARCHAR NOT NULL, paid_month INTEGER NOT NULL, total_jpy BIGINT NOT NULL"
+)
+
+
 class FactStoreError(RuntimeError):
     """The facts store cannot be used as asked (wrong time zone, newer schema, locked file...)."""
 
@@ -99,6 +107,7 @@ class FactStore:
             )
         for table in TABLE_ORDER:
             self.con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({STORED_SCHEMA[table]})")
+        self.con.execute(f"CREATE TABLE IF NOT EXISTS monthly_earnings ({MONTHLY_EARNINGS_SCHEMA})")
         self.con.execute(
             """CREATE TABLE IF NOT EXISTS procert_imports (
                    import_id INTEGER, imported_at TIMESTAMP, source VARCHAR, timezone VARCHAR,
@@ -128,6 +137,17 @@ class FactStore:
                 f"the facts were imported with time zone {stored}, but the program uses {timezone}; "
                 f"re-import the export into a fresh PROCERT_HOME with this program"
             )
+
+    def rebuild_monthly_earnings(self) -> None:
+        """Recompute the derived monthly totals from the stored payments and workers."""
+        self.con.execute("DELETE FROM monthly_earnings")
+        self.con.execute(
+            """INSERT INTO monthly_earnings
+               SELECT p.worker_id, w.division, p.paid_month, CAST(SUM(p.amount_jpy) AS BIGINT)
+               FROM payments p JOIN workers w ON w.worker_id = p.worker_id
+               GROUP BY p.worker_id, w.division, p.paid_month
+               ORDER BY p.paid_month, w.division"""
+        )
 
     # -- reading -------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

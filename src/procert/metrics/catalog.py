@@ -161,18 +161,14 @@ class EarningsBestRank(Metric):
 
     def sql(self, params: Params, period: Period) -> str:  # type: ignore[override]
         first, last = self.month_range(params, period)
+        # Reads the monthly totals derived at import (see procert.facts.store): no join, 5x fewer rows.
         return f"""
             SELECT worker_id, MIN(month_rank) AS value
             FROM (
                 SELECT worker_id,
-                       RANK() OVER (PARTITION BY division, paid_month ORDER BY total DESC) AS month_rank
-                FROM (
-                    SELECT p.worker_id, w.division, p.paid_month, SUM(p.amount_jpy) AS total
-                    FROM payments p JOIN workers w ON w.worker_id = p.worker_id
-                    WHERE p.paid_month BETWEEN {first} AND {last}
-                    GROUP BY p.worker_id, w.division, p.paid_month
-                ) monthly
-                WHERE total > 0
+                       RANK() OVER (PARTITION BY division, paid_month ORDER BY total_jpy DESC) AS month_rank
+                FROM monthly_earnings
+                WHERE paid_month BETWEEN {first} AND {last} AND total_jpy > 0
             ) ranked
             GROUP BY worker_id"""
 
@@ -183,10 +179,9 @@ class EarningsBestRank(Metric):
         first, last = self.month_range(params, period)
         return f"""
             WITH monthly AS (
-                SELECT p.worker_id, p.paid_month, SUM(p.amount_jpy) AS total
-                FROM payments p JOIN workers w ON w.worker_id = p.worker_id
-                WHERE p.paid_month BETWEEN {first} AND {last} AND w.division = $2
-                GROUP BY p.worker_id, p.paid_month
+                SELECT worker_id, paid_month, total_jpy AS total
+                FROM monthly_earnings
+                WHERE paid_month BETWEEN {first} AND {last} AND division = $2
             ), positive AS (
                 SELECT *, RANK() OVER (PARTITION BY paid_month ORDER BY total DESC) AS month_rank
                 FROM monthly WHERE total > 0
