@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -80,9 +81,14 @@ def _program(settings: Settings) -> Program:
         _fail(str(exc), code=2)
 
 
+def today_in(program: Program) -> date:
+    """Today's date in the program's time zone (1 January starts in Tokyo while it is still 31 December in UTC)."""
+    return datetime.now(ZoneInfo(program.timezone)).date()
+
+
 def _as_of(value: str | None, program: Program) -> date:
     if value is None:
-        return program.cadence.latest_on_or_before(datetime.now(UTC).date())
+        return program.cadence.latest_on_or_before(today_in(program))
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -401,7 +407,7 @@ def demo_command(
     """Generate a demo marketplace, import it, evaluate it as of the latest quarterly date, and explain a few."""
     settings = _settings(home, program, lang)
     prog = _program(settings)
-    today = datetime.now(UTC).date()
+    today = today_in(prog)
     day = prog.cadence.latest_on_or_before(today)
     export = settings.home / "demo-export"
     out.rule(f"1. demo marketplace: {workers:,} workers (seed {seed}) → {export}")
