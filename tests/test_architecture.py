@@ -16,6 +16,8 @@ LAYERS = {
     "metrics": 2,
     "programs": 3,
     "evaluation": 4,
+    "ledger": 5,
+    "notify": 6,
     "cli": 9,
 }
 

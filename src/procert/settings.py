@@ -27,6 +27,35 @@ class Settings(BaseSettings):
     )
     duckdb_threads: int | None = Field(default=None, ge=1, description="DuckDB worker threads. Unset: all cores.")
 
+    database_url: str | None = Field(
+        default=None,
+        description="Ledger database URL, e.g. postgresql://user@host/db. Unset: SQLite at PROCERT_HOME/ledger.sqlite.",
+    )
+    max_worker_drop: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="A run refuses when the number of workers fell by more than this share since the last run.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Base URL of the web app, for links in notifications."
+    )
+    at_risk_days: int = Field(
+        default=14, ge=0, le=90, description="Days before the next evaluation when at-risk notices are sent."
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server for notifications.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_ssl: bool = Field(default=False, description="Connect with implicit TLS (SMTPS, usually port 465).")
+    smtp_user: str | None = Field(default=None, description="SMTP login user (with PROCERT_SMTP_PASSWORD).")
+    smtp_password: str | None = Field(default=None, description="SMTP login password.")
+    smtp_from: str = Field(default="procert@localhost", description="From address of notification mails.")
+    smtp_timeout: float = Field(default=10, gt=0, description="Seconds before an SMTP attempt gives up.")
+
+    @property
+    def ledger_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'ledger.sqlite'}"
+
     @property
     def facts_path(self) -> Path:
         return self.home / "facts.duckdb"

@@ -8,7 +8,14 @@ from procert.evaluation.engine import (
     evaluation_sql,
     output_columns,
 )
-from procert.evaluation.explain import CriterionExplanation, Explanation, WorkerNotFound, explain, min_steps
+from procert.evaluation.explain import (
+    CriterionExplanation,
+    Explanation,
+    WorkerNotFound,
+    explain,
+    explain_row,
+    min_steps,
+)
 
 __all__ = [
     "CriterionExplanation",
@@ -20,6 +27,7 @@ __all__ = [
     "evaluate_worker",
     "evaluation_sql",
     "explain",
+    "explain_row",
     "min_steps",
     "output_columns",
 ]

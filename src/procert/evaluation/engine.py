@@ -49,6 +49,35 @@ def passed_sql(criterion: Criterion) -> str:
     return f"(CASE {branches} ELSE {_compare(criterion, criterion.threshold)} END)"
 
 
+def keep_passed_sql(criterion: Criterion) -> str:
+    """Passes at the keep threshold (hysteresis), for workers already certified."""
+    if criterion.keep_threshold is None:
+        return passed_sql(criterion)
+    return _compare(criterion, criterion.keep_threshold)
+
+
+def near_miss_sql(criterion: Criterion, program: Program) -> str:
+    """Passes once the grace margin is allowed for: the threshold moved by the margin in the worker's favour."""
+    margin = program.grace.margins.get(criterion.id) if program.grace else None
+    if margin is None:
+        return keep_passed_sql(criterion)
+    base = criterion.keep_threshold if criterion.keep_threshold is not None else None
+    shift = -margin if criterion.comparison in (">=", ">") else margin
+
+    def moved(threshold: Any) -> Any:
+        return threshold + shift
+
+    if base is not None:
+        return _compare(criterion, moved(base))
+    if not criterion.division_thresholds:
+        return _compare(criterion, moved(criterion.threshold))
+    branches = " ".join(
+        f"WHEN division = {_quote(div)} THEN {_compare(criterion, moved(t))}"
+        for div, t in sorted(criterion.division_thresholds.items())
+    )
+    return f"(CASE {branches} ELSE {_compare(criterion, moved(criterion.threshold))} END)"
+
+
 def value_sql(criterion: Criterion) -> str:
     c = criterion.id
     if criterion.metric_def.value_type == "ratio":
@@ -69,12 +98,15 @@ def evaluation_sql(program: Program, period: Period, *, worker_id_param: bool = 
     passed = {c.id: passed_sql(c) for c in program.criteria}
     certified = " AND ".join([f"status IN ({statuses})", *passed.values()])
     raws = [col for c in program.criteria for col in raw_columns(c.request())]
+    # Internal columns for the ledger: pass flags at the keep threshold and with the grace margin.
+    keep = ", ".join(f"{keep_passed_sql(c)} AS {c.id}__keep" for c in program.criteria)
+    near = ", ".join(f"{near_miss_sql(c, program)} AS {c.id}__near" for c in program.criteria)
     return f"""
         WITH measured AS ({base})
         SELECT worker_id, ({certified}) AS certified,
                {", ".join(f"{value_sql(c)} AS {c.id}" for c in program.criteria)},
                {", ".join(f"{expr} AS {cid}_passed" for cid, expr in passed.items())},
-               division, status, {", ".join(raws)}
+               division, status, {", ".join(raws)}, {keep}, {near}
         FROM measured"""
 
 
@@ -94,6 +126,7 @@ class Evaluation:
     program: Program
     period: Period
     seconds: float
+    table: str = RESULT_TABLE
 
     @property
     def columns(self) -> list[str]:
@@ -106,7 +139,7 @@ class Evaluation:
             f"""SELECT count(*), count(*) FILTER (WHERE status IN ({statuses})),
                        count(*) FILTER (WHERE certified),
                        {", ".join(f"count(*) FILTER (WHERE {i}_passed)" for i in ids)}
-                FROM {RESULT_TABLE}"""
+                FROM {self.table}"""
         ).fetchone()
         return Summary(row[0], row[1], row[2], dict(zip(ids, row[3:], strict=True)))
 
@@ -120,26 +153,31 @@ class Evaluation:
         path.parent.mkdir(parents=True, exist_ok=True)
         cols = ", ".join(self.columns)
         self.store.query(
-            f"COPY (SELECT {cols} FROM {RESULT_TABLE} ORDER BY worker_id) TO {_quote(str(path))} ({options})"
+            f"COPY (SELECT {cols} FROM {self.table} ORDER BY worker_id) TO {_quote(str(path))} ({options})"
         )
         return path
 
     def rows(self, where: str = "TRUE", limit: int | None = None) -> list[dict[str, Any]]:
         """Result rows (output columns plus division, status and raw metric columns) as dicts."""
         cursor = self.store.query(
-            f"SELECT * FROM {RESULT_TABLE} WHERE {where} ORDER BY worker_id" + (f" LIMIT {int(limit)}" if limit else "")
+            f"SELECT * FROM {self.table} WHERE {where} ORDER BY worker_id" + (f" LIMIT {int(limit)}" if limit else "")
         )
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
 
-def evaluate(store: FactStore, program: Program, as_of: date) -> Evaluation:
-    """Evaluate every stored worker as of 00:00 of ``as_of`` in the program's time zone."""
+def evaluate(
+    store: FactStore, program: Program, as_of: date, *, observed_until: date | None = None, table: str = RESULT_TABLE
+) -> Evaluation:
+    """Evaluate every stored worker as of 00:00 of ``as_of`` in the program's time zone.
+
+    With ``observed_until`` only facts before that date count: a forecast of ``as_of`` if nothing new happens.
+    """
     store.require_timezone(program.timezone)
-    period = Period(as_of, program.timezone)
+    period = Period(as_of, program.timezone, observed_until)
     started = time.perf_counter()
-    store.query(f"CREATE OR REPLACE TEMP TABLE {RESULT_TABLE} AS {evaluation_sql(program, period)}")
-    return Evaluation(store, program, period, time.perf_counter() - started)
+    store.query(f"CREATE OR REPLACE TEMP TABLE {table} AS {evaluation_sql(program, period)}")
+    return Evaluation(store, program, period, time.perf_counter() - started, table)
 
 
 def evaluate_worker(store: FactStore, program: Program, as_of: date, worker_id: str) -> dict[str, Any] | None:

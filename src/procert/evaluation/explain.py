@@ -258,10 +258,18 @@ def explain(store: FactStore, program: Program, as_of: date, worker_id: str, lan
     row = evaluate_worker(store, program, as_of, worker_id)
     if row is None:
         raise WorkerNotFound(f"no worker {worker_id!r} in the facts")
+    return explain_row(store, program, Period(as_of, program.timezone), row, lang)
+
+
+def explain_row(
+    store: FactStore, program: Program, period: Period, row: dict[str, Any], lang: str = "ja"
+) -> Explanation:
+    """Explain an evaluation row already computed (by a full run, say); only ranking details are queried."""
+    worker_id = row["worker_id"]
     worker = store.query(
         "SELECT display_name, has_profile_text, has_self_pr_text FROM workers WHERE worker_id = ?", [worker_id]
     ).fetchone()
-    period = Period(as_of, program.timezone)
+    as_of = period.as_of
     division = row["division"]
     items: list[CriterionExplanation] = []
     for criterion in program.criteria:

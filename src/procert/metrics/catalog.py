@@ -96,7 +96,7 @@ class CompletionRate(Metric):
             WHERE kind IN ({_sql_list(params.contract_kinds)})
               AND status IN ('delivered', 'cancelled')
               AND closed_at >= {sql_timestamp(period.start(params.window_months))}
-              AND closed_at < {sql_timestamp(period.end)}
+              AND closed_at < {sql_timestamp(period.observed_end)}
             GROUP BY worker_id"""
 
     def window(self, params: Params, period: Period) -> Window:  # type: ignore[override]
@@ -138,7 +138,7 @@ class ReviewMean(Metric):
                    SUM(CAST({total} AS BIGINT)) AS num,
                    {len(params.items)} * COUNT(*) AS den
             FROM reviews
-            WHERE created_at < {sql_timestamp(period.end)} {since}
+            WHERE created_at < {sql_timestamp(period.observed_end)} {since}
             GROUP BY worker_id"""
 
     def window(self, params: Params, period: Period) -> Window:  # type: ignore[override]
@@ -157,7 +157,7 @@ class EarningsBestRank(Metric):
         months: int = Field(12, ge=1, le=60)
 
     def month_range(self, params: Params, period: Period) -> tuple[int, int]:
-        return period.month - params.months, period.month - 1
+        return period.month - params.months, period.last_observed_month
 
     def sql(self, params: Params, period: Period) -> str:  # type: ignore[override]
         first, last = self.month_range(params, period)
@@ -228,7 +228,7 @@ class ScoutCount(Metric):
             FROM scouts
             WHERE kind IN ({_sql_list(params.kinds)})
               AND sent_at >= {sql_timestamp(period.start(params.window_months))}
-              AND sent_at < {sql_timestamp(period.end)}
+              AND sent_at < {sql_timestamp(period.observed_end)}
             GROUP BY worker_id"""
 
     def window(self, params: Params, period: Period) -> Window:  # type: ignore[override]

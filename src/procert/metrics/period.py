@@ -36,6 +36,9 @@ class Period:
 
     as_of: date
     timezone: str
+    #: For forecasts: only facts before 00:00 of this date count ("if nothing new happened after it"), while
+    #: the windows are those of ``as_of``. None: every fact before D counts.
+    observed_until: date | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -52,6 +55,22 @@ class Period:
     def end(self) -> datetime:
         """The evaluation instant D (exclusive end of every window), naive UTC."""
         return self.utc(self.as_of)
+
+    @property
+    def observed_end(self) -> datetime:
+        """The exclusive upper bound on event times: D, or the observation cut-off if that is earlier."""
+        if self.observed_until is None or self.observed_until >= self.as_of:
+            return self.end
+        return self.utc(self.observed_until)
+
+    @property
+    def last_observed_month(self) -> int:
+        """The last month key whose totals count: the month before D's, or before the cut-off's month
+        (a cut-off in the middle of a month leaves that partial month out)."""
+        last = self.month - 1
+        if self.observed_until is not None:
+            last = min(last, month_index(self.observed_until.year, self.observed_until.month) - 1)
+        return last
 
     def start_day(self, months_back: int) -> date:
         return shift_months(self.as_of, -months_back)

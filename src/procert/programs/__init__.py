@@ -1,7 +1,7 @@
 """Programs: certification rules as versioned, validated data (TOML), and the shipped presets."""
 
 from procert.programs.loader import ProgramError, list_programs, load_program, parse_program, preset_ids
-from procert.programs.model import Cadence, Criterion, Program, Texts
+from procert.programs.model import Cadence, Criterion, Grace, Program, Texts
 
 DEFAULT_PROGRAM = "crowdworks-pro"
 
@@ -9,6 +9,7 @@ __all__ = [
     "DEFAULT_PROGRAM",
     "Cadence",
     "Criterion",
+    "Grace",
     "Program",
     "ProgramError",
     "Texts",

@@ -52,6 +52,16 @@ class Cadence(BaseModel):
                     return candidate
         raise AssertionError("unreachable: every year has a scheduled date")
 
+    def dates_between(self, start: date, end: date) -> list[date]:
+        """Every scheduled date in [start, end], in order."""
+        found = []
+        for year in range(start.year, end.year + 1):
+            for month in self.months:
+                candidate = date(year, month, self.day)
+                if start <= candidate <= end:
+                    found.append(candidate)
+        return found
+
     def next_after(self, day: date) -> date:
         """The first scheduled date strictly after ``day``."""
         for year in (day.year, day.year + 1):
@@ -90,6 +100,8 @@ class Criterion(BaseModel):
     comparison: Comparison = ">="
     threshold: Threshold
     division_thresholds: dict[str, Threshold] = Field(default_factory=dict)
+    #: Hysteresis: a worker already certified keeps passing at this (laxer) threshold. None: the threshold.
+    keep_threshold: Threshold | None = None
     display: Literal["number", "percent"] = "number"
     label: Texts
     advice: Texts
@@ -98,6 +110,11 @@ class Criterion(BaseModel):
     @classmethod
     def _threshold(cls, value: Any) -> Threshold:
         return _parse_threshold(value)
+
+    @field_validator("keep_threshold", mode="before")
+    @classmethod
+    def _keep_threshold(cls, value: Any) -> Threshold | None:
+        return None if value is None else _parse_threshold(value)
 
     @field_validator("division_thresholds", mode="before")
     @classmethod
@@ -126,6 +143,10 @@ class Criterion(BaseModel):
         # Validate (and normalise) the metric's parameters; errors name the parameter.
         object.__setattr__(self, "params", metric.Params(**self.params).model_dump())
         thresholds = [self.threshold, *self.division_thresholds.values()]
+        if self.keep_threshold is not None:
+            thresholds.append(self.keep_threshold)
+            if self.division_thresholds:
+                raise ValueError("keep_threshold cannot be combined with division_thresholds")
         if metric.value_type == "boolean":
             if any(not isinstance(t, bool) for t in thresholds) or self.comparison != "==":
                 raise ValueError(f"metric {self.metric} is true/false: use comparison '==' and threshold true/false")
@@ -155,6 +176,26 @@ class Criterion(BaseModel):
         return Fraction(value)
 
 
+class Grace(BaseModel):
+    """A certified worker who fails only by a small margin keeps the status for ``cycles`` more evaluations,
+    flagged at risk. ``margins`` maps a criterion id to how far below (or above, for ``<=``) its threshold
+    still counts as a near miss; criteria without a margin get no grace."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    cycles: int = Field(1, ge=1, le=4)
+    margins: dict[str, Decimal] = Field(min_length=1)
+
+    @field_validator("margins", mode="before")
+    @classmethod
+    def _margins(cls, value: Any) -> dict[str, Decimal]:
+        if not isinstance(value, dict):
+            raise ValueError("margins must be a table of criterion = margin")
+        parsed = {str(k): _parse_threshold(v) for k, v in value.items()}
+        if any(isinstance(v, bool) or v <= 0 for v in parsed.values()):
+            raise ValueError("margins must be positive numbers")
+        return parsed  # type: ignore[return-value]
+
+
 class Program(BaseModel):
     """A certification program. ``version`` must change whenever the rules change."""
 
@@ -167,6 +208,7 @@ class Program(BaseModel):
     cadence: Cadence
     eligible_statuses: list[str] = Field(default_factory=lambda: ["active"], min_length=1)
     criteria: list[Criterion] = Field(min_length=1)
+    grace: Grace | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -186,6 +228,18 @@ class Program(BaseModel):
                 raise ValueError(f"criterion id {c.id!r} appears twice")
             seen.add(c.id)
         return criteria
+
+    @model_validator(mode="after")
+    def _grace_names_criteria(self) -> Program:
+        if self.grace is not None:
+            ids = {c.id for c in self.criteria}
+            unknown = sorted(set(self.grace.margins) - ids)
+            if unknown:
+                raise ValueError(f"grace.margins names unknown criteria {unknown}")
+            for cid in self.grace.margins:
+                if self.criterion(cid).metric_def.value_type == "boolean":
+                    raise ValueError(f"grace.margins: {cid} is true/false; a margin means nothing there")
+        return self
 
     def criterion(self, criterion_id: str) -> Criterion:
         for c in self.criteria:

@@ -1,0 +1,162 @@
+"""The ledger's tables: runs and their per-worker results, transitions, overrides, the outbox, the audit log.
+
+The status of a worker is never stored apart from the runs: it is the effective status recorded by the latest
+current run of the program (full recomputation is the truth), with any active override on top.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# BIGINT ids on PostgreSQL, INTEGER (the rowid alias, so autoincrement works) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    """One evaluation of a program as of a date, recorded whole or not at all."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    program_id: Mapped[str] = mapped_column(String(60))
+    program_version: Mapped[int] = mapped_column(Integer)
+    as_of: Mapped[date] = mapped_column(Date)
+    facts_fingerprint: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime] = mapped_column(DateTime)
+    evaluation_seconds: Mapped[float] = mapped_column(Float)
+    workers: Mapped[int] = mapped_column(Integer)
+    certified: Mapped[int] = mapped_column(Integer)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    backfill: Mapped[bool] = mapped_column(Boolean, default=False)
+    actor: Mapped[str] = mapped_column(String(120))
+    superseded_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("runs.id"), nullable=True)
+
+    __table_args__ = (
+        # Exactly one current run per program and date: a database constraint, so two schedulers racing
+        # each other cannot both record one.
+        Index(
+            "uq_runs_current",
+            "program_id",
+            "as_of",
+            unique=True,
+            sqlite_where=text("superseded_by IS NULL"),
+            postgresql_where=text("superseded_by IS NULL"),
+        ),
+    )
+
+
+class RunResult(Base):
+    """A worker's measured values and pass flags in a run, and the effective status the run gave them."""
+
+    __tablename__ = "run_results"
+    run_id: Mapped[int] = mapped_column(BigId, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    worker_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    division: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(20))
+    evaluated: Mapped[bool] = mapped_column(Boolean)  # passed every criterion with an eligible status
+    certified: Mapped[bool] = mapped_column(Boolean)  # effective: after overrides and grace
+    certified_since: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: Consecutive evaluations kept by the grace rule (0: not in grace).
+    grace_cycles: Mapped[int] = mapped_column(Integer, default=0)
+    at_risk: Mapped[bool] = mapped_column(Boolean, default=False)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    passed: Mapped[dict[str, Any]] = mapped_column(JSON)
+    forecast: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+    __table_args__ = (Index("ix_run_results_worker", "worker_id", "run_id"),)
+
+
+class Transition(Base):
+    """A change (or confirmation) of a worker's status found by a run: granted, kept or lost."""
+
+    __tablename__ = "transitions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(BigId, ForeignKey("runs.id", ondelete="CASCADE"))
+    program_id: Mapped[str] = mapped_column(String(60))
+    worker_id: Mapped[str] = mapped_column(String(120))
+    as_of: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))  # granted | kept | lost
+    reason: Mapped[str] = mapped_column(String(40))  # criteria | grace | override | missing
+    failed: Mapped[list[str]] = mapped_column(JSON, default=list)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_transitions_worker", "program_id", "worker_id", "as_of"),)
+
+
+class Override(Base):
+    """An admin's lock of a worker's status; automation never changes a locked status."""
+
+    __tablename__ = "overrides"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    program_id: Mapped[str] = mapped_column(String(60))
+    worker_id: Mapped[str] = mapped_column(String(120))
+    certified: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (Index("ix_overrides_worker", "program_id", "worker_id"),)
+
+
+class Notification(Base):
+    """The transactional outbox: written with the transition that causes it, delivered later."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    #: One notification per program, worker, date and kind: a forced re-run never sends one twice.
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    program_id: Mapped[str] = mapped_column(String(60))
+    worker_id: Mapped[str] = mapped_column(String(120))
+    run_id: Mapped[int] = mapped_column(BigId, ForeignKey("runs.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # granted | kept | lost | at_risk
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    locale: Mapped[str] = mapped_column(String(5))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | sent | failed | skipped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(DateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
+
+
+class AuditEntry(Base):
+    """Append-only: who did what, when. Nothing in procert updates or deletes these rows."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(60))
+    program_id: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

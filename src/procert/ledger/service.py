@@ -1,0 +1,586 @@
+"""Ledger services: record runs, derive transitions, read statuses and history, manage overrides.
+
+Every function takes the session first and everything else by keyword. A run is written in the caller's single
+transaction (see :func:`procert.ledger.db.session_scope`): all of it becomes visible at commit, or none of it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from procert.evaluation import evaluate, explain_row
+from procert.facts import FactStore
+from procert.metrics import Period
+from procert.programs import Program
+
+from .models import AuditEntry, Notification, Override, Run, RunResult, Transition
+
+BATCH = 5_000
+
+
+class RunRefused(RuntimeError):
+    """A safety check stopped the run; nothing was recorded. The message says why and how to proceed."""
+
+
+@dataclass
+class RunOutcome:
+    status: Literal["recorded", "skipped"]
+    message: str
+    run_id: int | None = None
+    transitions: Counter[str] = field(default_factory=Counter)
+    notifications: int = 0
+
+
+@dataclass(frozen=True)
+class NotifyOptions:
+    """How a run queues notifications: whether at all, the dashboard link, and when at-risk notices go out."""
+
+    enabled: bool = True
+    public_url: str = "http://127.0.0.1:8000"
+    at_risk_days: int = 14
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    program_id: str | None = None,
+    subject: str | None = None,
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    session.add(
+        AuditEntry(
+            at=at or utcnow(), actor=actor, action=action, program_id=program_id, subject=subject, details=details or {}
+        )
+    )
+
+
+def current_run(session: Session, *, program_id: str, as_of: date) -> Run | None:
+    return session.scalar(
+        select(Run).where(Run.program_id == program_id, Run.as_of == as_of, Run.superseded_by.is_(None))
+    )
+
+
+def latest_run(session: Session, *, program_id: str, before: date | None = None) -> Run | None:
+    query = select(Run).where(Run.program_id == program_id, Run.superseded_by.is_(None))
+    if before is not None:
+        query = query.where(Run.as_of < before)
+    return session.scalar(query.order_by(Run.as_of.desc()).limit(1))
+
+
+def active_overrides(session: Session, *, program_id: str, on: date) -> dict[str, Override]:
+    """Overrides in force on ``on`` (not revoked, not expired), the newest per worker."""
+    rows = session.scalars(
+        select(Override)
+        .where(Override.program_id == program_id, Override.revoked_at.is_(None))
+        .order_by(Override.created_at)
+    ).all()
+    return {o.worker_id: o for o in rows if o.expires_on is None or on < o.expires_on}
+
+
+def _criteria_values(program: Program, row: dict[str, Any]) -> dict[str, Any]:
+    return {c.id: row[c.id] for c in program.criteria}
+
+
+def _failed(program: Program, row: dict[str, Any]) -> list[str]:
+    failed = [c.id for c in program.criteria if not row[f"{c.id}_passed"]]
+    if row["status"] not in program.eligible_statuses:
+        failed.append("status")
+    return failed
+
+
+def record_run(
+    session: Session,
+    *,
+    store: FactStore,
+    program: Program,
+    as_of: date,
+    actor: str,
+    force: bool = False,
+    backfill: bool = False,
+    max_worker_drop: float = 0.2,
+    notify: NotifyOptions | None = None,
+) -> RunOutcome:
+    """Evaluate ``program`` as of ``as_of`` and record the run, its transitions and its notifications.
+
+    Re-running a recorded date is a no-op unless ``force``, which records a new run superseding the old one
+    (notifications already queued for that date are not queued again). Raises :class:`RunRefused` when a
+    safety check fails; nothing is written then.
+    """
+    notify = notify or NotifyOptions()
+    started_at = utcnow()
+    existing = current_run(session, program_id=program.id, as_of=as_of)
+    if existing is not None and not force:
+        return RunOutcome(
+            "skipped",
+            f"{program.id} as of {as_of} is already recorded as run #{existing.id} "
+            f"(program v{existing.program_version}); nothing to do (use --force to record it again)",
+            existing.id,
+        )
+    latest = latest_run(session, program_id=program.id)
+    if latest is not None and latest.as_of > as_of:
+        raise RunRefused(
+            f"a run of {program.id} as of {latest.as_of} is already recorded; runs move forward in time, so "
+            f"{as_of} cannot be recorded after it"
+        )
+    counts = store.counts()
+    if counts["workers"] == 0:
+        raise RunRefused("the facts store holds no workers: refusing to run on an empty source (import first)")
+    previous = latest_run(session, program_id=program.id, before=as_of)
+    if previous is not None and previous.workers and not force:
+        drop = 1 - counts["workers"] / previous.workers
+        if drop > max_worker_drop:
+            raise RunRefused(
+                f"the number of workers fell from {previous.workers:,} (run #{previous.id}, {previous.as_of}) to "
+                f"{counts['workers']:,}, a drop of {drop:.0%} (limit {max_worker_drop:.0%}); check the import, or "
+                "use --force to proceed"
+            )
+
+    evaluation = evaluate(store, program, as_of)
+    next_date = program.cadence.next_after(as_of)
+    forecast = evaluate(store, program, next_date, observed_until=as_of, table="procert_forecast")
+    rows = evaluation.rows()
+    forecast_rows = {r["worker_id"]: r for r in forecast.rows()}
+    evaluation_seconds = evaluation.seconds
+
+    # Claim the date first: the unique index on current runs makes a concurrent claim fail here.
+    if existing is not None:
+        # Superseded runs point at their successor; point at itself until the successor has an id.
+        session.execute(update(Run).where(Run.id == existing.id).values(superseded_by=existing.id))
+        session.flush()
+    run = Run(
+        program_id=program.id,
+        program_version=program.version,
+        as_of=as_of,
+        facts_fingerprint=store.fingerprint(),
+        started_at=started_at,
+        finished_at=started_at,
+        evaluation_seconds=evaluation_seconds,
+        workers=len(rows),
+        certified=0,
+        counts={},
+        forced=force,
+        backfill=backfill,
+        actor=actor,
+    )
+    session.add(run)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise RunRefused(f"another process recorded {program.id} as of {as_of} at the same time") from exc
+    if existing is not None:
+        session.execute(update(Run).where(Run.id == existing.id).values(superseded_by=run.id))
+
+    previous_state = _previous_state(session, program_id=program.id, before=as_of)
+    locks = active_overrides(session, program_id=program.id, on=as_of)
+    grace_cycles = program.grace.cycles if program.grace else 0
+    results: list[dict[str, Any]] = []
+    transitions: list[dict[str, Any]] = []
+    tally: Counter[str] = Counter()
+    seen: set[str] = set()
+    for row in rows:
+        worker_id = row["worker_id"]
+        seen.add(worker_id)
+        was_certified, since, grace_used = previous_state.get(worker_id, (False, None, 0))
+        evaluated = bool(row["certified"])
+        eligible = row["status"] in program.eligible_statuses
+        keeps = eligible and all(row[f"{c.id}__keep"] for c in program.criteria)
+        near = eligible and all(row[f"{c.id}__near"] for c in program.criteria)
+        lock = locks.get(worker_id)
+        in_grace = False
+        cycles = 0
+        if lock is not None:
+            certified, reason = lock.certified, "override"
+        elif was_certified and keeps:
+            certified, reason = True, "criteria"
+        elif was_certified and near and grace_used < grace_cycles:
+            certified, reason, in_grace, cycles = True, "grace", True, grace_used + 1
+        else:
+            certified, reason = evaluated, "criteria"
+        kind = None
+        if certified and not was_certified:
+            kind, since = "granted", as_of
+        elif certified and was_certified:
+            kind = "kept"
+        elif was_certified:
+            kind, since = "lost", None
+        else:
+            since = None
+        predicted = forecast_rows.get(worker_id)
+        at_risk_criteria = (
+            [c.id for c in program.criteria if not predicted[f"{c.id}__keep"]] if predicted is not None else []
+        )
+        at_risk = certified and (in_grace or bool(at_risk_criteria))
+        values = _criteria_values(program, row)
+        passed = {c.id: bool(row[f"{c.id}_passed"]) for c in program.criteria}
+        results.append(
+            {
+                "run_id": run.id,
+                "worker_id": worker_id,
+                "division": row["division"],
+                "status": row["status"],
+                "evaluated": evaluated,
+                "certified": certified,
+                "certified_since": since,
+                "grace_cycles": cycles,
+                "at_risk": at_risk,
+                "values": values,
+                "passed": passed,
+                "forecast": {
+                    "as_of": next_date.isoformat(),
+                    "at_risk": at_risk_criteria,
+                    "values": _criteria_values(program, predicted) if predicted else None,
+                },
+            }
+        )
+        if kind is not None:
+            tally[kind] += 1
+            transitions.append(
+                {
+                    "run_id": run.id,
+                    "program_id": program.id,
+                    "worker_id": worker_id,
+                    "as_of": as_of,
+                    "kind": kind,
+                    "reason": reason,
+                    "failed": _failed(program, row),
+                    "values": values,
+                    "_row": row,
+                    "_at_risk": at_risk_criteria,
+                    "_grace": in_grace,
+                }
+            )
+    # Certified workers who disappeared from the facts lose the status.
+    for worker_id, (was_certified, _since, _grace) in previous_state.items():
+        if was_certified and worker_id not in seen:
+            tally["lost"] += 1
+            transitions.append(
+                {
+                    "run_id": run.id,
+                    "program_id": program.id,
+                    "worker_id": worker_id,
+                    "as_of": as_of,
+                    "kind": "lost",
+                    "reason": "missing",
+                    "failed": ["missing"],
+                    "values": {},
+                }
+            )
+
+    for start in range(0, len(results), BATCH):
+        session.execute(insert(RunResult), results[start : start + BATCH])
+    clean = [{k: v for k, v in t.items() if not k.startswith("_")} for t in transitions]
+    for start in range(0, len(clean), BATCH):
+        session.execute(insert(Transition), clean[start : start + BATCH])
+
+    queued = 0
+    if notify.enabled:
+        queued = _queue_notifications(
+            session, store=store, program=program, run=run, transitions=transitions, next_date=next_date, options=notify
+        )
+    certified_count = sum(1 for r in results if r["certified"])
+    run.certified = certified_count
+    run.finished_at = utcnow()
+    run.counts = {
+        "transitions": dict(tally),
+        "notifications": queued,
+        "facts": counts,
+        "at_risk": sum(1 for r in results if r["at_risk"]),
+        "forecast_seconds": round(forecast.seconds, 3),
+    }
+    audit(
+        session,
+        actor=actor,
+        action="run.recorded",
+        program_id=program.id,
+        subject=f"run:{run.id}",
+        details={
+            "as_of": as_of.isoformat(),
+            "program_version": program.version,
+            "forced": force,
+            "superseded": existing.id if existing else None,
+            "certified": certified_count,
+            "transitions": dict(tally),
+            "notifications": queued,
+        },
+    )
+    message = (
+        f"recorded run #{run.id}: {program.label} as of {as_of}, {len(rows):,} workers, "
+        f"{certified_count:,} certified; granted {tally['granted']}, kept {tally['kept']}, "
+        f"lost {tally['lost']}; {queued} notification(s) queued"
+    )
+    return RunOutcome("recorded", message, run.id, tally, queued)
+
+
+def _previous_state(session: Session, *, program_id: str, before: date) -> dict[str, tuple[bool, date | None, int]]:
+    """Each worker certified (or in grace) by the latest current run before ``before``: (certified, since,
+    consecutive grace cycles used)."""
+    previous = latest_run(session, program_id=program_id, before=before)
+    if previous is None:
+        return {}
+    rows = session.execute(
+        select(RunResult.worker_id, RunResult.certified, RunResult.certified_since, RunResult.grace_cycles).where(
+            RunResult.run_id == previous.id, RunResult.certified.is_(True)
+        )
+    ).all()
+    return {w: (True, since, grace) for w, _c, since, grace in rows}
+
+
+def _queue_notifications(
+    session: Session,
+    *,
+    store: FactStore,
+    program: Program,
+    run: Run,
+    transitions: list[dict[str, Any]],
+    next_date: date,
+    options: NotifyOptions,
+) -> int:
+    """Write the outbox rows for this run in the run's transaction (none lost, none invented by a failure)."""
+    wanted: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    for t in transitions:
+        if t.get("_row") is not None:
+            wanted.append((t["kind"], t["_row"], t))
+    if not wanted:
+        return 0
+    ids = [t["worker_id"] for _k, _r, t in wanted]
+    workers = {
+        w: (name, email, locale or "ja")
+        for w, name, email, locale in store.query(
+            "SELECT worker_id, display_name, email, locale FROM workers WHERE worker_id IN (SELECT unnest(?))", [ids]
+        ).fetchall()
+    }
+    existing = set(
+        session.scalars(
+            select(Notification.dedupe_key).where(
+                Notification.program_id == program.id, Notification.dedupe_key.like(f"{program.id}:{run.as_of}:%")
+            )
+        ).all()
+    )
+    period = Period(run.as_of, program.timezone)
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+
+    def add(
+        kind: str, worker_id: str, row: dict[str, Any], transition: dict[str, Any] | None, not_before: datetime
+    ) -> None:
+        key = f"{program.id}:{run.as_of}:{worker_id}:{kind}"
+        if key in existing:
+            return
+        name, email, locale = workers.get(worker_id, (worker_id, None, "ja"))
+        explanation = explain_row(store, program, period, row, locale)
+        payload = {
+            "worker_id": worker_id,
+            "display_name": name,
+            "program_id": program.id,
+            "program_version": program.version,
+            "program_name": program.name.get(locale),
+            "as_of": run.as_of.isoformat(),
+            "next_evaluation": next_date.isoformat(),
+            "kind": kind,
+            "reason": transition["reason"] if transition else "forecast",
+            "dashboard_url": f"{options.public_url.rstrip('/')}/dashboard/{worker_id}",
+            "failed": transition["failed"] if transition else [],
+            "at_risk": (transition or {}).get("_at_risk") or [],
+            "in_grace": bool((transition or {}).get("_grace")),
+            "criteria": [
+                {
+                    "id": c.id,
+                    "label": c.label,
+                    "value": c.value_text,
+                    "threshold": c.threshold_text,
+                    "passed": c.passed,
+                    "takes": c.takes,
+                    "margin": c.margin,
+                    "advice": c.advice,
+                }
+                for c in explanation.criteria
+            ],
+        }
+        rows.append(
+            {
+                "dedupe_key": key,
+                "program_id": program.id,
+                "worker_id": worker_id,
+                "run_id": run.id,
+                "kind": kind,
+                "email": email,
+                "locale": locale,
+                "payload": payload,
+                "status": "pending" if email else "skipped",
+                "attempts": 0,
+                "not_before": not_before,
+                "next_attempt_at": max(not_before, now),
+                "last_error": None if email else "no email address in the facts",
+                "message_id": f"<{key.replace(':', '.')}@procert>",
+                "created_at": now,
+                "sent_at": None,
+            }
+        )
+
+    for kind, row, transition in wanted:
+        add(kind, transition["worker_id"], row, transition, now)
+    # At risk: certified workers the forecast fails at the next date, told some days before it.
+    send_at = period.utc(next_date - timedelta(days=options.at_risk_days))
+    for kind, row, transition in wanted:
+        if kind != "lost" and (transition["_at_risk"] or transition["_grace"]):
+            add("at_risk", transition["worker_id"], row, transition, max(send_at, now))
+    for start in range(0, len(rows), BATCH):
+        session.execute(insert(Notification), rows[start : start + BATCH])
+    return len(rows)
+
+
+# ---- reading --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class WorkerStatus:
+    worker_id: str
+    program_id: str
+    certified: bool
+    since: date | None
+    run_id: int | None
+    as_of: date | None
+    at_risk: bool
+    in_grace: bool
+    override: Override | None
+    values: dict[str, Any] | None
+    passed: dict[str, Any] | None
+    forecast: dict[str, Any] | None
+
+
+def worker_status(session: Session, *, program_id: str, worker_id: str, on: date | None = None) -> WorkerStatus:
+    """The worker's status now: the latest current run's effective status, with an active override on top."""
+    run = latest_run(session, program_id=program_id)
+    result = None
+    if run is not None:
+        result = session.get(RunResult, (run.id, worker_id))
+    lock = active_overrides(session, program_id=program_id, on=on or datetime.now(UTC).date()).get(worker_id)
+    certified = bool(result and result.certified)
+    since = result.certified_since if result else None
+    if lock is not None:
+        if lock.certified and not certified:
+            since = lock.created_at.date()
+        certified = lock.certified
+        since = since if certified else None
+    return WorkerStatus(
+        worker_id=worker_id,
+        program_id=program_id,
+        certified=certified,
+        since=since,
+        run_id=run.id if run else None,
+        as_of=run.as_of if run else None,
+        at_risk=bool(result and result.at_risk),
+        in_grace=bool(result and result.grace_cycles),
+        override=lock,
+        values=result.values if result else None,
+        passed=result.passed if result else None,
+        forecast=result.forecast if result else None,
+    )
+
+
+def worker_history(session: Session, *, program_id: str, worker_id: str) -> list[Transition]:
+    """Every transition of the worker in current runs, oldest first."""
+    return list(
+        session.scalars(
+            select(Transition)
+            .join(Run, Run.id == Transition.run_id)
+            .where(Transition.program_id == program_id, Transition.worker_id == worker_id, Run.superseded_by.is_(None))
+            .order_by(Transition.as_of)
+        ).all()
+    )
+
+
+# ---- overrides ------------------------------------------------------------------------------------------------
+
+
+def set_override(
+    session: Session,
+    *,
+    program_id: str,
+    worker_id: str,
+    certified: bool,
+    reason: str,
+    actor: str,
+    expires_on: date | None = None,
+) -> Override:
+    if not reason.strip():
+        raise ValueError("an override needs a reason")
+    now = utcnow()
+    for old in active_overrides(session, program_id=program_id, on=now.date()).values():
+        if old.worker_id == worker_id:
+            old.revoked_at, old.revoked_by = now, actor
+    lock = Override(
+        program_id=program_id,
+        worker_id=worker_id,
+        certified=certified,
+        reason=reason.strip(),
+        expires_on=expires_on,
+        created_by=actor,
+        created_at=now,
+    )
+    session.add(lock)
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="override.set",
+        program_id=program_id,
+        subject=f"worker:{worker_id}",
+        details={
+            "override_id": lock.id,
+            "certified": certified,
+            "reason": lock.reason,
+            "expires_on": expires_on.isoformat() if expires_on else None,
+        },
+    )
+    return lock
+
+
+def clear_override(session: Session, *, program_id: str, worker_id: str, actor: str) -> int:
+    now = utcnow()
+    cleared = 0
+    for lock in session.scalars(
+        select(Override).where(
+            Override.program_id == program_id, Override.worker_id == worker_id, Override.revoked_at.is_(None)
+        )
+    ):
+        lock.revoked_at, lock.revoked_by = now, actor
+        cleared += 1
+    if cleared:
+        audit(
+            session,
+            actor=actor,
+            action="override.cleared",
+            program_id=program_id,
+            subject=f"worker:{worker_id}",
+            details={"cleared": cleared},
+        )
+    return cleared
+
+
+def list_overrides(session: Session, *, program_id: str, include_inactive: bool = False) -> list[Override]:
+    query = select(Override).where(Override.program_id == program_id).order_by(Override.created_at)
+    if not include_inactive:
+        query = query.where(Override.revoked_at.is_(None))
+    return list(session.scalars(query).all())
+
+
+def audit_entries(session: Session, *, program_id: str | None = None, limit: int = 50) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if program_id is not None:
+        query = query.where(AuditEntry.program_id == program_id)
+    return list(session.scalars(query).all())
