@@ -147,6 +147,17 @@ def store(tmp_path: Path) -> Iterator[FactStore]:
         yield s
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path: Path):
+    """An upgraded, empty ledger database: a SQLite file, or a fresh schema on the machine's PostgreSQL."""
+    from tests.ledger_support import ledger_url, ready_engine
+
+    for url in ledger_url(request.param, tmp_path):
+        eng = ready_engine(url)
+        yield eng
+        eng.dispose()
+
+
 @pytest.fixture
 def evaluate_export(tmp_path: Path, store: FactStore, program: Program):
     """Import an Export and evaluate it; returns {worker_id: row}."""

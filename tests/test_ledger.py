@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -31,32 +30,12 @@ from procert.ledger import (
     worker_history,
     worker_status,
 )
-from procert.programs import Program, load_program, parse_program
+from procert.programs import Program, parse_program
 from procert.programs.loader import _presets_dir
 from tests.conftest import Export
-from tests.ledger_support import ledger_url, ready_engine
 
 D1, D2, D3 = date(2025, 1, 1), date(2025, 4, 1), date(2025, 7, 1)
 PRESET_TEXT = (_presets_dir() / "crowdworks-pro.toml").read_text(encoding="utf-8")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path: Path) -> Iterator[Engine]:
-    for url in ledger_url(request.param, tmp_path):
-        eng = ready_engine(url)
-        yield eng
-        eng.dispose()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[FactStore]:
-    with FactStore(tmp_path / "facts.duckdb") as s:
-        yield s
-
-
-@pytest.fixture
-def program() -> Program:
-    return load_program("crowdworks-pro")
 
 
 def pro(exp: Export, wid: str, *, email: str | None = None, reviews: int = 1, **worker) -> str:

@@ -124,6 +124,58 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "この条件の見通しは計算できません。",
         "en": "No estimate is available for this criterion.",
     },
+    # notification mails
+    "mail_greeting": {"ja": "{name} 様", "en": "Dear {name},"},
+    "mail_subject_granted": {
+        "ja": "【{program}】認定されました({as_of} 判定)",
+        "en": "[{program}] You are certified ({as_of} evaluation)",
+    },
+    "mail_subject_kept": {
+        "ja": "【{program}】認定を継続しました({as_of} 判定)",
+        "en": "[{program}] Your certification continues ({as_of} evaluation)",
+    },
+    "mail_subject_lost": {
+        "ja": "【{program}】認定が解除されました({as_of} 判定)",
+        "en": "[{program}] Your certification has ended ({as_of} evaluation)",
+    },
+    "mail_subject_at_risk": {
+        "ja": "【{program}】次回 {next} の判定で認定が外れるおそれがあります",
+        "en": "[{program}] Your certification is at risk at the {next} evaluation",
+    },
+    "mail_lead_granted": {
+        "ja": "{as_of} の判定で、{program} の条件をすべて満たし、認定されました。おめでとうございます。",
+        "en": "At the {as_of} evaluation you met every criterion of {program} and are now certified. Congratulations.",
+    },
+    "mail_lead_kept": {
+        "ja": "{as_of} の判定でも条件をすべて満たし、{program} の認定を継続します。",
+        "en": "At the {as_of} evaluation you again met every criterion: your {program} certification continues.",
+    },
+    "mail_lead_grace": {
+        "ja": "{as_of} の判定では次の条件がわずかに届きませんでした: {failed}。"
+        "猶予期間として認定は継続しますが、次回 {next} までに回復が必要です。",
+        "en": "At the {as_of} evaluation you narrowly missed: {failed}. Your certification continues for one "
+        "grace period, but these must recover by the {next} evaluation.",
+    },
+    "mail_lead_lost": {
+        "ja": "{as_of} の判定で次の条件を満たさなかったため、{program} の認定が解除されました: {failed}。"
+        "条件を満たせば次回以降の判定で再び認定されます。",
+        "en": "At the {as_of} evaluation these criteria were not met, so your {program} certification has "
+        "ended: {failed}. Meet them again and a later evaluation will certify you again.",
+    },
+    "mail_lead_lost_override": {
+        "ja": "運営の判断により、{program} の認定が解除されました。詳しくはサポートまでお問い合わせください。",
+        "en": "Your {program} certification was ended by the operator. Please contact support for details.",
+    },
+    "mail_lead_at_risk": {
+        "ja": "このまま新しい実績がない場合、次回 {next} の判定で次の条件を満たさなくなる見込みです: {at_risk}。",
+        "en": "If nothing new happens, these criteria will not be met at the {next} evaluation: {at_risk}.",
+    },
+    "mail_changed": {"ja": "(要確認)", "en": "(needs attention)"},
+    "mail_dashboard": {"ja": "進捗を確認する(ダッシュボード)", "en": "See your progress (dashboard)"},
+    "mail_footer": {
+        "ja": "このメールは {program} の判定結果をお知らせするため自動送信しています。",
+        "en": "This message was sent automatically to report your {program} evaluation.",
+    },
     # summary
     "summary_title": {
         "ja": "{name}({program})判定結果 {as_of} 時点",

@@ -370,6 +370,18 @@ def _queue_notifications(
             )
         ).all()
     )
+    # Which criteria flipped since the previous run, so a mail can say what changed.
+    previous = latest_run(session, program_id=program.id, before=run.as_of)
+    before: dict[str, dict[str, Any]] = {}
+    if previous is not None:
+        for start in range(0, len(ids), 1000):
+            before.update(
+                session.execute(
+                    select(RunResult.worker_id, RunResult.passed).where(
+                        RunResult.run_id == previous.id, RunResult.worker_id.in_(ids[start : start + 1000])
+                    )
+                ).all()
+            )
     period = Period(run.as_of, program.timezone)
     now = utcnow()
     rows: list[dict[str, Any]] = []
@@ -394,6 +406,11 @@ def _queue_notifications(
             "reason": transition["reason"] if transition else "forecast",
             "dashboard_url": f"{options.public_url.rstrip('/')}/dashboard/{worker_id}",
             "failed": transition["failed"] if transition else [],
+            "changed": [
+                c.id
+                for c in program.criteria
+                if worker_id in before and before[worker_id].get(c.id) != bool(row[f"{c.id}_passed"])
+            ],
             "at_risk": (transition or {}).get("_at_risk") or [],
             "in_grace": bool((transition or {}).get("_grace")),
             "criteria": [

@@ -1,0 +1,71 @@
+"""Render an outbox notification as a mail: subject, plain text and HTML, in the worker's language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from procert.i18n import t
+
+_env = Environment(
+    loader=PackageLoader("procert.notify", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+    trim_blocks=False,
+    keep_trailing_newline=True,
+)
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str
+
+
+def render(payload: dict[str, Any], lang: str) -> RenderedMail:
+    """The mail for one notification payload (as written by the ledger) in ``lang`` (ja or en)."""
+    kind = payload["kind"]
+    values = {
+        "name": payload.get("display_name") or payload["worker_id"],
+        "program": payload["program_name"],
+        "as_of": payload["as_of"],
+        "next": payload["next_evaluation"],
+        "failed": ", ".join(c["label"] for c in payload["criteria"] if c["id"] in payload.get("failed", [])),
+        "at_risk": ", ".join(c["label"] for c in payload["criteria"] if c["id"] in payload.get("at_risk", [])),
+    }
+    lead_key = f"mail_lead_{kind}"
+    if kind == "kept" and payload.get("in_grace"):
+        lead_key = "mail_lead_grace"
+    if kind == "lost" and payload.get("reason") == "override":
+        lead_key = "mail_lead_lost_override"
+    m = {
+        "greeting": t("mail_greeting", lang, **values),
+        "lead": t(lead_key, lang, **values),
+        "changed": t("mail_changed", lang),
+        "takes": t("takes", lang),
+        "margin": t("margin", lang),
+        "advice": t("advice", lang),
+        "next": t("next_evaluation", lang, date=payload["next_evaluation"]),
+        "dashboard": t("mail_dashboard", lang),
+        "footer": t("mail_footer", lang, **values),
+        "col_criterion": t("col_criterion", lang),
+        "col_value": t("col_value", lang),
+        "col_threshold": t("col_threshold", lang),
+        "col_result": t("col_result", lang),
+    }
+    changed = set(payload.get("changed", [])) | set(payload.get("failed", [])) | set(payload.get("at_risk", []))
+    criteria = [
+        {**c, "mark": t("pass" if c["passed"] else "fail", lang), "changed": c["id"] in changed}
+        for c in payload["criteria"]
+    ]
+    # Advice for what needs attention: failing or at-risk criteria, else nothing (no lecture for a clean pass).
+    advice = [c["advice"] for c in payload["criteria"] if c["id"] in changed and c.get("advice")]
+    subject = t(f"mail_subject_{kind}", lang, **values)
+    context = {"m": m, "p": payload, "criteria": criteria, "advice": advice, "lang": lang, "subject": subject}
+    return RenderedMail(
+        subject=subject,
+        text=_env.get_template("mail.txt.j2").render(context),
+        html=_env.get_template("mail.html.j2").render(context),
+    )
