@@ -176,6 +176,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "このメールは {program} の判定結果をお知らせするため自動送信しています。",
         "en": "This message was sent automatically to report your {program} evaluation.",
     },
+    # status
+    "status_certified": {"ja": "認定中({since} から)", "en": "certified since {since}"},
+    "status_not_certified": {"ja": "未認定", "en": "not certified"},
+    "status_override": {
+        "ja": "運営による固定: {state}(理由: {reason}、設定: {by}、期限: {until})",
+        "en": "locked by an admin as {state} (reason: {reason}; by {by}; until {until})",
+    },
+    "status_grace": {
+        "ja": "猶予期間中です。次回の判定までに条件を回復してください。",
+        "en": "In a grace period: meet the criteria again by the next evaluation.",
+    },
+    "status_last_run": {"ja": "前回の判定(#{run}、{as_of})", "en": "Last run (#{run}, {as_of})"},
+    "status_at_risk": {
+        "ja": "注意: このままでは次回 {date} の判定で次の条件を満たさない見込みです: {criteria}",
+        "en": "At risk: if nothing new happens, the {date} evaluation will fail: {criteria}",
+    },
+    "status_safe": {
+        "ja": "次回 {date} の判定も、このままで条件を満たす見込みです。",
+        "en": "On track: as things stand, the {date} evaluation will pass.",
+    },
     # summary
     "summary_title": {
         "ja": "{name}({program})判定結果 {as_of} 時点",

@@ -1,114 +1,40 @@
-"""The ``procert`` command: a thin layer over the facts, programs and evaluation packages."""
+"""The ``procert`` command: a thin layer over the facts, programs, evaluation and ledger packages."""
 
 from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from procert import __version__
+from procert.cli.common import (
+    AsOfOption,
+    HomeOption,
+    LangOption,
+    ProgramOption,
+    app,
+    err,
+    fail,
+    load_program_or_fail,
+    load_settings,
+    open_store,
+    out,
+    parse_as_of,
+    programs_app,
+    steps,
+    today_in,
+)
 from procert.demo import generate
 from procert.evaluation import Evaluation, WorkerNotFound, evaluate, explain
-from procert.facts import FactStore, FactStoreError, ImportFailed, import_export
+from procert.facts import FactStoreError, ImportFailed, import_export
 from procert.i18n import t
-from procert.programs import Program, ProgramError, list_programs, load_program
-from procert.settings import Settings
-
-app = typer.Typer(
-    name="procert",
-    help="Run a Pro worker certification program: import marketplace facts, evaluate, explain.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-programs_app = typer.Typer(help="List and show certification programs.", no_args_is_help=True)
-app.add_typer(programs_app, name="programs")
-
-out = Console()
-err = Console(stderr=True)
-
-HomeOption = Annotated[
-    Path | None, typer.Option("--home", help="State folder (env PROCERT_HOME, default ~/.procert).", show_default=False)
-]
-ProgramOption = Annotated[
-    str | None,
-    typer.Option(
-        "--program",
-        "-p",
-        help="Program preset id or TOML path (env PROCERT_PROGRAM, default crowdworks-pro).",
-        show_default=False,
-    ),
-]
-LangOption = Annotated[
-    str | None, typer.Option("--lang", help="Language: ja or en (env PROCERT_LANG, default ja).", show_default=False)
-]
-AsOfOption = Annotated[
-    str | None,
-    typer.Option(
-        "--as-of",
-        help="Evaluation date YYYY-MM-DD (00:00 in the program's time zone). "
-        "Default: the latest scheduled date on or before today.",
-        show_default=False,
-    ),
-]
-
-
-def _settings(home: Path | None = None, program: str | None = None, lang: str | None = None) -> Settings:
-    overrides: dict[str, Any] = {k: v for k, v in {"home": home, "program": program, "lang": lang}.items() if v}
-    try:
-        return Settings(**overrides)
-    except ValueError as exc:
-        _fail(f"invalid setting: {exc}", code=2)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _program(settings: Settings) -> Program:
-    try:
-        return load_program(settings.program)
-    except ProgramError as exc:
-        _fail(str(exc), code=2)
-
-
-def today_in(program: Program) -> date:
-    """Today's date in the program's time zone (1 January starts in Tokyo while it is still 31 December in UTC)."""
-    return datetime.now(ZoneInfo(program.timezone)).date()
-
-
-def _as_of(value: str | None, program: Program) -> date:
-    if value is None:
-        return program.cadence.latest_on_or_before(today_in(program))
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form", param_hint="--as-of") from None
-
-
-def _store(settings: Settings, *, read_only: bool) -> FactStore:
-    try:
-        return FactStore(
-            settings.facts_path,
-            memory_limit=settings.duckdb_memory_limit,
-            threads=settings.duckdb_threads,
-            read_only=read_only,
-        )
-    except FactStoreError as exc:
-        _fail(str(exc))
-
-
-def _steps() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True)
+from procert.programs import ProgramError, list_programs, load_program
 
 
 @app.callback(invoke_without_command=True)
@@ -133,9 +59,9 @@ def import_command(
     program: ProgramOption = None,
 ) -> None:
     """Validate an export completely, then store it (rows with existing ids are replaced)."""
-    settings = _settings(home, program)
-    prog = _program(settings)
-    with _store(settings, read_only=False) as store, _steps() as progress:
+    settings = load_settings(home, program)
+    prog = load_program_or_fail(settings)
+    with open_store(settings, read_only=False) as store, steps() as progress:
         task = progress.add_task("importing", total=None)
         try:
             report = import_export(
@@ -150,7 +76,7 @@ def import_command(
             err.print(exc.report(), highlight=False, markup=False)
             raise typer.Exit(1) from None
         except FactStoreError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         counts = store.counts()
     table = Table(title=f"imported {directory} ({'replace' if replace else 'upsert'}, {prog.timezone})")
     table.add_column("table")
@@ -164,10 +90,10 @@ def import_command(
 @app.command("facts")
 def facts_command(home: HomeOption = None) -> None:
     """Show what the facts store holds: rows per table, the time zone and the latest imports."""
-    settings = _settings(home)
+    settings = load_settings(home)
     if not settings.facts_path.exists():
-        _fail(f"no facts database at {settings.facts_path}: run `procert import DIR` first")
-    with _store(settings, read_only=True) as store:
+        fail(f"no facts database at {settings.facts_path}: run `procert import DIR` first")
+    with open_store(settings, read_only=True) as store:
         counts = store.counts()
         imports = store.query(
             "SELECT import_id, imported_at, mode, source FROM procert_imports ORDER BY import_id DESC LIMIT 5"
@@ -232,20 +158,20 @@ def evaluate_command(
     lang: LangOption = None,
 ) -> None:
     """Evaluate every worker as of a date; write one row per worker and print a summary."""
-    settings = _settings(home, program, lang)
-    prog = _program(settings)
-    day = _as_of(as_of, prog)
+    settings = load_settings(home, program, lang)
+    prog = load_program_or_fail(settings)
+    day = parse_as_of(as_of, prog)
     if out_path is not None and out_path.suffix.lower() not in (".csv", ".parquet", ".jsonl"):
         raise typer.BadParameter("use a .csv, .parquet or .jsonl file", param_hint="--out")
-    with _store(settings, read_only=True) as store:
+    with open_store(settings, read_only=True) as store:
         if store.is_empty():
-            _fail("the facts store holds no workers: run `procert import DIR` first")
+            fail("the facts store holds no workers: run `procert import DIR` first")
         try:
-            with _steps() as progress:
+            with steps() as progress:
                 progress.add_task(f"evaluating {prog.label} as of {day}", total=None)
                 evaluation = evaluate(store, prog, day)
         except FactStoreError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         target = out_path or settings.results_dir / f"{prog.id}_{day.isoformat()}.csv"
         evaluation.write(target)
         print_summary(evaluation, settings.lang)
@@ -262,18 +188,18 @@ def explain_command(
     lang: LangOption = None,
 ) -> None:
     """Explain one worker's result: values, thresholds, windows, and what it would take."""
-    settings = _settings(home, program, lang)
-    prog = _program(settings)
-    day = _as_of(as_of, prog)
+    settings = load_settings(home, program, lang)
+    prog = load_program_or_fail(settings)
+    day = parse_as_of(as_of, prog)
     if fmt not in ("text", "json"):
         raise typer.BadParameter("use text or json", param_hint="--format")
-    with _store(settings, read_only=True) as store:
+    with open_store(settings, read_only=True) as store:
         try:
             explanation = explain(store, prog, day, worker_id, settings.lang)
         except WorkerNotFound as exc:
-            _fail(str(exc))
+            fail(str(exc))
         except FactStoreError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     if fmt == "json":
         payload = {
             "worker_id": explanation.worker_id,
@@ -314,7 +240,7 @@ def programs_list() -> None:
     try:
         programs = list_programs()
     except ProgramError as exc:
-        _fail(str(exc), code=2)
+        fail(str(exc), code=2)
     for p in programs:
         table.add_row(p.id, str(p.version), f"{p.name.ja} / {p.name.en}", p.timezone, str(len(p.criteria)))
     out.print(table)
@@ -326,11 +252,11 @@ def programs_show(
     lang: LangOption = None,
 ) -> None:
     """Validate and show one program: its criteria, thresholds and cadence."""
-    settings = _settings(lang=lang)
+    settings = load_settings(lang=lang)
     try:
         prog = load_program(ref)
     except ProgramError as exc:
-        _fail(str(exc), code=2)
+        fail(str(exc), code=2)
     language = settings.lang
     out.print(f"[bold]{prog.name.get(language)}[/] ({prog.label})")
     out.print(prog.description.get(language))
@@ -405,8 +331,8 @@ def demo_command(
     lang: LangOption = None,
 ) -> None:
     """Generate a demo marketplace, import it, evaluate it as of the latest quarterly date, and explain a few."""
-    settings = _settings(home, program, lang)
-    prog = _program(settings)
+    settings = load_settings(home, program, lang)
+    prog = load_program_or_fail(settings)
     today = today_in(prog)
     day = prog.cadence.latest_on_or_before(today)
     export = settings.home / "demo-export"
@@ -416,14 +342,14 @@ def demo_command(
     out.rule("2. import")
     if settings.facts_path.exists():
         settings.facts_path.unlink()  # the demo always starts from a clean store
-    with _store(settings, read_only=False) as store, _steps() as progress:
+    with open_store(settings, read_only=False) as store, steps() as progress:
         task = progress.add_task("importing", total=None)
         import_export(
             store, export, timezone=prog.timezone, progress=lambda msg: progress.update(task, description=msg)
         )
     out.print(f"facts stored in {settings.facts_path}", highlight=False)
     out.rule(f"3. evaluate {prog.label} as of {day}")
-    with _store(settings, read_only=True) as store:
+    with open_store(settings, read_only=True) as store:
         evaluation = evaluate(store, prog, day)
         target = evaluation.write(settings.results_dir / f"{prog.id}_{day.isoformat()}.csv")
         print_summary(evaluation, settings.lang)
@@ -449,3 +375,6 @@ def demo_command(
         f"--home {settings.home} --lang en",
         highlight=False,
     )
+
+
+from procert.cli import ledger_commands  # noqa: E402,F401  (registers the ledger commands)

@@ -11,7 +11,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -31,8 +31,10 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # A generous busy timeout: a second writer waits for the first instead of failing at once.
-        engine = create_engine(url, connect_args={"timeout": 60})
+        # SQLAlchemy, not the driver, begins transactions, so that writers can take SQLite's write lock up
+        # front (BEGIN IMMEDIATE): a second writer then waits for the first (generous busy timeout) and sees its
+        # result, instead of failing on a stale snapshot.
+        engine = create_engine(url, connect_args={"timeout": 120, "isolation_level": None})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -40,6 +42,11 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):  # type: ignore[no-untyped-def]
+            write = connection.get_execution_options().get("procert_write", False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -56,9 +63,15 @@ def upgrade(engine: Engine) -> list[str]:
     """Apply every pending migration; returns the revisions applied."""
     before = current_revision(engine)
     config = _alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    # Take the write lock first, so two processes upgrading at once run one after the other (the second finds
+    # nothing left to do) instead of both creating the same tables.
+    with engine.connect() as raw:
+        connection = raw.execution_options(procert_write=True)
+        with connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7274623)")
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
     after = current_revision(engine)
     script = ScriptDirectory.from_config(config)
     if before == after:
@@ -88,8 +101,19 @@ def require_current(engine: Engine) -> None:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back (nothing visible) if it raises."""
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with factory() as session, session.begin():
-        yield session
+def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back (nothing visible) if it raises.
+
+    ``write`` takes the database's write lock at the start (SQLite; PostgreSQL locks rows as it goes), for
+    work such as recording a run that must see every earlier writer's result.
+    """
+    with engine.connect() as connection:
+        if write:
+            connection = connection.execution_options(procert_write=True)
+        with connection.begin():
+            session = Session(bind=connection, expire_on_commit=False)
+            try:
+                yield session
+                session.flush()
+            finally:
+                session.close()

@@ -59,7 +59,7 @@ def run_due(
     """
     due = program.cadence.latest_on_or_before(today)
     try:
-        with session_scope(engine) as session:
+        with session_scope(engine, write=True) as session:
             return record_run(
                 session,
                 store=store,
@@ -96,7 +96,7 @@ def backfill(
     for i, as_of in enumerate(dates):
         last = i == len(dates) - 1
         options = notify if last else NotifyOptions(enabled=False)
-        with session_scope(engine) as session:
+        with session_scope(engine, write=True) as session:
             outcome = record_run(
                 session,
                 store=store,

@@ -108,7 +108,7 @@ def send_pending(
         except (OSError, smtplib.SMTPException) as exc:
             connect_error = f"cannot reach SMTP server {config.host}:{config.port}: {exc}"
         for number, notification_id in enumerate(due, 1):
-            with session_scope(engine) as session:
+            with session_scope(engine, write=True) as session:
                 claimed = session.execute(
                     update(Notification)
                     .where(
@@ -120,7 +120,7 @@ def send_pending(
                 ).rowcount
             if not claimed:
                 continue  # another sender has it
-            with session_scope(engine) as session:
+            with session_scope(engine, write=True) as session:
                 notification = session.get(Notification, notification_id)
                 assert notification is not None
                 error = connect_error
