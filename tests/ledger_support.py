@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+import pytest
 from sqlalchemy import Engine
 
 from procert.ledger import make_engine, upgrade
@@ -30,8 +31,11 @@ def ledger_url(kind: str, tmp_path: Path) -> Iterator[str]:
     try:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(f"CREATE SCHEMA {schema}")
-    except psycopg.OperationalError as exc:  # a clear failure, not a skip: PostgreSQL is a supported store
-        raise RuntimeError(f"PostgreSQL is not reachable at {PG_URL} (set PROCERT_TEST_DATABASE_URL): {exc}") from exc
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL is not reachable at {PG_URL} (set PROCERT_TEST_DATABASE_URL): {exc}"
+        if os.environ.get("CI"):  # CI has a PostgreSQL server (.ci/run starts it): there this is a failure
+            raise RuntimeError(message) from exc
+        pytest.skip(message)  # a developer machine without PostgreSQL still runs everything else
     try:
         yield pg_schema_url(schema)
     finally:

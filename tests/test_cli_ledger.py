@@ -84,6 +84,13 @@ def test_operator_flow(tmp_path: Path, database):
     assert again.returncode == 0 and "already recorded" in again.stdout
     status = procert(env, "status", "A")
     assert "認定中(2025-01-01 から)" in status.stdout
+    # A's facts end in mid-2025, long before the next scheduled date after today: A is at risk.
+    forecast = procert(env, "forecast", "--lang", "en")
+    assert forecast.returncode == 0, forecast.stderr
+    assert "1 of 1 certified workers at risk" in forecast.stdout
+    one = procert(env, "forecast", "A", "--lang", "en")
+    assert "[fail] Direct scouts (past year): 0 (>= 5)" in one.stdout
+    assert "5 more needed within the window (now 0)." in one.stdout
     history = procert(env, "history", "A", "--program", "crowdworks-pro")
     assert "2025-01-01" in history.stdout and "granted" in history.stdout
     locked = procert(env, "override", "set", "B", "--certified", "--reason", "partner programme")

@@ -201,6 +201,8 @@ def test_override_survives_later_runs_and_expires(engine, store, program, tmp_pa
     with session_scope(engine) as session:
         actions = list(session.scalars(select(AuditEntry.action)))
     assert actions.count("override.set") == 2 and "override.cleared" in actions and "run.recorded" in actions
+    # Each change of status is audited: A granted (D1) and lost (D2), B granted (D2) and lost (D3).
+    assert actions.count("status.granted") == 2 and actions.count("status.lost") == 2
 
 
 def test_programs_never_touch_each_others_statuses(engine, store, program, tmp_path):

@@ -196,6 +196,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "次回 {date} の判定も、このままで条件を満たす見込みです。",
         "en": "On track: as things stand, the {date} evaluation will pass.",
     },
+    "forecast_head": {
+        "ja": "次回 {date} の判定予測({today} までの実績で計算): 認定中 {certified} 人のうち {at_risk} 人が要注意",
+        "en": "Forecast for {date} (facts up to {today}): {at_risk} of {certified} certified workers at risk",
+    },
+    "forecast_worker_safe": {
+        "ja": "{worker} は、このままでも {date} の判定で条件を満たす見込みです。",
+        "en": "{worker} is on track: as things stand, the {date} evaluation passes.",
+    },
     # summary
     "summary_title": {
         "ja": "{name}({program})判定結果 {as_of} 時点",

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from procert.facts import FactStore, FactStoreError
@@ -25,7 +26,7 @@ app = typer.Typer(
 programs_app = typer.Typer(help="List and show certification programs.", no_args_is_help=True)
 app.add_typer(programs_app, name="programs")
 
-out = Console()
+out = Console(markup=False, highlight=False)  # user data may contain [brackets]; opt in per call
 err = Console(stderr=True)
 
 HomeOption = Annotated[
@@ -63,7 +64,7 @@ def load_settings(home: Path | None = None, program: str | None = None, lang: st
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 

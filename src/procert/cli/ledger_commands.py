@@ -25,6 +25,7 @@ from procert.cli.common import (
     parse_as_of,
     today_in,
 )
+from procert.evaluation import explain_rows
 from procert.i18n import t
 from procert.ledger import (
     LedgerNotReady,
@@ -34,6 +35,7 @@ from procert.ledger import (
     audit_entries,
     backfill,
     clear_override,
+    forecast_at_risk,
     list_overrides,
     make_engine,
     record_run,
@@ -47,6 +49,7 @@ from procert.ledger import (
     worker_status,
 )
 from procert.ledger.db import current_revision, head_revision
+from procert.metrics import Period
 from procert.notify import SmtpConfig, send_pending
 from procert.settings import Settings
 
@@ -231,6 +234,16 @@ def schedule_command(
     out.print(table)
 
 
+def shown_value(value: object, lang: str) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return t("yes" if value else "no", lang)
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
 @app.command("status")
 def status_command(
     worker_id: Annotated[str, typer.Argument(help="The worker.")],
@@ -277,7 +290,7 @@ def status_command(
         for c in prog.criteria:
             table.add_row(
                 c.label.get(lang_),
-                str(status.values.get(c.id)),
+                shown_value(status.values.get(c.id), lang_),
                 t("pass" if status.passed.get(c.id) else "fail", lang_),
             )
         out.print(table)
@@ -286,6 +299,61 @@ def status_command(
         labels = ", ".join(prog.criterion(c).label.get(lang_) for c in risky)
         key = "status_at_risk" if risky else "status_safe"
         out.print(t(key, lang_, date=status.forecast["as_of"], criteria=labels), highlight=False)
+
+
+@app.command("forecast")
+def forecast_command(
+    worker_id: Annotated[str | None, typer.Argument(help="Only this worker (with what it would take).")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At-risk workers to list.")] = 30,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+    lang: LangOption = None,
+) -> None:
+    """Which certified workers would fail at the next scheduled date if nothing new happened, and why."""
+    settings = load_settings(home, program, lang)
+    prog = load_program_or_fail(settings)
+    engine = ledger(settings)
+    today = today_in(prog)
+    with open_store(settings, read_only=True) as store, session_scope(engine) as session:
+        try:
+            result = forecast_at_risk(session, store=store, program=prog, today=today, worker_id=worker_id)
+        except LookupError as exc:
+            fail(str(exc))
+        lang_ = settings.lang
+        if worker_id is None:
+            head = t(
+                "forecast_head",
+                lang_,
+                date=result.as_of,
+                today=today,
+                at_risk=len(result.at_risk),
+                certified=result.certified,
+            )
+            out.print(head, highlight=False)
+        else:
+            if not result.at_risk:
+                out.print(t("forecast_worker_safe", lang_, worker=worker_id, date=result.as_of), highlight=False)
+                return
+            row = result.at_risk[0]
+            period = Period(result.as_of, prog.timezone, today)
+            explanation = explain_rows(store, prog, period, [row], {worker_id: lang_})[worker_id]
+            for c in explanation.criteria:
+                if not c.passed:
+                    out.print(
+                        f"[{t('fail', lang_)}] {c.label}: {c.value_text} ({c.threshold_text})",
+                        highlight=False,
+                        markup=False,
+                    )
+                    if c.takes:
+                        out.print(f"    {t('takes', lang_)}: {c.takes}", highlight=False, markup=False)
+            return
+    table = Table()
+    for col in ("worker", "division", "criteria at risk"):
+        table.add_column(col)
+    for row in result.at_risk[:limit]:
+        risky = ", ".join(f"{c} = {row[c]}" for c in row["at_risk"]) or row["status"]
+        table.add_row(row["worker_id"], row["division"], risky)
+    out.print(table)
 
 
 @app.command("history")

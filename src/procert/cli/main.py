@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -137,7 +138,7 @@ def print_summary(evaluation: Evaluation, lang: str) -> None:
     out.print(
         f"{t('summary_workers', lang)}: {summary.workers:,}  ({t('summary_eligible', lang)}: {summary.eligible:,})"
     )
-    out.print(f"[bold]{t('summary_certified', lang)}: {summary.certified:,}[/]")
+    out.print(f"[bold]{t('summary_certified', lang)}: {summary.certified:,}[/]", markup=True)
     out.print(f"{t('summary_seconds', lang)}: {evaluation.seconds:.2f} s")
 
 
@@ -258,7 +259,7 @@ def programs_show(
     except ProgramError as exc:
         fail(str(exc), code=2)
     language = settings.lang
-    out.print(f"[bold]{prog.name.get(language)}[/] ({prog.label})")
+    out.print(f"[bold]{escape(prog.name.get(language))}[/] ({prog.label})", markup=True)
     out.print(prog.description.get(language))
     months = ", ".join(f"{m}/{prog.cadence.day}" for m in prog.cadence.months)
     out.print(

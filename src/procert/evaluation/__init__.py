@@ -13,7 +13,7 @@ from procert.evaluation.explain import (
     Explanation,
     WorkerNotFound,
     explain,
-    explain_row,
+    explain_rows,
     min_steps,
 )
 
@@ -27,7 +27,7 @@ __all__ = [
     "evaluate_worker",
     "evaluation_sql",
     "explain",
-    "explain_row",
+    "explain_rows",
     "min_steps",
     "output_columns",
 ]

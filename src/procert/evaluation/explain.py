@@ -197,31 +197,53 @@ def _count_gaps(
     return (None if passed else t("gap_unknown", lang)), None
 
 
+def rank_cutoff(criterion: Criterion, division: str) -> int | None:
+    """The worst rank that still passes for a division ("<= 200" -> 200, "< 200" -> 199), or None."""
+    if criterion.comparison not in ("<=", "<"):
+        return None
+    threshold = criterion.threshold_fraction(division)
+    cutoff = math.floor(threshold) if criterion.comparison == "<=" else math.ceil(threshold) - 1
+    return cutoff if cutoff >= 1 else None
+
+
+def _rank_details(
+    store: FactStore, criterion: Criterion, period: Period, worker_ids: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Month-by-month ranking details for many workers in one query."""
+    metric = criterion.metric_def
+    assert isinstance(metric, EarningsBestRank)
+
+    def cutoff_for(division_column: str) -> str:
+        branches = " ".join(
+            f"WHEN {division_column} = '{d.replace(chr(39), chr(39) * 2)}' THEN {rank_cutoff(criterion, d) or 0}"
+            for d in sorted(criterion.division_thresholds)
+        )
+        default = rank_cutoff(criterion, "") or 0
+        return f"(CASE {branches} ELSE {default} END)" if branches else str(default)
+
+    details: dict[str, list[dict[str, Any]]] = {w: [] for w in worker_ids}
+    rows = store.query(
+        metric.rank_details_sql(criterion.metric_params, period, cutoff_for),  # type: ignore[arg-type]
+        [worker_ids],
+    ).fetchall()
+    for worker_id, month, own, rank, ranked, cut in rows:
+        details[worker_id].append(
+            {"month": month_label(month), "own": own, "own_rank": rank, "ranked": ranked, "cutoff_total": cut}
+        )
+    return details
+
+
 def _rank_gaps(
-    store: FactStore,
     criterion: Criterion,
-    period: Period,
-    worker_id: str,
+    detail_rows: list[dict[str, Any]],
     division: str,
     value: int | None,
     lang: str,
     passed: bool,
 ) -> tuple[str | None, str | None, dict[str, Any]]:
-    metric = criterion.metric_def
-    assert isinstance(metric, EarningsBestRank)
-    threshold = criterion.threshold_fraction(division)
-    # The worst rank that still passes: "<= 200" -> 200, "< 200" -> 199.
-    cutoff = math.floor(threshold) if criterion.comparison == "<=" else math.ceil(threshold) - 1
-    if cutoff < 1 or criterion.comparison not in ("<=", "<"):
+    cutoff = rank_cutoff(criterion, division)
+    if cutoff is None:
         return (None if passed else t("gap_unknown", lang)), None, {}
-    months = store.query(
-        metric.month_detail_sql(criterion.metric_params, period, cutoff),  # type: ignore[arg-type]
-        [worker_id, division],
-    ).fetchall()
-    detail_rows = [
-        {"month": month_label(m), "own": own, "own_rank": rank, "ranked": ranked, "cutoff_total": cut}
-        for m, own, rank, ranked, cut in months
-    ]
     facts = {"cutoff_rank": cutoff, "months": detail_rows}
     if passed:
         best = min((r for r in detail_rows if r["own_rank"] is not None), key=lambda r: r["own_rank"])
@@ -258,17 +280,50 @@ def explain(store: FactStore, program: Program, as_of: date, worker_id: str, lan
     row = evaluate_worker(store, program, as_of, worker_id)
     if row is None:
         raise WorkerNotFound(f"no worker {worker_id!r} in the facts")
-    return explain_row(store, program, Period(as_of, program.timezone), row, lang)
+    return explain_rows(store, program, Period(as_of, program.timezone), [row], {worker_id: lang})[worker_id]
 
 
-def explain_row(
-    store: FactStore, program: Program, period: Period, row: dict[str, Any], lang: str = "ja"
+def explain_rows(
+    store: FactStore, program: Program, period: Period, rows: list[dict[str, Any]], langs: dict[str, str]
+) -> dict[str, Explanation]:
+    """Explain evaluation rows already computed (by a full run, say), each in its worker's language.
+
+    Everything not in the rows (names, profile flags, ranking details) is fetched once for all of them.
+    """
+    ids = [r["worker_id"] for r in rows]
+    if not ids:
+        return {}
+    workers = {
+        w: (name, profile, self_pr)
+        for w, name, profile, self_pr in store.query(
+            "SELECT worker_id, display_name, has_profile_text, has_self_pr_text FROM workers "
+            "WHERE worker_id IN (SELECT unnest(?))",
+            [ids],
+        ).fetchall()
+    }
+    ranks = {c.id: _rank_details(store, c, period, ids) for c in program.criteria if c.metric == "earnings_best_rank"}
+    return {
+        r["worker_id"]: _explain_one(
+            program,
+            period,
+            r,
+            workers.get(r["worker_id"], (None, False, False)),
+            {cid: d[r["worker_id"]] for cid, d in ranks.items()},
+            langs.get(r["worker_id"], "ja"),
+        )
+        for r in rows
+    }
+
+
+def _explain_one(
+    program: Program,
+    period: Period,
+    row: dict[str, Any],
+    worker: tuple[str | None, bool, bool],
+    rank_details: dict[str, list[dict[str, Any]]],
+    lang: str,
 ) -> Explanation:
-    """Explain an evaluation row already computed (by a full run, say); only ranking details are queried."""
     worker_id = row["worker_id"]
-    worker = store.query(
-        "SELECT display_name, has_profile_text, has_self_pr_text FROM workers WHERE worker_id = ?", [worker_id]
-    ).fetchone()
     as_of = period.as_of
     division = row["division"]
     items: list[CriterionExplanation] = []
@@ -285,7 +340,7 @@ def explain_row(
             takes, margin = _ratio_gaps(criterion, row, criterion.threshold_fraction(division), lang, passed)
         elif criterion.metric == "earnings_best_rank":
             value_text = _format_number(value, criterion)
-            takes, margin, facts = _rank_gaps(store, criterion, period, worker_id, division, value, lang, passed)
+            takes, margin, facts = _rank_gaps(criterion, rank_details[criterion.id], division, value, lang, passed)
         elif kind == "integer":
             value_text = _format_number(value, criterion)
             takes, margin = _count_gaps(criterion, value or 0, criterion.threshold_fraction(division), lang, passed)

@@ -4,6 +4,7 @@ from .db import LedgerNotReady, make_engine, require_current, session_scope, upg
 from .models import AuditEntry, Notification, Override, Run, RunResult, Transition
 from .schedule import ScheduledDate, backfill, run_due, upcoming
 from .service import (
+    Forecast,
     NotifyOptions,
     RunOutcome,
     RunRefused,
@@ -11,6 +12,7 @@ from .service import (
     audit,
     audit_entries,
     clear_override,
+    forecast_at_risk,
     latest_run,
     list_overrides,
     record_run,
@@ -21,6 +23,7 @@ from .service import (
 
 __all__ = [
     "AuditEntry",
+    "Forecast",
     "LedgerNotReady",
     "Notification",
     "NotifyOptions",
@@ -36,6 +39,7 @@ __all__ = [
     "audit_entries",
     "backfill",
     "clear_override",
+    "forecast_at_risk",
     "latest_run",
     "list_overrides",
     "make_engine",

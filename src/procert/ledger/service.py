@@ -7,6 +7,7 @@ transaction (see :func:`procert.ledger.db.session_scope`): all of it becomes vis
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -15,7 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from procert.evaluation import evaluate, explain_row
+from procert.evaluation import evaluate, explain_rows
 from procert.facts import FactStore
 from procert.metrics import Period
 from procert.programs import Program
@@ -113,6 +114,7 @@ def record_run(
     backfill: bool = False,
     max_worker_drop: float = 0.2,
     notify: NotifyOptions | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Evaluate ``program`` as of ``as_of`` and record the run, its transitions and its notifications.
 
@@ -121,6 +123,7 @@ def record_run(
     safety check fails; nothing is written then.
     """
     notify = notify or NotifyOptions()
+    step = progress or (lambda _message: None)
     started_at = utcnow()
     existing = current_run(session, program_id=program.id, as_of=as_of)
     if existing is not None and not force:
@@ -149,8 +152,10 @@ def record_run(
                 "use --force to proceed"
             )
 
+    step(f"evaluating {program.label} as of {as_of}")
     evaluation = evaluate(store, program, as_of)
     next_date = program.cadence.next_after(as_of)
+    step(f"forecasting {next_date}")
     forecast = evaluate(store, program, next_date, observed_until=as_of, table="procert_forecast")
     rows = evaluation.rows()
     forecast_rows = {r["worker_id"]: r for r in forecast.rows()}
@@ -184,6 +189,7 @@ def record_run(
     if existing is not None:
         session.execute(update(Run).where(Run.id == existing.id).values(superseded_by=run.id))
 
+    step("deriving transitions")
     previous_state = _previous_state(session, program_id=program.id, before=as_of)
     locks = active_overrides(session, program_id=program.id, on=as_of)
     grace_cycles = program.grace.cycles if program.grace else 0
@@ -280,14 +286,32 @@ def record_run(
                 }
             )
 
+    step(f"writing {len(results):,} results")
     for start in range(0, len(results), BATCH):
         session.execute(insert(RunResult), results[start : start + BATCH])
     clean = [{k: v for k, v in t.items() if not k.startswith("_")} for t in transitions]
     for start in range(0, len(clean), BATCH):
         session.execute(insert(Transition), clean[start : start + BATCH])
+    # Every change of status is audited one by one (a renewal is not a change: the run's entry counts them).
+    audited_at = utcnow()
+    changes = [
+        {
+            "at": audited_at,
+            "actor": actor,
+            "action": f"status.{t['kind']}",
+            "program_id": program.id,
+            "subject": f"worker:{t['worker_id']}",
+            "details": {"run_id": run.id, "as_of": as_of.isoformat(), "reason": t["reason"], "failed": t["failed"]},
+        }
+        for t in clean
+        if t["kind"] != "kept"
+    ]
+    for start in range(0, len(changes), BATCH):
+        session.execute(insert(AuditEntry), changes[start : start + BATCH])
 
     queued = 0
     if notify.enabled:
+        step("queuing notifications")
         queued = _queue_notifications(
             session, store=store, program=program, run=run, transitions=transitions, next_date=next_date, options=notify
         )
@@ -383,17 +407,18 @@ def _queue_notifications(
                 ).all()
             )
     period = Period(run.as_of, program.timezone)
+    explanations = explain_rows(
+        store, program, period, [row for _k, row, _t in wanted], {w: info[2] for w, info in workers.items()}
+    )
     now = utcnow()
     rows: list[dict[str, Any]] = []
 
-    def add(
-        kind: str, worker_id: str, row: dict[str, Any], transition: dict[str, Any] | None, not_before: datetime
-    ) -> None:
+    def add(kind: str, worker_id: str, transition: dict[str, Any], not_before: datetime) -> None:
         key = f"{program.id}:{run.as_of}:{worker_id}:{kind}"
         if key in existing:
             return
         name, email, locale = workers.get(worker_id, (worker_id, None, "ja"))
-        explanation = explain_row(store, program, period, row, locale)
+        explanation = explanations[worker_id]
         payload = {
             "worker_id": worker_id,
             "display_name": name,
@@ -409,7 +434,7 @@ def _queue_notifications(
             "changed": [
                 c.id
                 for c in program.criteria
-                if worker_id in before and before[worker_id].get(c.id) != bool(row[f"{c.id}_passed"])
+                if worker_id in before and before[worker_id].get(c.id) != bool(transition["_row"][f"{c.id}_passed"])
             ],
             "at_risk": (transition or {}).get("_at_risk") or [],
             "in_grace": bool((transition or {}).get("_grace")),
@@ -448,13 +473,13 @@ def _queue_notifications(
             }
         )
 
-    for kind, row, transition in wanted:
-        add(kind, transition["worker_id"], row, transition, now)
+    for kind, _row, transition in wanted:
+        add(kind, transition["worker_id"], transition, now)
     # At risk: certified workers the forecast fails at the next date, told some days before it.
     send_at = period.utc(next_date - timedelta(days=options.at_risk_days))
-    for kind, row, transition in wanted:
+    for kind, _row, transition in wanted:
         if kind != "lost" and (transition["_at_risk"] or transition["_grace"]):
-            add("at_risk", transition["worker_id"], row, transition, max(send_at, now))
+            add("at_risk", transition["worker_id"], transition, max(send_at, now))
     for start in range(0, len(rows), BATCH):
         session.execute(insert(Notification), rows[start : start + BATCH])
     return len(rows)
@@ -519,6 +544,48 @@ def worker_history(session: Session, *, program_id: str, worker_id: str) -> list
             .order_by(Transition.as_of)
         ).all()
     )
+
+
+@dataclass
+class Forecast:
+    as_of: date
+    observed_until: date
+    #: Evaluation rows (as of ``as_of``, facts before ``observed_until``) of the certified workers who would fail.
+    at_risk: list[dict[str, Any]]
+    certified: int
+
+
+def forecast_at_risk(
+    session: Session, *, store: FactStore, program: Program, today: date, worker_id: str | None = None
+) -> Forecast:
+    """On demand: which certified workers would fail at the next scheduled date if nothing new happened.
+
+    Certified means: by the latest recorded run, with overrides in force today on top. Raises LookupError
+    when no run is recorded yet.
+    """
+    run = latest_run(session, program_id=program.id)
+    if run is None:
+        raise LookupError(f"no run of {program.id} is recorded yet: run `procert run` first")
+    certified = set(
+        session.scalars(
+            select(RunResult.worker_id).where(RunResult.run_id == run.id, RunResult.certified.is_(True))
+        ).all()
+    )
+    for lock in active_overrides(session, program_id=program.id, on=today).values():
+        (certified.add if lock.certified else certified.discard)(lock.worker_id)
+    next_date = program.cadence.next_after(today)
+    evaluation = evaluate(store, program, next_date, observed_until=today, table="procert_forecast")
+    rows = [
+        r
+        for r in evaluation.rows()
+        if r["worker_id"] in certified and (worker_id is None or r["worker_id"] == worker_id)
+    ]
+    at_risk = [
+        {**r, "at_risk": [c.id for c in program.criteria if not r[f"{c.id}__keep"]]}
+        for r in rows
+        if r["status"] not in program.eligible_statuses or not all(r[f"{c.id}__keep"] for c in program.criteria)
+    ]
+    return Forecast(next_date, today, at_risk, len(certified))
 
 
 # ---- overrides ------------------------------------------------------------------------------------------------

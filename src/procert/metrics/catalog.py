@@ -9,6 +9,7 @@ month keys against literals computed by :class:`~procert.metrics.period.Period`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar, Literal
@@ -172,32 +173,38 @@ class EarningsBestRank(Metric):
             ) ranked
             GROUP BY worker_id"""
 
-    def month_detail_sql(self, params: Params, period: Period, cutoff_rank: int) -> str:
-        """Per month, for one worker (parameter 1) and their division (parameter 2): the worker's total and
-        rank, how many were ranked, and the ``cutoff_rank``-th highest total among the *other* workers (the
-        least a worker must earn that month to rank within the cut-off, ties sharing the rank)."""
+    def rank_details_sql(self, params: Params, period: Period, cutoff_for: Callable[[str], str]) -> str:
+        """Per worker in the list parameter ``$1`` and per month of the window in which their division had
+        payments: the worker's total and rank, how many were ranked, and the least another worker's total a
+        worker must reach that month to rank within the cut-off (the cut-off-th highest total among the *other*
+        workers; ties share the rank). ``cutoff_for(division_column)`` gives the cut-off rank as SQL."""
         first, last = self.month_range(params, period)
         return f"""
-            WITH monthly AS (
-                SELECT worker_id, paid_month, total_jpy AS total
-                FROM monthly_earnings
-                WHERE paid_month BETWEEN {first} AND {last} AND division = $2
+            WITH targets AS (SELECT worker_id, division FROM workers WHERE worker_id IN (SELECT unnest($1))),
+            months AS (
+                SELECT worker_id, division, paid_month, total_jpy FROM monthly_earnings
+                WHERE paid_month BETWEEN {first} AND {last} AND division IN (SELECT division FROM targets)
             ), positive AS (
-                SELECT *, RANK() OVER (PARTITION BY paid_month ORDER BY total DESC) AS month_rank
-                FROM monthly WHERE total > 0
-            ), others AS (
-                SELECT paid_month, total,
-                       ROW_NUMBER() OVER (PARTITION BY paid_month ORDER BY total DESC) AS position
-                FROM positive WHERE worker_id <> $1
-            ), months AS (SELECT DISTINCT paid_month FROM monthly)
-            SELECT m.paid_month,
-                   (SELECT total FROM monthly x WHERE x.paid_month = m.paid_month AND x.worker_id = $1) AS own,
-                   (SELECT month_rank FROM positive x WHERE x.paid_month = m.paid_month AND x.worker_id = $1)
-                       AS own_rank,
-                   (SELECT count(*) FROM positive x WHERE x.paid_month = m.paid_month) AS ranked,
-                   (SELECT total FROM others x WHERE x.paid_month = m.paid_month AND x.position = {cutoff_rank})
+                SELECT worker_id, division, paid_month, total_jpy,
+                       RANK() OVER (PARTITION BY division, paid_month ORDER BY total_jpy DESC) AS month_rank,
+                       ROW_NUMBER() OVER (PARTITION BY division, paid_month ORDER BY total_jpy DESC) AS position
+                FROM months WHERE total_jpy > 0
+            ), cut AS (
+                SELECT d.division, d.paid_month, count(p.total_jpy) AS ranked,
+                       max(CASE WHEN p.position = {cutoff_for("p.division")} THEN p.total_jpy END) AS nth,
+                       max(CASE WHEN p.position = {cutoff_for("p.division")} + 1 THEN p.total_jpy END) AS nth_next
+                FROM (SELECT DISTINCT division, paid_month FROM months) d
+                LEFT JOIN positive p ON p.division = d.division AND p.paid_month = d.paid_month
+                GROUP BY d.division, d.paid_month
+            )
+            SELECT t.worker_id, c.paid_month, m.total_jpy AS own, p.month_rank AS own_rank, c.ranked,
+                   -- Without the worker: if they are within the first N, the N-th other is the (N+1)-th overall.
+                   CASE WHEN p.month_rank IS NOT NULL AND m.total_jpy >= c.nth THEN c.nth_next ELSE c.nth END
                        AS cutoff_total
-            FROM months m ORDER BY m.paid_month"""
+            FROM targets t JOIN cut c ON c.division = t.division
+            LEFT JOIN months m ON m.worker_id = t.worker_id AND m.paid_month = c.paid_month
+            LEFT JOIN positive p ON p.worker_id = t.worker_id AND p.paid_month = c.paid_month
+            ORDER BY t.worker_id, c.paid_month"""
 
     def window(self, params: Params, period: Period) -> Window:  # type: ignore[override]
         first, last = self.month_range(params, period)
