@@ -371,11 +371,59 @@ def demo_command(
                 soft_wrap=True,
             )
             out.print()
+        out.rule("5. ledger: four quarterly runs, transitions and the notification outbox")
+        _demo_ledger(settings, prog, store, day)
     out.print(
         f"Try: procert explain {picks[0]['worker_id'] if picks else 'W0000001'} --as-of {day} "
         f"--home {settings.home} --lang en",
         highlight=False,
     )
+
+
+def _demo_ledger(settings: Any, prog: Any, store: Any, day: date) -> None:
+    """Backfill the last four scheduled dates into a fresh ledger and show what it recorded."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from procert.cli.ledger_commands import ledger, notify_options
+    from procert.ledger import Notification, Transition, backfill, session_scope, worker_history
+
+    for leftover in settings.home.glob("ledger.sqlite*"):
+        leftover.unlink()  # the demo's ledger starts empty, like its facts
+    first = day
+    for _ in range(3):
+        first = prog.cadence.latest_on_or_before(first - timedelta(days=1))
+    engine = ledger(settings)
+    backfill(
+        engine,
+        store=store,
+        program=prog,
+        start=first,
+        today=day,
+        actor="demo",
+        max_worker_drop=settings.max_worker_drop,
+        notify=notify_options(settings),
+        progress=lambda as_of, outcome: out.print(f"{as_of}: {outcome.message}"),
+    )
+    with session_scope(engine) as session:
+        outbox = dict(session.execute(select(Notification.kind, func.count()).group_by(Notification.kind)).all())
+        lost = session.scalar(
+            select(Transition.worker_id).where(Transition.as_of == day, Transition.kind == "lost").limit(1)
+        )
+        history = worker_history(session, program_id=prog.id, worker_id=lost) if lost else []
+    out.print("outbox: " + ", ".join(f"{kind} {count}" for kind, count in sorted(outbox.items())))
+    if lost:
+        out.print(
+            f"history of {lost}: "
+            + "; ".join(
+                f"{t.as_of} {t.kind}" + (f" ({', '.join(t.failed)})" if t.failed and t.kind == "lost" else "")
+                for t in history
+            )
+        )
+        out.print(
+            f"Try: procert status {lost} --home {settings.home} --lang en; procert forecast --home {settings.home}"
+        )
 
 
 from procert.cli import ledger_commands  # noqa: E402,F401  (registers the ledger commands)
