@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import getpass
 import os
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -23,6 +26,7 @@ from procert.cli.common import (
     open_store,
     out,
     parse_as_of,
+    steps,
     today_in,
 )
 from procert.evaluation import explain_rows
@@ -51,6 +55,7 @@ from procert.ledger import (
 from procert.ledger.db import current_revision, head_revision
 from procert.metrics import Period
 from procert.notify import SmtpConfig, send_pending
+from procert.programs import Program
 from procert.settings import Settings
 
 db_app = typer.Typer(help="The ledger database: migrations.", no_args_is_help=True)
@@ -120,6 +125,28 @@ def db_upgrade(home: HomeOption = None) -> None:
     out.print(f"applied {', '.join(applied)} to {url}" if applied else f"{url} is up to date", highlight=False)
 
 
+@contextmanager
+def recording(
+    home: Path | None, program: str | None, actor: str | None, refused: str = "run refused"
+) -> Iterator[tuple[Settings, Program, Engine, dict[str, Any]]]:
+    """What every command that records runs needs: settings, program, ledger, and the facts store, with the
+    keyword arguments they share; a refused run becomes a clear error and exit status 1."""
+    settings = load_settings(home, program)
+    prog = load_program_or_fail(settings)
+    engine = ledger(settings)
+    with open_store(settings, read_only=True) as store:
+        shared = {
+            "store": store,
+            "program": prog,
+            "actor": actor_name(actor),
+            "max_worker_drop": settings.max_worker_drop,
+        }
+        try:
+            yield settings, prog, engine, shared
+        except RunRefused as exc:
+            fail(f"{refused}: {exc}")
+
+
 @app.command("run")
 def run_command(
     as_of: AsOfOption = None,
@@ -130,26 +157,18 @@ def run_command(
     program: ProgramOption = None,
 ) -> None:
     """Evaluate and record one run: values, statuses, transitions and queued notifications, all or nothing."""
-    settings = load_settings(home, program)
-    prog = load_program_or_fail(settings)
-    day = parse_as_of(as_of, prog)
-    engine = ledger(settings)
-    with open_store(settings, read_only=True) as store:
-        try:
-            with session_scope(engine, write=True) as session:
-                outcome = record_run(
-                    session,
-                    store=store,
-                    program=prog,
-                    as_of=day,
-                    actor=actor_name(actor),
-                    force=force,
-                    max_worker_drop=settings.max_worker_drop,
-                    notify=notify_options(settings, not no_notify),
-                )
-        except RunRefused as exc:
-            fail(f"run refused: {exc}")
-    out.print(outcome.message, highlight=False)
+    with recording(home, program, actor) as (settings, prog, engine, shared), steps() as progress:
+        task = progress.add_task("starting", total=None)
+        with session_scope(engine, write=True) as session:
+            outcome = record_run(
+                session,
+                as_of=parse_as_of(as_of, prog),
+                force=force,
+                notify=notify_options(settings, not no_notify),
+                progress=lambda message: progress.update(task, description=message),
+                **shared,
+            )
+    out.print(outcome.message)
 
 
 @app.command("run-due")
@@ -160,25 +179,11 @@ def run_due_command(
 ) -> None:
     """Record the latest scheduled date if it is not recorded yet, then deliver due notifications.
     Safe to call from cron every minute, from several machines at once."""
-    settings = load_settings(home, program)
-    prog = load_program_or_fail(settings)
-    engine = ledger(settings)
-    with open_store(settings, read_only=True) as store:
-        try:
-            outcome = run_due(
-                engine,
-                store=store,
-                program=prog,
-                today=today_in(prog),
-                actor=actor_name(actor),
-                max_worker_drop=settings.max_worker_drop,
-                notify=notify_options(settings),
-            )
-        except RunRefused as exc:
-            fail(f"run refused: {exc}")
-    out.print(outcome.message, highlight=False)
+    with recording(home, program, actor) as (settings, prog, engine, shared):
+        outcome = run_due(engine, today=today_in(prog), notify=notify_options(settings), **shared)
+    out.print(outcome.message)
     report = send_pending(engine, config=smtp_config(settings), actor=actor_name(actor))
-    out.print(f"notifications: {report.sent} sent, {report.retrying} to retry, {report.failed} failed", highlight=False)
+    out.print(f"notifications: {report.sent} sent, {report.retrying} to retry, {report.failed} failed")
 
 
 @app.command("backfill")
@@ -194,25 +199,15 @@ def backfill_command(
     program: ProgramOption = None,
 ) -> None:
     """Record every scheduled date from --from up to today, in order. Only the latest date notifies workers."""
-    settings = load_settings(home, program)
-    prog = load_program_or_fail(settings)
-    first = parse_as_of(start, prog)
-    engine = ledger(settings)
-    with open_store(settings, read_only=True) as store:
-        try:
-            backfill(
-                engine,
-                store=store,
-                program=prog,
-                start=first,
-                today=today_in(prog),
-                actor=actor_name(actor),
-                max_worker_drop=settings.max_worker_drop,
-                notify=notify_options(settings),
-                progress=lambda day, outcome: out.print(f"{day}: {outcome.message}", highlight=False),
-            )
-        except RunRefused as exc:
-            fail(f"backfill stopped: {exc}")
+    with recording(home, program, actor, refused="backfill stopped") as (settings, prog, engine, shared):
+        backfill(
+            engine,
+            start=parse_as_of(start, prog),
+            today=today_in(prog),
+            notify=notify_options(settings),
+            progress=lambda day, outcome: out.print(f"{day}: {outcome.message}"),
+            **shared,
+        )
 
 
 @app.command("schedule")

@@ -6,6 +6,8 @@ from procert.evaluation.engine import (
     evaluate,
     evaluate_worker,
     evaluation_sql,
+    keeps,
+    near_miss,
     output_columns,
 )
 from procert.evaluation.explain import (
@@ -28,6 +30,8 @@ __all__ = [
     "evaluation_sql",
     "explain",
     "explain_rows",
+    "keeps",
     "min_steps",
+    "near_miss",
     "output_columns",
 ]

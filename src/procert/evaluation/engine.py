@@ -98,16 +98,31 @@ def evaluation_sql(program: Program, period: Period, *, worker_id_param: bool = 
     passed = {c.id: passed_sql(c) for c in program.criteria}
     certified = " AND ".join([f"status IN ({statuses})", *passed.values()])
     raws = [col for c in program.criteria for col in raw_columns(c.request())]
-    # Internal columns for the ledger: pass flags at the keep threshold and with the grace margin.
-    keep = ", ".join(f"{keep_passed_sql(c)} AS {c.id}__keep" for c in program.criteria)
-    near = ", ".join(f"{near_miss_sql(c, program)} AS {c.id}__near" for c in program.criteria)
+    # Internal columns for the ledger, only where they differ from the pass flags: at the keep threshold
+    # (hysteresis) and with the grace margin. Read them with keeps() and near_miss().
+    extra = [f"{keep_passed_sql(c)} AS {c.id}__keep" for c in program.criteria if c.keep_threshold is not None]
+    extra += [f"{near_miss_sql(c, program)} AS {c.id}__near" for c in program.criteria if _has_margin(c, program)]
     return f"""
         WITH measured AS ({base})
         SELECT worker_id, ({certified}) AS certified,
                {", ".join(f"{value_sql(c)} AS {c.id}" for c in program.criteria)},
                {", ".join(f"{expr} AS {cid}_passed" for cid, expr in passed.items())},
-               division, status, {", ".join(raws)}, {keep}, {near}
+               division, status, {", ".join(raws + extra)}
         FROM measured"""
+
+
+def _has_margin(criterion: Criterion, program: Program) -> bool:
+    return program.grace is not None and criterion.id in program.grace.margins
+
+
+def keeps(row: dict[str, Any], criterion: Criterion) -> bool:
+    """Does an already certified worker keep passing this criterion (the keep threshold, else the threshold)?"""
+    return bool(row[f"{criterion.id}__keep"] if criterion.keep_threshold is not None else row[f"{criterion.id}_passed"])
+
+
+def near_miss(row: dict[str, Any], criterion: Criterion, program: Program) -> bool:
+    """Does the worker pass this criterion once the grace margin is allowed for?"""
+    return bool(row[f"{criterion.id}__near"]) if _has_margin(criterion, program) else keeps(row, criterion)
 
 
 @dataclass

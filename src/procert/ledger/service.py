@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from procert.evaluation import evaluate, explain_rows
+from procert.evaluation import evaluate, explain_rows, keeps, near_miss
 from procert.facts import FactStore
 from procert.metrics import Period
 from procert.programs import Program
@@ -203,14 +203,14 @@ def record_run(
         was_certified, since, grace_used = previous_state.get(worker_id, (False, None, 0))
         evaluated = bool(row["certified"])
         eligible = row["status"] in program.eligible_statuses
-        keeps = eligible and all(row[f"{c.id}__keep"] for c in program.criteria)
-        near = eligible and all(row[f"{c.id}__near"] for c in program.criteria)
+        keep = eligible and all(keeps(row, c) for c in program.criteria)
+        near = eligible and all(near_miss(row, c, program) for c in program.criteria)
         lock = locks.get(worker_id)
         in_grace = False
         cycles = 0
         if lock is not None:
             certified, reason = lock.certified, "override"
-        elif was_certified and keeps:
+        elif was_certified and keep:
             certified, reason = True, "criteria"
         elif was_certified and near and grace_used < grace_cycles:
             certified, reason, in_grace, cycles = True, "grace", True, grace_used + 1
@@ -226,9 +226,7 @@ def record_run(
         else:
             since = None
         predicted = forecast_rows.get(worker_id)
-        at_risk_criteria = (
-            [c.id for c in program.criteria if not predicted[f"{c.id}__keep"]] if predicted is not None else []
-        )
+        at_risk_criteria = [c.id for c in program.criteria if not keeps(predicted, c)] if predicted is not None else []
         at_risk = certified and (in_grace or bool(at_risk_criteria))
         values = _criteria_values(program, row)
         passed = {c.id: bool(row[f"{c.id}_passed"]) for c in program.criteria}
@@ -581,9 +579,9 @@ def forecast_at_risk(
         if r["worker_id"] in certified and (worker_id is None or r["worker_id"] == worker_id)
     ]
     at_risk = [
-        {**r, "at_risk": [c.id for c in program.criteria if not r[f"{c.id}__keep"]]}
+        {**r, "at_risk": [c.id for c in program.criteria if not keeps(r, c)]}
         for r in rows
-        if r["status"] not in program.eligible_statuses or not all(r[f"{c.id}__keep"] for c in program.criteria)
+        if r["status"] not in program.eligible_statuses or not all(keeps(r, c) for c in program.criteria)
     ]
     return Forecast(next_date, today, at_risk, len(certified))
 
