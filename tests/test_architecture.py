@@ -18,6 +18,7 @@ LAYERS = {
     "evaluation": 4,
     "ledger": 5,
     "notify": 6,
+    "web": 8,
     "cli": 9,
 }
 

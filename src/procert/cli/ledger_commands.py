@@ -535,3 +535,29 @@ def audit_command(
             str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action, e.program_id or "", e.subject or "", details[:80]
         )
     out.print(table)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+) -> None:
+    """Serve the public web pages and JSON API: profiles with the Pro badge, the Pro directory, badges."""
+    import uvicorn
+
+    from procert.web import create_app
+
+    settings = load_settings(home, program)
+    prog = load_program_or_fail(settings)
+    engine = ledger(settings)
+    if not settings.facts_path.exists():
+        fail(f"no facts database at {settings.facts_path}: run `procert import DIR` first")
+    out.print(f"serving {prog.label} on http://{host}:{port}/pros (API docs: /docs)")
+    uvicorn.run(
+        create_app(program=prog, engine=engine, facts_path=settings.facts_path),
+        host=host,
+        port=port,
+        log_level="warning",
+    )

@@ -85,7 +85,11 @@ class RunResult(Base):
     passed: Mapped[dict[str, Any]] = mapped_column(JSON)
     forecast: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
-    __table_args__ = (Index("ix_run_results_worker", "worker_id", "run_id"),)
+    __table_args__ = (
+        Index("ix_run_results_worker", "worker_id", "run_id"),
+        # The directory of current pros reads the certified rows of the latest run.
+        Index("ix_run_results_certified", "run_id", "certified"),
+    )
 
 
 class Transition(Base):

@@ -544,6 +544,41 @@ def worker_history(session: Session, *, program_id: str, worker_id: str) -> list
     )
 
 
+@dataclass(frozen=True)
+class Pro:
+    """A currently certified worker: by the latest run, with overrides in force on top."""
+
+    worker_id: str
+    division: str
+    since: date | None
+    values: dict[str, Any]
+
+
+def current_pros(session: Session, *, program_id: str, on: date) -> list[Pro]:
+    """Every worker certified now (the public directory's source). Uses the (run_id, certified) index."""
+    run = latest_run(session, program_id=program_id)
+    pros: dict[str, Pro] = {}
+    if run is not None:
+        for worker_id, division, since, values in session.execute(
+            select(RunResult.worker_id, RunResult.division, RunResult.certified_since, RunResult.values).where(
+                RunResult.run_id == run.id, RunResult.certified.is_(True)
+            )
+        ):
+            pros[worker_id] = Pro(worker_id, division, since, values)
+    for lock in active_overrides(session, program_id=program_id, on=on).values():
+        if not lock.certified:
+            pros.pop(lock.worker_id, None)
+        elif lock.worker_id not in pros:
+            result = session.get(RunResult, (run.id, lock.worker_id)) if run is not None else None
+            pros[lock.worker_id] = Pro(
+                lock.worker_id,
+                result.division if result else "",
+                lock.created_at.date(),
+                result.values if result else {},
+            )
+    return list(pros.values())
+
+
 @dataclass
 class Forecast:
     as_of: date

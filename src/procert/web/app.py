@@ -1,0 +1,217 @@
+"""The web app: public profiles with the Pro badge, the Pro directory and their JSON API.
+
+Thin routes over the ledger and facts; everything they show comes from :mod:`procert.web.directory`, the
+ledger's current statuses and the facts store. (The worker dashboard, sign-in and the admin console come next.)
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine, func, select
+
+from procert.facts import FactStore
+from procert.i18n import t
+from procert.ledger import Override, Run, current_pros, session_scope, worker_status
+from procert.programs import Program
+from procert.web.badge import badge_svg, etag
+from procert.web.directory import ProCard, SortKey, pro_cards, search
+
+HERE = Path(__file__).resolve().parent
+
+DivisionQuery = Annotated[str | None, Query(max_length=120, description="Only this division.")]
+TextQuery = Annotated[str | None, Query(max_length=200, description="Words to find in name and profile.")]
+SortQuery = Annotated[SortKey, Query(description="rating, recent (most recently certified) or name.")]
+PageQuery = Annotated[int, Query(ge=1, le=100_000)]
+PerPageQuery = Annotated[int, Query(ge=1, le=100)]
+
+
+class WebContext:
+    """What the routes read: the program, the ledger, the facts; the current pros cached per ledger state."""
+
+    def __init__(self, *, program: Program, engine: Engine, facts_path: Path) -> None:
+        self.program = program
+        self.engine = engine
+        self.store = FactStore(facts_path, read_only=True)
+        self._cache_key: tuple[Any, ...] | None = None
+        self._cards: list[ProCard] = []
+
+    def today(self) -> date:
+        return datetime.now(ZoneInfo(self.program.timezone)).date()
+
+    def cards(self) -> list[ProCard]:
+        with session_scope(self.engine) as session:
+            key = (
+                session.scalar(select(func.max(Run.id)).where(Run.program_id == self.program.id)),
+                session.scalar(select(func.count()).select_from(Override)),
+                session.scalar(select(func.max(Override.revoked_at))),
+                self.today(),
+            )
+            if key != self._cache_key:
+                pros = current_pros(session, program_id=self.program.id, on=self.today())
+                self._cards, self._cache_key = pro_cards(self.store, pros), key
+        return self._cards
+
+    def certified(self, worker_id: str) -> tuple[bool, date | None]:
+        with session_scope(self.engine) as session:
+            status = worker_status(session, program_id=self.program.id, worker_id=worker_id, on=self.today())
+        return status.certified, status.since
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def pick_lang(request: Request) -> str:
+    chosen = request.query_params.get("lang") or request.cookies.get("lang")
+    if chosen in ("ja", "en"):
+        return chosen
+    accepted = request.headers.get("accept-language", "")
+    return "en" if accepted.lower().startswith("en") else "ja"
+
+
+def create_app(*, program: Program, engine: Engine, facts_path: Path) -> FastAPI:
+    context = WebContext(program=program, engine=engine, facts_path=facts_path)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+        yield
+        context.close()
+
+    app = FastAPI(
+        title="procert",
+        version="1",
+        lifespan=lifespan,
+        description="Pro worker certification: public profiles, the Pro directory and badges.",
+    )
+    app.state.context = context
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    templates = Jinja2Templates(directory=HERE / "templates")
+
+    def render(request: Request, name: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+        lang = pick_lang(request)
+        response = templates.TemplateResponse(
+            request,
+            name,
+            {
+                "lang": lang,
+                "t": lambda key, **kw: t(key, lang, **kw),
+                "program": program,
+                "program_name": program.name.get(lang),
+                **values,
+            },
+            status_code=status_code,
+        )
+        if request.query_params.get("lang") in ("ja", "en"):
+            response.set_cookie("lang", lang, max_age=365 * 86400, httponly=True, samesite="lax")
+        return response
+
+    def worker_card(worker_id: str) -> dict[str, Any]:
+        row = (
+            context.store.con.cursor()
+            .execute(
+                """SELECT w.display_name, w.division, w.profile_text, w.self_pr_text, count(r.review_id),
+                      sum(r.item_sum), sum(r.communication)
+               FROM workers w LEFT JOIN reviews r ON r.worker_id = w.worker_id
+               WHERE w.worker_id = ? GROUP BY ALL""",
+                [worker_id],
+            )
+            .fetchone()
+        )
+        if row is None:
+            raise HTTPException(status_code=404, detail=f"no worker {worker_id!r}")
+        name, division, profile, self_pr, reviews, item_sum, communication = row
+        certified, since = context.certified(worker_id)
+        return {
+            "worker_id": worker_id,
+            "display_name": name,
+            "division": division,
+            "profile_text": profile or "",
+            "self_pr_text": self_pr or "",
+            "reviews": reviews,
+            "overall_rating": round(item_sum / (5 * reviews), 2) if reviews else None,
+            "communication_rating": round(communication / reviews, 2) if reviews else None,
+            "certified": certified,
+            "certified_since": since.isoformat() if since else None,
+        }
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/pros")
+
+    @app.get("/api/v1/pros", tags=["directory"])
+    def api_pros(
+        division: DivisionQuery = None,
+        q: TextQuery = None,
+        sort: SortQuery = "rating",
+        page: PageQuery = 1,
+        per_page: PerPageQuery = 20,
+    ) -> dict[str, Any]:
+        """Every currently certified worker, searchable; `total` counts all matches, `items` is one page."""
+        result = search(context.cards(), q=q, division=division, sort=sort, page=page, per_page=per_page)
+        return {
+            "total": result.total,
+            "page": result.page,
+            "per_page": result.per_page,
+            "items": [
+                {
+                    "worker_id": c.worker_id,
+                    "display_name": c.display_name,
+                    "division": c.division,
+                    "certified_since": c.since.isoformat() if c.since else None,
+                    "overall_rating": round(c.overall_rating, 2) if c.overall_rating is not None else None,
+                    "reviews": c.reviews,
+                    "profile_url": f"/workers/{c.worker_id}",
+                }
+                for c in result.items
+            ],
+        }
+
+    @app.get("/api/v1/workers/{worker_id}/profile", tags=["profiles"])
+    def api_profile(worker_id: str) -> dict[str, Any]:
+        """A worker's public profile: name, division, lifetime ratings and whether they are certified now."""
+        return worker_card(worker_id)
+
+    @app.get("/badge/{worker_id}.svg", tags=["badges"])
+    def badge(worker_id: str, request: Request) -> Response:
+        """The worker's badge: the Pro mark while certified, a neutral mark otherwise. Cached with an ETag."""
+        certified, _since = context.certified(worker_id)
+        lang = pick_lang(request)
+        svg = badge_svg(program.name.get(lang), certified, t("badge_pro" if certified else "badge_none", lang))
+        tag = etag(svg)
+        headers = {"ETag": tag, "Cache-Control": "public, max-age=300", "Vary": "Accept-Language"}
+        if request.headers.get("if-none-match") == tag:
+            return Response(status_code=304, headers=headers)
+        return Response(svg, media_type="image/svg+xml", headers=headers)
+
+    @app.get("/pros", response_class=HTMLResponse, include_in_schema=False)
+    def pros_page(
+        request: Request,
+        division: DivisionQuery = None,
+        q: TextQuery = None,
+        sort: SortQuery = "rating",
+        page: PageQuery = 1,
+    ) -> HTMLResponse:
+        cards = context.cards()
+        result = search(cards, q=q, division=division, sort=sort, page=page, per_page=20)
+        divisions = sorted({c.division for c in cards})
+        return render(
+            request, "pros.html", result=result, q=q or "", division=division or "", sort=sort, divisions=divisions
+        )
+
+    @app.get("/workers/{worker_id}", response_class=HTMLResponse, include_in_schema=False)
+    def profile_page(request: Request, worker_id: str) -> HTMLResponse:
+        try:
+            card = worker_card(worker_id)
+        except HTTPException:
+            return render(request, "not_found.html", status_code=404, worker_id=worker_id)
+        return render(request, "profile.html", worker=card)
+
+    return app

@@ -1,0 +1,90 @@
+"""The directory of current pros: search, filter, sort and paginate, without HTTP (the web is a thin layer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from procert.facts import FactStore
+from procert.ledger import Pro
+
+SortKey = Literal["rating", "recent", "name"]
+
+
+@dataclass(frozen=True)
+class ProCard:
+    worker_id: str
+    display_name: str
+    division: str
+    since: date | None
+    overall_rating: float | None
+    reviews: int
+    profile_text: str
+
+
+@dataclass(frozen=True)
+class DirectoryPage:
+    total: int
+    page: int
+    per_page: int
+    items: list[ProCard]
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+
+def pro_cards(store: FactStore, pros: list[Pro]) -> list[ProCard]:
+    """Join the current pros with their public profile facts (name, profile text, lifetime rating)."""
+    if not pros:
+        return []
+    ids = [p.worker_id for p in pros]
+    cursor = store.con.cursor()  # a cursor per call: safe from the web server's worker threads
+    facts: dict[str, tuple[Any, ...]] = {
+        row[0]: row[1:]
+        for row in cursor.execute(
+            """SELECT w.worker_id, w.display_name, w.profile_text, r.reviews, r.item_sum
+               FROM workers w
+               LEFT JOIN (SELECT worker_id, count(*) AS reviews, sum(item_sum) AS item_sum FROM reviews
+                          WHERE worker_id IN (SELECT unnest($1)) GROUP BY worker_id) r ON r.worker_id = w.worker_id
+               WHERE w.worker_id IN (SELECT unnest($1))""",
+            [ids],
+        ).fetchall()
+    }
+    cards = []
+    for pro in pros:
+        name, profile, reviews, item_sum = facts.get(pro.worker_id, (pro.worker_id, "", 0, None))
+        rating = item_sum / (5 * reviews) if reviews else None
+        cards.append(
+            ProCard(pro.worker_id, name or pro.worker_id, pro.division, pro.since, rating, reviews or 0, profile or "")
+        )
+    return cards
+
+
+def search(
+    cards: list[ProCard],
+    *,
+    q: str | None = None,
+    division: str | None = None,
+    sort: SortKey = "rating",
+    page: int = 1,
+    per_page: int = 20,
+) -> DirectoryPage:
+    """Filter by free text (name and profile, case-insensitive) and division; sort; cut one page."""
+    selected = cards
+    if division:
+        selected = [c for c in selected if c.division == division]
+    if q and q.strip():
+        terms = q.casefold().split()
+        selected = [
+            c for c in selected if all(term in f"{c.display_name} {c.profile_text}".casefold() for term in terms)
+        ]
+    if sort == "rating":
+        selected = sorted(selected, key=lambda c: (-(c.overall_rating or 0), -c.reviews, c.worker_id))
+    elif sort == "recent":
+        selected = sorted(selected, key=lambda c: (c.since or date.min, c.worker_id), reverse=True)
+    else:
+        selected = sorted(selected, key=lambda c: (c.display_name, c.worker_id))
+    start = (page - 1) * per_page
+    return DirectoryPage(len(selected), page, per_page, selected[start : start + per_page])

@@ -1,0 +1,157 @@
+"""The public web: directory, profiles, badges and their JSON API, through FastAPI's test client and a real
+server process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from procert.facts import FactStore, import_export
+from procert.ledger import NotifyOptions, record_run, session_scope, set_override
+from procert.programs import load_program
+from procert.web import create_app
+from tests.conftest import Export
+from tests.test_ledger import pro
+from tests.test_notify import free_port
+
+D1 = date(2025, 1, 1)
+
+
+@pytest.fixture
+def site(tmp_path: Path, engine):
+    exp = Export()
+    pro(exp, "A", display_name="佐藤 さくら", profile_text="SEO記事の執筆が得意です")
+    pro(exp, "B", display_name="Ken Engineer", division="engineer", profile_text="Python backend", reviews=3)
+    exp.review("B", (4, 4, 4, 5, 5))  # B: (75 + 22) / 20 = 4.85
+    exp.worker("C", display_name="Not Yet")
+    program = load_program("crowdworks-pro")
+    with FactStore(tmp_path / "facts.duckdb") as store:
+        import_export(store, exp.write(tmp_path / "export"), timezone=program.timezone)
+        with session_scope(engine, write=True) as session:
+            record_run(
+                session, store=store, program=program, as_of=D1, actor="test", notify=NotifyOptions(enabled=False)
+            )
+    app = create_app(program=program, engine=engine, facts_path=tmp_path / "facts.duckdb")
+    with TestClient(app) as client:
+        yield client, engine
+
+
+def test_directory_api_lists_current_pros_with_search_filter_sort_and_pages(site):
+    client, _ = site
+    body = client.get("/api/v1/pros").json()
+    assert body["total"] == 2
+    assert [i["worker_id"] for i in body["items"]] == ["A", "B"]  # rating 5.0 before 4.85
+    assert body["items"][0] == {
+        "worker_id": "A",
+        "display_name": "佐藤 さくら",
+        "division": "writer",
+        "certified_since": "2025-01-01",
+        "overall_rating": 5.0,
+        "reviews": 1,
+        "profile_url": "/workers/A",
+    }
+    assert [i["worker_id"] for i in client.get("/api/v1/pros?division=engineer").json()["items"]] == ["B"]
+    assert [i["worker_id"] for i in client.get("/api/v1/pros", params={"q": "seo 執筆"}).json()["items"]] == ["A"]
+    assert [i["worker_id"] for i in client.get("/api/v1/pros?sort=name").json()["items"]] == ["B", "A"]
+    second = client.get("/api/v1/pros?per_page=1&page=2").json()
+    assert (second["total"], [i["worker_id"] for i in second["items"]]) == (2, ["B"])
+
+
+@pytest.mark.parametrize("query", ["per_page=0", "per_page=101", "page=0", "sort=price", "page=x"])
+def test_invalid_parameters_get_422_with_the_reason(site, query):
+    client, _ = site
+    response = client.get(f"/api/v1/pros?{query}")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][0] == "query"
+
+
+def test_override_removes_a_pro_from_the_directory_at_once(site):
+    client, engine = site
+    with session_scope(engine, write=True) as session:
+        set_override(session, program_id="crowdworks-pro", worker_id="B", certified=False, reason="x", actor="admin")
+    assert [i["worker_id"] for i in client.get("/api/v1/pros").json()["items"]] == ["A"]
+    assert client.get("/api/v1/workers/B/profile").json()["certified"] is False
+
+
+def test_badge_svg_for_pros_and_others_with_etag(site):
+    client, _ = site
+    pro_badge = client.get("/badge/A.svg")
+    assert pro_badge.status_code == 200 and pro_badge.headers["content-type"].startswith("image/svg+xml")
+    assert "認定" in pro_badge.text and "#c8102e" in pro_badge.text
+    assert "max-age" in pro_badge.headers["cache-control"]
+    again = client.get("/badge/A.svg", headers={"If-None-Match": pro_badge.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    other = client.get("/badge/C.svg")
+    assert "#9aa1ab" in other.text and "#c8102e" not in other.text
+    assert client.get("/badge/A.svg", headers={"Accept-Language": "en-US"}).text.count("certified") >= 1
+
+
+def test_profile_pages_show_the_badge_only_while_certified(site):
+    client, _ = site
+    a = client.get("/workers/A")
+    assert a.status_code == 200 and 'id="pro-badge"' in a.text and "佐藤 さくら" in a.text
+    assert "2025-01-01 から認定" in a.text
+    c = client.get("/workers/C")
+    assert c.status_code == 200 and 'id="pro-badge"' not in c.text
+    assert client.get("/workers/NOPE").status_code == 404
+    assert client.get("/api/v1/workers/NOPE/profile").status_code == 404
+
+
+def test_directory_page_in_both_languages(site):
+    client, _ = site
+    ja = client.get("/pros")
+    assert "認定ワーカー一覧" in ja.text and "2 人" in ja.text
+    en = client.get("/pros?lang=en&division=engineer")
+    assert "Certified workers" in en.text and "1 workers" in en.text and "Ken Engineer" in en.text
+    assert en.cookies.get("lang") == "en"
+    assert "/static/style.css" in ja.text and client.get("/static/style.css").status_code == 200
+
+
+def test_openapi_lists_the_api(site):
+    client, _ = site
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/v1/pros", "/api/v1/workers/{worker_id}/profile", "/badge/{worker_id}.svg"} <= set(paths)
+
+
+def test_serve_runs_a_real_server(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCERT_")}
+    env["PROCERT_HOME"] = str(tmp_path / "home")
+    exp = Export()
+    pro(exp, "A")
+    subprocess.run(
+        [sys.executable, "-m", "procert.cli", "import", str(exp.write(tmp_path / "e"))],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [sys.executable, "-m", "procert.cli", "run", "--as-of", "2025-01-01"], env=env, check=True, capture_output=True
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "procert.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                body = httpx.get(f"http://127.0.0.1:{port}/api/v1/pros", timeout=2).json()
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.3)
+        assert body["total"] == 1 and body["items"][0]["worker_id"] == "A"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
