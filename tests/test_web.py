@@ -23,6 +23,7 @@ from tests.test_ledger import pro
 from tests.test_notify import free_port
 
 D1 = date(2025, 1, 1)
+SECRET = "test-secret-" + "x" * 40
 
 
 @pytest.fixture
@@ -39,8 +40,9 @@ def site(tmp_path: Path, engine):
             record_run(
                 session, store=store, program=program, as_of=D1, actor="test", notify=NotifyOptions(enabled=False)
             )
-    app = create_app(program=program, engine=engine, facts_path=tmp_path / "facts.duckdb")
-    with TestClient(app) as client:
+    app = create_app(program=program, engine=engine, facts_path=tmp_path / "facts.duckdb", secret=SECRET)
+    # https: the session cookie is Secure outside demo mode.
+    with TestClient(app, base_url="https://testserver") as client:
         yield client, engine
 
 
@@ -124,6 +126,9 @@ def test_openapi_lists_the_api(site):
 def test_serve_runs_a_real_server(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROCERT_")}
     env["PROCERT_HOME"] = str(tmp_path / "home")
+    refused = subprocess.run([sys.executable, "-m", "procert.cli", "serve"], env=env, capture_output=True, text=True)
+    assert refused.returncode == 1 and "PROCERT_SECRET_KEY is missing" in refused.stderr
+    env["PROCERT_SECRET_KEY"] = SECRET
     exp = Export()
     pro(exp, "A")
     subprocess.run(
@@ -155,3 +160,64 @@ def test_serve_runs_a_real_server(tmp_path: Path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+# ---- signing in and the worker's own dashboard ---------------------------------------------------------------
+
+
+def sign_in(client: TestClient, worker_id: str) -> None:
+    from procert.web.auth import login_token
+
+    response = client.get(f"/login?token={login_token(SECRET, worker_id)}", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/dashboard"
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie
+
+
+def test_a_worker_sees_only_their_own_dashboard_and_status(site):
+    client, _ = site
+    assert client.get("/api/v1/workers/A/status").status_code == 401
+    assert client.get("/dashboard").status_code == 401
+    sign_in(client, "A")
+    page = client.get("/dashboard")
+    assert page.status_code == 200 and 'id="status"' in page.text and "認定中(2025-01-01 から)" in page.text
+    assert 'role="progressbar"' in page.text and "SEO" not in page.text.split('id="history"')[1]
+    status = client.get("/api/v1/workers/A/status").json()
+    assert status["certified"] is True and status["since"] == "2025-01-01"
+    scouts = next(c for c in status["criteria"] if c["id"] == "scouts")
+    assert scouts["official_value"] == 10 and scouts["official_passed"] is True
+    assert status["history"] == [{"as_of": "2025-01-01", "kind": "granted", "reason": "criteria", "failed": []}]
+    # Changing the id in the URL never shows another worker's data.
+    assert client.get("/api/v1/workers/B/status").status_code == 403
+    other = client.get("/dashboard/B")
+    assert other.status_code == 403 and "Ken Engineer" not in other.text
+    assert client.get("/dashboard/A").status_code == 200
+
+
+def test_forged_or_expired_login_links_are_refused(site):
+    from procert.web.auth import LoginError, login_token, read_login_token
+
+    client, _ = site
+    forged = login_token("another-secret-" + "y" * 40, "A")
+    assert client.get(f"/login?token={forged}").status_code == 400
+    tampered = login_token(SECRET, "A")[:-3] + "abc"
+    assert client.get(f"/login?token={tampered}").status_code == 400
+    assert client.get("/api/v1/workers/A/status").status_code == 401
+    with pytest.raises(LoginError, match="expired"):
+        read_login_token(SECRET, login_token(SECRET, "A"), max_age_seconds=-1)
+
+
+def test_sign_out_needs_the_csrf_token(site):
+    client, _ = site
+    sign_in(client, "A")
+    assert client.post("/logout", data={"csrf": "wrong"}).status_code == 403
+    assert client.get("/api/v1/workers/A/status").status_code == 200  # still signed in
+    page = client.get("/dashboard").text
+    token = page.split('name="csrf" value="')[1].split('"')[0]
+    assert client.post("/logout", data={"csrf": token}, follow_redirects=False).status_code == 303
+    assert client.get("/api/v1/workers/A/status").status_code == 401
+
+
+def test_demo_sign_in_page_only_in_demo_mode(site):
+    client, _ = site
+    assert client.get("/demo/login").status_code == 404

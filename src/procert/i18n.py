@@ -223,6 +223,45 @@ MESSAGES: dict[str, dict[str, str]] = {
     "web_overall_rating": {"ja": "総合評価", "en": "Overall rating"},
     "web_communication_rating": {"ja": "コミュニケーション評価", "en": "Communication rating"},
     "web_not_found": {"ja": "ワーカーが見つかりません", "en": "Worker not found"},
+    "web_dashboard": {"ja": "マイダッシュボード", "en": "My dashboard"},
+    "web_sign_out": {"ja": "ログアウト", "en": "Sign out"},
+    "web_login_failed": {"ja": "ログインできませんでした", "en": "Could not sign you in"},
+    "web_sign_in_needed": {"ja": "ログインが必要です", "en": "Please sign in"},
+    "web_sign_in_needed_detail": {
+        "ja": "プラットフォームから届いたログインリンクを開いてください。",
+        "en": "Open the login link your platform gave you.",
+    },
+    "web_forbidden": {"ja": "表示できません", "en": "Not yours to see"},
+    "web_forbidden_detail": {
+        "ja": "ご自身のダッシュボードだけを表示できます。",
+        "en": "You can only see your own dashboard.",
+    },
+    "web_demo_login": {"ja": "デモ: ワーカーとしてログイン", "en": "Demo: sign in as a worker"},
+    "web_demo_login_detail": {
+        "ja": "デモモードでのみ表示されます。本番では運営のプラットフォームがログインリンクを発行します。",
+        "en": "Shown in demo mode only. In production the operator's platform issues login links.",
+    },
+    "web_override": {
+        "ja": "運営による固定があります(理由: {reason})",
+        "en": "Locked by the operator (reason: {reason})",
+    },
+    "web_at_risk": {
+        "ja": "このままでは次回 {date} の判定で {count} 件の条件を満たさない見込みです。",
+        "en": "As things stand, {count} criteria would fail at the {date} evaluation.",
+    },
+    "web_on_track": {
+        "ja": "このままでも次回 {date} の判定で条件を満たす見込みです。",
+        "en": "On track: as things stand, the {date} evaluation passes.",
+    },
+    "web_last_run": {"ja": "前回の判定: {as_of}", "en": "Last evaluation: {as_of}"},
+    "web_criteria": {"ja": "条件ごとの進捗", "en": "Progress by criterion"},
+    "web_official": {"ja": "前回の判定", "en": "Last evaluation"},
+    "web_live": {"ja": "現在(速報)", "en": "Now (preview)"},
+    "web_history": {"ja": "これまでの履歴", "en": "History"},
+    "web_no_history": {"ja": "まだ記録はありません。", "en": "Nothing recorded yet."},
+    "web_kind_granted": {"ja": "認定", "en": "certified"},
+    "web_kind_kept": {"ja": "継続", "en": "kept"},
+    "web_kind_lost": {"ja": "解除", "en": "ended"},
     # summary
     "summary_title": {
         "ja": "{name}({program})判定結果 {as_of} 時点",

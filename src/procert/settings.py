@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, description="SMTP login password.")
     smtp_from: str = Field(default="procert@localhost", description="From address of notification mails.")
     smtp_timeout: float = Field(default=10, gt=0, description="Seconds before an SMTP attempt gives up.")
+
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs login links and session cookies. Required to serve outside demo mode; keep it secret.",
+    )
+    demo: bool = Field(
+        default=False, description="Demo mode: a built-in secret key and a page to sign in as any worker."
+    )
+    login_link_minutes: int = Field(default=15, ge=1, le=1440, description="How long a login link stays valid.")
 
     @property
     def ledger_url(self) -> str:

@@ -544,20 +544,49 @@ def serve_command(
     home: HomeOption = None,
     program: ProgramOption = None,
 ) -> None:
-    """Serve the public web pages and JSON API: profiles with the Pro badge, the Pro directory, badges."""
+    """Serve the web: profiles with the Pro badge, the Pro directory, badges, workers' dashboards, the API."""
     import uvicorn
 
     from procert.web import create_app
 
     settings = load_settings(home, program)
     prog = load_program_or_fail(settings)
+    secret = signing_secret(settings, "refusing to start")
     engine = ledger(settings)
     if not settings.facts_path.exists():
         fail(f"no facts database at {settings.facts_path}: run `procert import DIR` first")
-    out.print(f"serving {prog.label} on http://{host}:{port}/pros (API docs: /docs)")
-    uvicorn.run(
-        create_app(program=prog, engine=engine, facts_path=settings.facts_path),
-        host=host,
-        port=port,
-        log_level="warning",
+    mode = " in demo mode (sign in as any worker at /demo/login)" if settings.demo else ""
+    out.print(f"serving {prog.label} on http://{host}:{port}/pros{mode} (API docs: /docs)")
+    web_app = create_app(
+        program=prog,
+        engine=engine,
+        facts_path=settings.facts_path,
+        secret=secret,
+        demo=settings.demo,
+        login_link_minutes=settings.login_link_minutes,
     )
+    uvicorn.run(web_app, host=host, port=port, log_level="warning")
+
+
+def signing_secret(settings: Settings, refusal: str) -> str:
+    from procert.web.auth import resolve_secret
+
+    try:
+        return resolve_secret(
+            settings.secret_key.get_secret_value() if settings.secret_key else None, demo=settings.demo
+        )
+    except ValueError as exc:
+        fail(f"{refusal}: {exc}")
+
+
+@app.command("login-link")
+def login_link_command(
+    worker_id: Annotated[str, typer.Argument(help="The worker to sign in.")],
+    home: HomeOption = None,
+) -> None:
+    """Print a short-lived login link for a worker (what the operator's platform hands its signed-in users)."""
+    from procert.web.auth import login_url
+
+    settings = load_settings(home)
+    secret = signing_secret(settings, "cannot sign a login link")
+    out.print(login_url(settings.public_url, secret, worker_id), soft_wrap=True)

@@ -87,6 +87,13 @@ class FactStore:
         if not read_only:
             self._ensure_schema()
 
+    def cursor(self) -> FactStore:
+        """A store on a new cursor of the same database: what each thread of a web server must use, since one
+        DuckDB connection must not be used by several threads at once."""
+        clone = object.__new__(FactStore)
+        clone.path, clone.con = self.path, self.con.cursor()
+        return clone
+
     # -- lifecycle -------------------------------------------------------------------------------------
     def close(self) -> None:
         self.con.close()

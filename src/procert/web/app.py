@@ -6,6 +6,8 @@ ledger's current statuses and the facts store. (The worker dashboard, sign-in an
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -17,11 +19,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, func, select
+from starlette.middleware.sessions import SessionMiddleware
 
+from procert.evaluation import evaluate_worker, explain_rows
 from procert.facts import FactStore
 from procert.i18n import t
-from procert.ledger import Override, Run, current_pros, session_scope, worker_status
+from procert.ledger import Override, Run, current_pros, session_scope, worker_history, worker_status
+from procert.metrics import Period
 from procert.programs import Program
+from procert.web.auth import LoginError, login_token, read_login_token
 from procert.web.badge import badge_svg, etag
 from procert.web.directory import ProCard, SortKey, pro_cards, search
 
@@ -77,7 +83,10 @@ def pick_lang(request: Request) -> str:
     return "en" if accepted.lower().startswith("en") else "ja"
 
 
-def create_app(*, program: Program, engine: Engine, facts_path: Path) -> FastAPI:
+def create_app(
+    *, program: Program, engine: Engine, facts_path: Path, secret: str, demo: bool = False, login_link_minutes: int = 15
+) -> FastAPI:
+    """The web app. ``secret`` signs login links and sessions (see :func:`procert.web.auth.resolve_secret`)."""
     context = WebContext(program=program, engine=engine, facts_path=facts_path)
 
     @asynccontextmanager
@@ -92,6 +101,15 @@ def create_app(*, program: Program, engine: Engine, facts_path: Path) -> FastAPI
         description="Pro worker certification: public profiles, the Pro directory and badges.",
     )
     app.state.context = context
+    # Sessions: a signed cookie, HTTP-only, SameSite=Lax, Secure outside demo mode.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie="procert_session",
+        max_age=8 * 3600,
+        same_site="lax",
+        https_only=not demo,
+    )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
 
@@ -105,6 +123,9 @@ def create_app(*, program: Program, engine: Engine, facts_path: Path) -> FastAPI
                 "t": lambda key, **kw: t(key, lang, **kw),
                 "program": program,
                 "program_name": program.name.get(lang),
+                "signed_in": request.session.get("worker"),
+                "csrf": csrf_token(request),
+                "demo": demo,
                 **values,
             },
             status_code=status_code,
@@ -214,4 +235,155 @@ def create_app(*, program: Program, engine: Engine, facts_path: Path) -> FastAPI
             return render(request, "not_found.html", status_code=404, worker_id=worker_id)
         return render(request, "profile.html", worker=card)
 
+    # ---- signing in ------------------------------------------------------------------------------------
+
+    @app.get("/login", include_in_schema=False)
+    def login(request: Request, token: str = "") -> Response:
+        try:
+            worker_id = read_login_token(secret, token, max_age_seconds=login_link_minutes * 60)
+            worker_card(worker_id)
+        except (LoginError, HTTPException) as exc:
+            reason = str(exc) if isinstance(exc, LoginError) else "unknown worker"
+            return render(
+                request,
+                "message.html",
+                status_code=400,
+                title=t("web_login_failed", pick_lang(request)),
+                message=reason,
+            )
+        request.session.clear()  # a new session for a new sign-in
+        request.session["worker"] = worker_id
+        return RedirectResponse("/dashboard", status_code=303)
+
+    @app.post("/logout", include_in_schema=False)
+    async def logout(request: Request) -> Response:
+        form = await request.form()
+        if not hmac.compare_digest(str(form.get("csrf", "")), csrf_token(request)):
+            raise HTTPException(status_code=403, detail="CSRF check failed: reload the page and try again")
+        request.session.clear()
+        return RedirectResponse("/pros", status_code=303)
+
+    @app.get("/demo/login", response_class=HTMLResponse, include_in_schema=False)
+    def demo_login(request: Request) -> HTMLResponse:
+        """Demo mode only: pick a worker to sign in as."""
+        if not demo:
+            raise HTTPException(status_code=404, detail="not found")
+        cards = sorted(context.cards(), key=lambda c: c.worker_id)[:10]
+        others = [
+            w
+            for (w,) in context.store.cursor()
+            .query("SELECT worker_id FROM workers ORDER BY worker_id LIMIT 10")
+            .fetchall()
+        ]
+        links = [(c.worker_id, c.display_name, login_token(secret, c.worker_id), True) for c in cards]
+        links += [(w, w, login_token(secret, w), False) for w in others if w not in {c.worker_id for c in cards}]
+        return render(request, "demo_login.html", links=links)
+
+    # ---- the worker's own dashboard and status ------------------------------------------------------------
+
+    def signed_in_as(request: Request, worker_id: str | None) -> str:
+        """The signed-in worker, who may only look at themselves. 401 if nobody, 403 for someone else."""
+        current = request.session.get("worker")
+        if not current:
+            raise HTTPException(status_code=401, detail="sign in with the login link from your platform")
+        if worker_id is not None and worker_id != current:
+            raise HTTPException(status_code=403, detail="you can only see your own dashboard")
+        return current
+
+    def status_payload(worker_id: str, lang: str) -> dict[str, Any]:
+        with session_scope(context.engine) as session:
+            status = worker_status(session, program_id=program.id, worker_id=worker_id, on=context.today())
+            history = worker_history(session, program_id=program.id, worker_id=worker_id)
+        store = context.store.cursor()
+        today = context.today()
+        live_row = evaluate_worker(store, program, today, worker_id)
+        if live_row is None:
+            raise HTTPException(status_code=404, detail=f"no worker {worker_id!r}")
+        live = explain_rows(store, program, Period(today, program.timezone), [live_row], {worker_id: lang})[worker_id]
+        official = status.values or {}
+        criteria = []
+        for c, e in zip(program.criteria, live.criteria, strict=True):
+            criteria.append(
+                {
+                    "id": c.id,
+                    "label": e.label,
+                    "threshold": e.threshold_text,
+                    "window": e.window_text,
+                    "official_value": official.get(c.id),
+                    "official_passed": (status.passed or {}).get(c.id),
+                    "live_value": e.value,
+                    "live_value_text": e.value_text,
+                    "live_passed": e.passed,
+                    "progress": progress(c, e.value, live_row["division"]),
+                    "what_it_would_take": e.takes,
+                    "margin": e.margin,
+                    "advice": e.advice,
+                }
+            )
+        forecast = status.forecast or {}
+        return {
+            "worker_id": worker_id,
+            "program": program.id,
+            "program_version": program.version,
+            "certified": status.certified,
+            "since": status.since.isoformat() if status.since else None,
+            "last_run": {"id": status.run_id, "as_of": status.as_of.isoformat() if status.as_of else None},
+            "override": (
+                {"certified": status.override.certified, "reason": status.override.reason} if status.override else None
+            ),
+            "in_grace": status.in_grace,
+            "at_risk": forecast.get("at_risk", []) if status.certified else [],
+            "next_evaluation": program.cadence.next_after(today).isoformat(),
+            "criteria": criteria,
+            "history": [
+                {"as_of": h.as_of.isoformat(), "kind": h.kind, "reason": h.reason, "failed": h.failed} for h in history
+            ],
+        }
+
+    @app.get("/api/v1/workers/{worker_id}/status", tags=["workers"])
+    def api_status(request: Request, worker_id: str) -> dict[str, Any]:
+        """The signed-in worker's own status: certified since, each criterion's official (last run) and live
+        value, pass flags, what it would take, the at-risk forecast and the history. 401/403 otherwise."""
+        signed_in_as(request, worker_id)
+        return status_payload(worker_id, pick_lang(request))
+
+    @app.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/dashboard/{worker_id}", response_class=HTMLResponse, include_in_schema=False)
+    def dashboard(request: Request, worker_id: str | None = None) -> HTMLResponse:
+        lang = pick_lang(request)
+        try:
+            current = signed_in_as(request, worker_id)
+        except HTTPException as exc:
+            key = "web_sign_in_needed" if exc.status_code == 401 else "web_forbidden"
+            return render(
+                request,
+                "message.html",
+                status_code=exc.status_code,
+                title=t(key, lang),
+                message=t(key + "_detail", lang),
+            )
+        data = status_payload(current, lang)
+        return render(request, "dashboard.html", data=data, worker=worker_card(current))
+
     return app
+
+
+def csrf_token(request: Request) -> str:
+    """A per-session secret that every form posts back (double submit against the signed session)."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return token
+
+
+def progress(criterion: Any, value: Any, division: str) -> float:
+    """How far along a criterion the worker is, 0..1, for progress bars."""
+    if value is None:
+        return 0.0
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    threshold = float(criterion.threshold_for(division))
+    if criterion.comparison in ("<=", "<"):
+        return min(threshold / value, 1.0) if value > 0 else 0.0
+    return min(float(value) / threshold, 1.0) if threshold > 0 else 1.0
