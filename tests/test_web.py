@@ -182,6 +182,8 @@ def test_a_worker_sees_only_their_own_dashboard_and_status(site):
     page = client.get("/dashboard")
     assert page.status_code == 200 and 'id="status"' in page.text and "認定中(2025-01-01 から)" in page.text
     assert 'role="progressbar"' in page.text and "SEO" not in page.text.split('id="history"')[1]
+    assert "5 (達成)" in page.text  # the last run's overall rating, formatted
+    assert "はい (達成)" in page.text  # true/false values are words, not Python's True
     status = client.get("/api/v1/workers/A/status").json()
     assert status["certified"] is True and status["since"] == "2025-01-01"
     scouts = next(c for c in status["criteria"] if c["id"] == "scouts")
@@ -221,3 +223,17 @@ def test_sign_out_needs_the_csrf_token(site):
 def test_demo_sign_in_page_only_in_demo_mode(site):
     client, _ = site
     assert client.get("/demo/login").status_code == 404
+
+
+def test_values_are_formatted_for_people():
+    from procert.i18n import format_value
+
+    assert [format_value(v, "en") for v in (None, True, False, 4.918032786885246, 0.9, 12)] == [
+        "—",
+        "yes",
+        "no",
+        "4.918",
+        "0.9",
+        "12",
+    ]
+    assert format_value(True, "ja") == "はい"

@@ -279,3 +279,14 @@ def t(key: str, lang: str = DEFAULT_LANG, **values: Any) -> str:
     entry = MESSAGES[key]
     template = entry.get(lang) or entry[DEFAULT_LANG]
     return template.format(**values)
+
+
+def format_value(value: Any, lang: str = DEFAULT_LANG) -> str:
+    """A measured value for people: 4 decimals at most, yes/no for true/false, a dash for no data."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return t("yes" if value else "no", lang)
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    return str(value)

@@ -30,7 +30,7 @@ from procert.cli.common import (
     today_in,
 )
 from procert.evaluation import explain_rows
-from procert.i18n import t
+from procert.i18n import format_value, t
 from procert.ledger import (
     LedgerNotReady,
     Notification,
@@ -229,16 +229,6 @@ def schedule_command(
     out.print(table)
 
 
-def shown_value(value: object, lang: str) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return t("yes" if value else "no", lang)
-    if isinstance(value, float):
-        return f"{value:.4f}".rstrip("0").rstrip(".")
-    return str(value)
-
-
 @app.command("status")
 def status_command(
     worker_id: Annotated[str, typer.Argument(help="The worker.")],
@@ -285,7 +275,7 @@ def status_command(
         for c in prog.criteria:
             table.add_row(
                 c.label.get(lang_),
-                shown_value(status.values.get(c.id), lang_),
+                format_value(status.values.get(c.id), lang_),
                 t("pass" if status.passed.get(c.id) else "fail", lang_),
             )
         out.print(table)

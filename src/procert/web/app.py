@@ -23,7 +23,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from procert.evaluation import evaluate_worker, explain_rows
 from procert.facts import FactStore
-from procert.i18n import t
+from procert.i18n import format_value, t
 from procert.ledger import Override, Run, current_pros, session_scope, worker_history, worker_status
 from procert.metrics import Period
 from procert.programs import Program
@@ -310,6 +310,7 @@ def create_app(
                     "threshold": e.threshold_text,
                     "window": e.window_text,
                     "official_value": official.get(c.id),
+                    "official_value_text": format_value(official.get(c.id), lang),
                     "official_passed": (status.passed or {}).get(c.id),
                     "live_value": e.value,
                     "live_value_text": e.value_text,
