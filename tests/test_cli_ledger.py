@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from procert.ledger import Notification, Run, RunResult, Transition, make_engine, session_scope
@@ -16,8 +17,6 @@ from tests.conftest import Export
 from tests.ledger_support import ledger_url
 from tests.test_ledger import pro
 from tests.test_notify import Inbox, free_port
-
-from aiosmtpd.controller import Controller  # isort: skip
 
 
 def environment(home: Path, database_url: str | None, **extra: str) -> dict[str, str]:

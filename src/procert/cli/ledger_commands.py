@@ -95,6 +95,12 @@ def ledger(settings: Settings) -> Engine:
     return engine
 
 
+def program_ledger(home: Path | None, program: str | None, lang: str | None = None) -> tuple[Settings, Program, Engine]:
+    """Settings, the program and the migrated ledger: what most ledger commands start with."""
+    settings = load_settings(home, program, lang)
+    return settings, load_program_or_fail(settings), ledger(settings)
+
+
 def notify_options(settings: Settings, enabled: bool = True) -> NotifyOptions:
     return NotifyOptions(enabled=enabled, public_url=settings.public_url, at_risk_days=settings.at_risk_days)
 
@@ -131,9 +137,7 @@ def recording(
 ) -> Iterator[tuple[Settings, Program, Engine, dict[str, Any]]]:
     """What every command that records runs needs: settings, program, ledger, and the facts store, with the
     keyword arguments they share; a refused run becomes a clear error and exit status 1."""
-    settings = load_settings(home, program)
-    prog = load_program_or_fail(settings)
-    engine = ledger(settings)
+    settings, prog, engine = program_ledger(home, program)
     with open_store(settings, read_only=True) as store:
         shared = {
             "store": store,
@@ -217,9 +221,7 @@ def schedule_command(
     program: ProgramOption = None,
 ) -> None:
     """List the latest and next scheduled evaluation dates, and which are recorded or due."""
-    settings = load_settings(home, program)
-    prog = load_program_or_fail(settings)
-    engine = ledger(settings)
+    _settings, prog, engine = program_ledger(home, program)
     table = Table(title=f"{prog.label} schedule ({prog.timezone})")
     for col in ("date", "state", "run"):
         table.add_column(col)
@@ -237,9 +239,7 @@ def status_command(
     lang: LangOption = None,
 ) -> None:
     """A worker's current status: certified since when, at risk, overrides, and the last run's values."""
-    settings = load_settings(home, program, lang)
-    prog = load_program_or_fail(settings)
-    engine = ledger(settings)
+    settings, prog, engine = program_ledger(home, program, lang)
     with session_scope(engine) as session:
         status = worker_status(session, program_id=prog.id, worker_id=worker_id, on=today_in(prog))
     if status.run_id is None:
@@ -295,9 +295,7 @@ def forecast_command(
     lang: LangOption = None,
 ) -> None:
     """Which certified workers would fail at the next scheduled date if nothing new happened, and why."""
-    settings = load_settings(home, program, lang)
-    prog = load_program_or_fail(settings)
-    engine = ledger(settings)
+    settings, prog, engine = program_ledger(home, program, lang)
     today = today_in(prog)
     with open_store(settings, read_only=True) as store, session_scope(engine) as session:
         try:
@@ -348,9 +346,7 @@ def history_command(
     program: ProgramOption = None,
 ) -> None:
     """A worker's timeline: every grant, renewal and loss with its reason and failed criteria."""
-    settings = load_settings(home, program)
-    prog = load_program_or_fail(settings)
-    engine = ledger(settings)
+    _settings, prog, engine = program_ledger(home, program)
     with session_scope(engine) as session:
         items = worker_history(session, program_id=prog.id, worker_id=worker_id)
     if not items:
@@ -417,9 +413,7 @@ def override_clear(
     program: ProgramOption = None,
 ) -> None:
     """Remove a worker's lock; the next run decides their status from the criteria again."""
-    settings = load_settings(home, program)
-    prog = load_program_or_fail(settings)
-    engine = ledger(settings)
+    _settings, prog, engine = program_ledger(home, program)
     with session_scope(engine, write=True) as session:
         cleared = clear_override(session, program_id=prog.id, worker_id=worker_id, actor=actor_name(actor))
     if not cleared:
@@ -434,9 +428,7 @@ def override_list(
     program: ProgramOption = None,
 ) -> None:
     """List overrides with their reasons, authors and expiry."""
-    settings = load_settings(home, program)
-    prog = load_program_or_fail(settings)
-    engine = ledger(settings)
+    _settings, prog, engine = program_ledger(home, program)
     with session_scope(engine) as session:
         locks = list_overrides(session, program_id=prog.id, include_inactive=all_)
     table = Table(title=f"overrides — {prog.id}")
