@@ -424,6 +424,10 @@ def _demo_ledger(settings: Any, prog: Any, store: Any, day: date) -> None:
         out.print(
             f"Try: procert status {lost} --home {settings.home} --lang en; procert forecast --home {settings.home}"
         )
+    out.print(
+        f"Browse it: PROCERT_DEMO=true procert serve --home {settings.home} → http://127.0.0.1:8000/pros "
+        "(sign in as a demo worker at /demo/login)"
+    )
 
 
 from procert.cli import ledger_commands  # noqa: E402,F401  (registers the ledger commands)
