@@ -112,6 +112,12 @@ def test_operator_flow(tmp_path: Path, database):
         assert action in audit.stdout
     assert "ops" in audit.stdout
     assert "sent 1" in procert(env, "notify", "list").stdout
+    created = procert(env, "api-key", "create", "platform backend")
+    assert created.returncode == 0 and "pck_" in created.stdout
+    listed = procert(env, "api-key", "list")
+    assert "platform backend" in listed.stdout and "pck_" not in listed.stdout
+    assert procert(env, "api-key", "revoke", "1").returncode == 0
+    assert procert(env, "api-key", "revoke", "1").returncode == 1
 
 
 def test_schedule_lists_dates_with_their_state(tmp_path: Path):

@@ -237,3 +237,24 @@ def test_values_are_formatted_for_people():
         "12",
     ]
     assert format_value(True, "ja") == "はい"
+
+
+def test_admin_api_key_reads_any_status_until_revoked(site):
+    from sqlalchemy import select
+
+    from procert.ledger import AuditEntry, create_api_key, revoke_api_key
+
+    client, engine = site
+    with session_scope(engine, write=True) as session:
+        row, key = create_api_key(session, name="platform backend", actor="admin")
+    assert key.startswith("pck_") and key not in row.key_digest
+    for worker in ("A", "B", "C"):
+        response = client.get(f"/api/v1/workers/{worker}/status", headers={"X-API-Key": key})
+        assert response.status_code == 200 and response.json()["worker_id"] == worker
+    assert client.get("/api/v1/workers/A/status", headers={"X-API-Key": "pck_wrong"}).status_code == 401
+    assert client.get("/api/v1/workers/NOPE/status", headers={"X-API-Key": key}).status_code == 404
+    with session_scope(engine, write=True) as session:
+        assert revoke_api_key(session, key_id=row.id, actor="admin") is True
+        actions = list(session.scalars(select(AuditEntry.action)))
+    assert client.get("/api/v1/workers/A/status", headers={"X-API-Key": key}).status_code == 401
+    assert {"api_key.created", "api_key.revoked"} <= set(actions)

@@ -39,11 +39,14 @@ from procert.ledger import (
     audit_entries,
     backfill,
     clear_override,
+    create_api_key,
     forecast_at_risk,
+    list_api_keys,
     list_overrides,
     make_engine,
     record_run,
     require_current,
+    revoke_api_key,
     run_due,
     session_scope,
     set_override,
@@ -64,6 +67,8 @@ notify_app = typer.Typer(help="The notification outbox.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(override_app, name="override")
 app.add_typer(notify_app, name="notify")
+api_key_app = typer.Typer(help="Admin API keys for the operator's backend.", no_args_is_help=True)
+app.add_typer(api_key_app, name="api-key")
 
 ActorOption = Annotated[
     str | None,
@@ -572,3 +577,55 @@ def login_link_command(
     settings = load_settings(home)
     secret = signing_secret(settings, "cannot sign a login link")
     out.print(login_url(settings.public_url, secret, worker_id), soft_wrap=True)
+
+
+@api_key_app.command("create")
+def api_key_create(
+    name: Annotated[str, typer.Argument(help="What the key is for, e.g. 'platform backend'.")],
+    actor: ActorOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Create an admin API key; it is printed once and stored only as a digest. Audited."""
+    engine = ledger(load_settings(home))
+    try:
+        with session_scope(engine, write=True) as session:
+            row, key = create_api_key(session, name=name, actor=actor_name(actor))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="NAME") from None
+    out.print(f"API key #{row.id} ({row.name}); send it as the X-API-Key header. It is shown only now:")
+    out.print(key, soft_wrap=True)
+
+
+@api_key_app.command("list")
+def api_key_list(home: HomeOption = None) -> None:
+    """List API keys (never the keys themselves)."""
+    engine = ledger(load_settings(home))
+    with session_scope(engine) as session:
+        keys = list_api_keys(session)
+    table = Table()
+    for col in ("#", "name", "created by", "created", "revoked"):
+        table.add_column(col)
+    for k in keys:
+        table.add_row(
+            str(k.id),
+            k.name,
+            k.created_by,
+            f"{k.created_at:%Y-%m-%d %H:%M}",
+            f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "",
+        )
+    out.print(table)
+
+
+@api_key_app.command("revoke")
+def api_key_revoke(
+    key_id: Annotated[int, typer.Argument(help="The key's number (see `procert api-key list`).")],
+    actor: ActorOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Revoke an API key at once. Audited."""
+    engine = ledger(load_settings(home))
+    with session_scope(engine, write=True) as session:
+        revoked = revoke_api_key(session, key_id=key_id, actor=actor_name(actor))
+    if not revoked:
+        fail(f"no active API key #{key_id}")
+    out.print(f"revoked API key #{key_id}")

@@ -1,7 +1,8 @@
 """The ledger: scheduled runs, statuses derived from them, transitions, overrides, the outbox and the audit log."""
 
+from .access import check_api_key, create_api_key, list_api_keys, revoke_api_key
 from .db import LedgerNotReady, make_engine, require_current, session_scope, upgrade
-from .models import AuditEntry, Notification, Override, Run, RunResult, Transition
+from .models import ApiKey, AuditEntry, Notification, Override, Run, RunResult, Transition
 from .schedule import ScheduledDate, backfill, run_due, upcoming
 from .service import (
     Forecast,
@@ -24,6 +25,7 @@ from .service import (
 )
 
 __all__ = [
+    "ApiKey",
     "AuditEntry",
     "Forecast",
     "LedgerNotReady",
@@ -41,14 +43,18 @@ __all__ = [
     "audit",
     "audit_entries",
     "backfill",
+    "check_api_key",
     "clear_override",
+    "create_api_key",
     "current_pros",
     "forecast_at_risk",
     "latest_run",
+    "list_api_keys",
     "list_overrides",
     "make_engine",
     "record_run",
     "require_current",
+    "revoke_api_key",
     "run_due",
     "session_scope",
     "set_override",

@@ -24,7 +24,15 @@ from starlette.middleware.sessions import SessionMiddleware
 from procert.evaluation import evaluate_worker, explain_rows
 from procert.facts import FactStore
 from procert.i18n import format_value, t
-from procert.ledger import Override, Run, current_pros, session_scope, worker_history, worker_status
+from procert.ledger import (
+    Override,
+    Run,
+    check_api_key,
+    current_pros,
+    session_scope,
+    worker_history,
+    worker_status,
+)
 from procert.metrics import Period
 from procert.programs import Program
 from procert.web.auth import LoginError, login_token, read_login_token
@@ -282,7 +290,16 @@ def create_app(
     # ---- the worker's own dashboard and status ------------------------------------------------------------
 
     def signed_in_as(request: Request, worker_id: str | None) -> str:
-        """The signed-in worker, who may only look at themselves. 401 if nobody, 403 for someone else."""
+        """Who may see ``worker_id``: an admin API key (X-API-Key) sees anyone; a signed-in worker only
+        themselves. 401 without valid credentials, 403 for another worker's data."""
+        key = request.headers.get("x-api-key")
+        if key is not None:
+            with session_scope(context.engine) as session:
+                if check_api_key(session, key) is None:
+                    raise HTTPException(status_code=401, detail="invalid or revoked API key")
+            if worker_id is None:
+                raise HTTPException(status_code=400, detail="name the worker")
+            return worker_id
         current = request.session.get("worker")
         if not current:
             raise HTTPException(status_code=401, detail="sign in with the login link from your platform")
