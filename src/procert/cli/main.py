@@ -430,4 +430,4 @@ def _demo_ledger(settings: Any, prog: Any, store: Any, day: date) -> None:
     )
 
 
-from procert.cli import ledger_commands  # noqa: E402,F401  (registers the ledger commands)
+from procert.cli import admin_commands, ledger_commands  # noqa: E402,F401  (registers their commands)

@@ -1,8 +1,19 @@
 """The ledger: scheduled runs, statuses derived from them, transitions, overrides, the outbox and the audit log."""
 
-from .access import check_api_key, create_api_key, list_api_keys, revoke_api_key
+from .access import (
+    AdminError,
+    authenticate_admin,
+    check_api_key,
+    create_admin,
+    create_api_key,
+    disable_admin,
+    list_admins,
+    list_api_keys,
+    revoke_api_key,
+    set_admin_password,
+)
 from .db import LedgerNotReady, make_engine, require_current, session_scope, upgrade
-from .models import ApiKey, AuditEntry, Notification, Override, Run, RunResult, Transition
+from .models import AdminUser, ApiKey, AuditEntry, Notification, Override, Run, RunResult, Transition
 from .schedule import ScheduledDate, backfill, run_due, upcoming
 from .service import (
     Forecast,
@@ -17,7 +28,10 @@ from .service import (
     current_pros,
     forecast_at_risk,
     latest_run,
+    list_notifications,
     list_overrides,
+    list_runs,
+    list_transitions,
     record_run,
     set_override,
     worker_history,
@@ -25,6 +39,8 @@ from .service import (
 )
 
 __all__ = [
+    "AdminError",
+    "AdminUser",
     "ApiKey",
     "AuditEntry",
     "Forecast",
@@ -42,21 +58,29 @@ __all__ = [
     "WorkerStatus",
     "audit",
     "audit_entries",
+    "authenticate_admin",
     "backfill",
     "check_api_key",
     "clear_override",
+    "create_admin",
     "create_api_key",
     "current_pros",
+    "disable_admin",
     "forecast_at_risk",
     "latest_run",
+    "list_admins",
     "list_api_keys",
+    "list_notifications",
     "list_overrides",
+    "list_runs",
+    "list_transitions",
     "make_engine",
     "record_run",
     "require_current",
     "revoke_api_key",
     "run_due",
     "session_scope",
+    "set_admin_password",
     "set_override",
     "upcoming",
     "upgrade",

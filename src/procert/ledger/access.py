@@ -1,4 +1,5 @@
-"""Admin API keys: created once and shown once, stored as SHA-256 digests, revocable, audited."""
+"""Admin credentials: API keys (shown once, stored as SHA-256 digests, revocable) and admin users (passwords
+stored as Argon2id hashes). Every change is audited."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import hashlib
 import hmac
 import secrets
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import ApiKey
+from .models import AdminUser, ApiKey
 from .service import audit, utcnow
 
 PREFIX = "pck_"
@@ -51,3 +54,77 @@ def check_api_key(session: Session, key: str) -> ApiKey | None:
 
 def list_api_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)).all())
+
+
+# ---- admin users --------------------------------------------------------------------------------------------
+
+#: Argon2id with the library's defaults (RFC 9106 low-memory profile); hashes record their own parameters, so
+#: raising these later rehashes each password at its next sign-in.
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 12
+# Verifying against this when the user does not exist keeps sign-in time the same for unknown names.
+_DUMMY_HASH = _hasher.hash("procert-no-such-admin")
+
+
+class AdminError(ValueError):
+    """An admin user that cannot be created or changed as asked."""
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AdminError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def create_admin(session: Session, *, username: str, password: str, actor: str) -> AdminUser:
+    """A new admin; the password is stored only as an Argon2id hash."""
+    username = username.strip()
+    if not username or len(username) > 120:
+        raise AdminError("an admin needs a user name of 1 to 120 characters")
+    _check_password(password)
+    if session.scalar(select(AdminUser).where(AdminUser.username == username)) is not None:
+        raise AdminError(f"admin {username!r} already exists; use `procert admin password` to change the password")
+    row = AdminUser(username=username, password_hash=_hasher.hash(password), created_at=utcnow())
+    session.add(row)
+    session.flush()
+    audit(session, actor=actor, action="admin.created", subject=f"admin:{username}")
+    return row
+
+
+def set_admin_password(session: Session, *, username: str, password: str, actor: str) -> None:
+    _check_password(password)
+    row = session.scalar(select(AdminUser).where(AdminUser.username == username))
+    if row is None:
+        raise AdminError(f"no admin {username!r}")
+    row.password_hash = _hasher.hash(password)
+    audit(session, actor=actor, action="admin.password_changed", subject=f"admin:{username}")
+
+
+def disable_admin(session: Session, *, username: str, actor: str) -> None:
+    row = session.scalar(select(AdminUser).where(AdminUser.username == username))
+    if row is None:
+        raise AdminError(f"no admin {username!r}")
+    if row.disabled_at is None:
+        row.disabled_at = utcnow()
+        audit(session, actor=actor, action="admin.disabled", subject=f"admin:{username}")
+
+
+def authenticate_admin(session: Session, *, username: str, password: str) -> AdminUser | None:
+    """The active admin with this name and password, or None. Audits both outcomes."""
+    row = session.scalar(select(AdminUser).where(AdminUser.username == username))
+    try:
+        _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+        ok = row is not None and row.disabled_at is None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or row is None:
+        audit(session, actor=f"admin:{username[:120]}", action="admin.sign_in_failed")
+        return None
+    if _hasher.check_needs_rehash(row.password_hash):
+        row.password_hash = _hasher.hash(password)
+    row.last_sign_in_at = utcnow()
+    audit(session, actor=f"admin:{username}", action="admin.signed_in")
+    return row
+
+
+def list_admins(session: Session) -> list[AdminUser]:
+    return list(session.scalars(select(AdminUser).order_by(AdminUser.username)).all())

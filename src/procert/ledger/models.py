@@ -176,3 +176,15 @@ class ApiKey(Base):
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AdminUser(Base):
+    """An operator who signs in to the admin console. Only an Argon2id hash of the password is stored."""
+
+    __tablename__ = "admin_users"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -7,12 +7,12 @@ transaction (see :func:`procert.ledger.db.session_scope`): all of it becomes vis
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -500,6 +500,8 @@ class WorkerStatus:
     values: dict[str, Any] | None
     passed: dict[str, Any] | None
     forecast: dict[str, Any] | None
+    #: The worker's division in the last run (None when the run did not see them).
+    division: str | None = None
 
 
 def worker_status(session: Session, *, program_id: str, worker_id: str, on: date | None = None) -> WorkerStatus:
@@ -529,6 +531,7 @@ def worker_status(session: Session, *, program_id: str, worker_id: str, on: date
         values=result.values if result else None,
         passed=result.passed if result else None,
         forecast=result.forecast if result else None,
+        division=result.division if result else None,
     )
 
 
@@ -696,8 +699,79 @@ def list_overrides(session: Session, *, program_id: str, include_inactive: bool 
     return list(session.scalars(query).all())
 
 
-def audit_entries(session: Session, *, program_id: str | None = None, limit: int = 50) -> list[AuditEntry]:
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+def audit_entries(
+    session: Session,
+    *,
+    program_id: str | None = None,
+    subject: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[AuditEntry]:
+    """The audit log, newest first; optionally of one program or one subject (e.g. ``worker:w1``)."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
     if program_id is not None:
         query = query.where(AuditEntry.program_id == program_id)
+    if subject is not None:
+        query = query.where(AuditEntry.subject == subject)
     return list(session.scalars(query).all())
+
+
+# ---- reading the ledger (admin console and API) -------------------------------------------------------------
+
+
+def list_runs(session: Session, *, program_id: str, limit: int = 50, offset: int = 0) -> tuple[int, list[Run]]:
+    """Runs of a program, newest date first (superseded runs included, marked by ``superseded_by``)."""
+    where = Run.program_id == program_id
+    total = session.scalar(select(func.count()).select_from(Run).where(where)) or 0
+    runs = session.scalars(
+        select(Run).where(where).order_by(Run.as_of.desc(), Run.id.desc()).limit(limit).offset(offset)
+    )
+    return total, list(runs.all())
+
+
+def list_transitions(
+    session: Session,
+    *,
+    program_id: str,
+    run_id: int | None = None,
+    worker_id: str | None = None,
+    kinds: Sequence[str] = ("granted", "lost"),
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[Transition]]:
+    """Transitions (by default the changes: granted and lost), newest first, optionally of one run or worker."""
+    where = [Transition.program_id == program_id, Transition.kind.in_(list(kinds))]
+    if run_id is not None:
+        where.append(Transition.run_id == run_id)
+    if worker_id is not None:
+        where.append(Transition.worker_id == worker_id)
+    total = session.scalar(select(func.count()).select_from(Transition).where(*where)) or 0
+    rows = session.scalars(
+        select(Transition)
+        .where(*where)
+        .order_by(Transition.as_of.desc(), Transition.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return total, list(rows.all())
+
+
+def list_notifications(
+    session: Session, *, program_id: str, status: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[dict[str, int], int, list[Notification]]:
+    """The outbox: counts by status, and one page of notifications (newest first), optionally of one status."""
+    by_status = dict(
+        session.execute(
+            select(Notification.status, func.count())
+            .where(Notification.program_id == program_id)
+            .group_by(Notification.status)
+        ).all()
+    )
+    where = [Notification.program_id == program_id]
+    if status is not None:
+        where.append(Notification.status == status)
+    total = session.scalar(select(func.count()).select_from(Notification).where(*where)) or 0
+    rows = session.scalars(
+        select(Notification).where(*where).order_by(Notification.id.desc()).limit(limit).offset(offset)
+    )
+    return by_status, total, list(rows.all())

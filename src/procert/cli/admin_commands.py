@@ -1,0 +1,98 @@
+"""`procert admin …`: the operators who sign in to the admin console (passwords stored as Argon2id hashes)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from procert.cli.common import HomeOption, app, fail, load_settings, out
+from procert.cli.ledger_commands import ActorOption, actor_name, ledger
+from procert.ledger import AdminError, create_admin, disable_admin, list_admins, session_scope, set_admin_password
+
+admin_app = typer.Typer(help="Admin users of the web console.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+UsernameArgument = Annotated[str, typer.Argument(help="The admin's user name.")]
+PasswordStdinOption = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin", help="Read the password from the first line of standard input instead of prompting."
+    ),
+]
+
+
+def read_password(from_stdin: bool) -> str:
+    """The new password: one line of stdin (for scripts), else a hidden prompt asked twice."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@admin_app.command("create")
+def admin_create(
+    username: UsernameArgument,
+    password_stdin: PasswordStdinOption = False,
+    actor: ActorOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Create an admin who can sign in at /admin. The password (12+ characters) is stored as an Argon2id hash."""
+    engine = ledger(load_settings(home))
+    password = read_password(password_stdin)
+    try:
+        with session_scope(engine, write=True) as session:
+            create_admin(session, username=username, password=password, actor=actor_name(actor))
+    except AdminError as exc:
+        fail(str(exc))
+    out.print(f"admin {username!r} created; sign in at /admin/login")
+
+
+@admin_app.command("password")
+def admin_password(
+    username: UsernameArgument,
+    password_stdin: PasswordStdinOption = False,
+    actor: ActorOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Set a new password for an admin. Audited."""
+    engine = ledger(load_settings(home))
+    password = read_password(password_stdin)
+    try:
+        with session_scope(engine, write=True) as session:
+            set_admin_password(session, username=username, password=password, actor=actor_name(actor))
+    except AdminError as exc:
+        fail(str(exc))
+    out.print(f"password of admin {username!r} changed")
+
+
+@admin_app.command("disable")
+def admin_disable(username: UsernameArgument, actor: ActorOption = None, home: HomeOption = None) -> None:
+    """Stop an admin from signing in (existing console sessions end at their next request). Audited."""
+    engine = ledger(load_settings(home))
+    try:
+        with session_scope(engine, write=True) as session:
+            disable_admin(session, username=username, actor=actor_name(actor))
+    except AdminError as exc:
+        fail(str(exc))
+    out.print(f"admin {username!r} disabled")
+
+
+@admin_app.command("list")
+def admin_list(home: HomeOption = None) -> None:
+    """List admins (never their passwords)."""
+    engine = ledger(load_settings(home))
+    with session_scope(engine) as session:
+        admins = list_admins(session)
+    table = Table()
+    for col in ("user", "created", "last sign-in", "disabled"):
+        table.add_column(col)
+    for a in admins:
+        table.add_row(
+            a.username,
+            f"{a.created_at:%Y-%m-%d %H:%M}",
+            f"{a.last_sign_in_at:%Y-%m-%d %H:%M}" if a.last_sign_in_at else "",
+            f"{a.disabled_at:%Y-%m-%d %H:%M}" if a.disabled_at else "",
+        )
+    out.print(table)
