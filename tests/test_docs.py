@@ -10,7 +10,6 @@ import typer
 
 from procert.cli.main import app
 from procert.facts import TABLES
-from procert.i18n import LANGS, MESSAGES
 from procert.metrics import METRICS
 from procert.settings import Settings
 
@@ -64,13 +63,6 @@ def test_every_metric_and_parameter_is_documented():
         assert row is not None, f"metric {name} is not in docs/programs.md"
         for param in metric.Params.model_fields:
             assert f"`{param}`" in row, f"{name}.{param} is not documented"
-
-
-def test_every_message_has_both_languages_and_the_same_placeholders():
-    for key, texts in MESSAGES.items():
-        assert set(texts) == set(LANGS), key
-        fields = {lang: set(re.findall(r"{(\w+)}", text)) for lang, text in texts.items()}
-        assert fields["ja"] == fields["en"], key
 
 
 def test_readme_opens_with_two_commands_and_ci_runs_the_test_one():

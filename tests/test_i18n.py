@@ -1,0 +1,71 @@
+"""The message catalogues (Babel .po files): complete in both languages, consistent, and covering every message
+the code and the templates ask for."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from procert.i18n import LANGS, LOCALE_DIR, catalogue, messages, t
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "procert"
+LITERAL = re.compile(r"""\bt\(\s*["']([a-z0-9_]+)["']\s*[,)]""")
+PREFIX = re.compile(r"""\bt\(\s*["']([a-z0-9_]+_)["']\s*[+~]""")
+#: Messages looked up by prefix + value: every value the code can produce must have a message.
+DYNAMIC = {
+    "web_kind_": ("granted", "kept", "lost"),
+    "web_reason_": ("criteria", "grace", "override", "missing"),
+    "web_outbox_": ("pending", "sent", "failed", "skipped"),
+    "web_sort_": ("rating", "recent", "name"),
+}
+
+
+def sources() -> list[Path]:
+    return [p for p in SRC.rglob("*") if p.suffix in (".py", ".html", ".j2") and p.is_file()]
+
+
+def test_every_language_has_every_message_with_the_same_placeholders():
+    table = messages()
+    assert len(table) > 100
+    for key, texts in table.items():
+        assert set(texts) == set(LANGS), f"{key} is missing in {set(LANGS) - set(texts)}"
+        fields = {lang: set(re.findall(r"{(\w+)}", text)) for lang, text in texts.items()}
+        assert fields["ja"] == fields["en"], key
+
+
+def test_the_template_lists_exactly_the_catalogue_ids():
+    with (LOCALE_DIR / "procert.pot").open("rb") as f:
+        template_ids = {m.id for m in read_po(f) if m.id}
+    assert template_ids == set(catalogue("ja")) == set(catalogue("en"))
+
+
+def test_every_message_the_code_uses_exists():
+    used: set[str] = set()
+    prefixes: set[str] = set()
+    for path in sources():
+        text = path.read_text(encoding="utf-8")
+        used |= set(LITERAL.findall(text))
+        prefixes |= set(PREFIX.findall(text))
+    assert {"web_directory", "web_admin_sign_in", "status_certified"} <= used  # the scan does find them
+    missing = sorted(k for k in used if k not in catalogue("ja"))
+    assert not missing, f"messages used but not in the catalogues: {missing}"
+    assert prefixes <= set(DYNAMIC), f"add the values of {prefixes - set(DYNAMIC)} to DYNAMIC"
+    for prefix, values in DYNAMIC.items():
+        for value in values:
+            assert prefix + value in catalogue("ja"), prefix + value
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("ja", "次回の判定日: 2025-04-01"), ("en", "Next evaluation: 2025-04-01"), ("fr", "次回の判定日: 2025-04-01")],
+)
+def test_lookup_formats_and_falls_back_to_japanese(lang, expected):
+    assert t("next_evaluation", lang, date="2025-04-01") == expected
+
+
+def test_an_unknown_message_is_an_error_not_a_blank():
+    with pytest.raises(KeyError):
+        t("no_such_message")
