@@ -67,12 +67,24 @@ def test_directory_api_lists_current_pros_with_search_filter_sort_and_pages(site
     assert (second["total"], [i["worker_id"] for i in second["items"]]) == (2, ["B"])
 
 
-@pytest.mark.parametrize("query", ["per_page=0", "per_page=101", "page=0", "sort=price", "page=x"])
-def test_invalid_parameters_get_422_with_the_reason(site, query):
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("per_page=0", "per_page"),
+        ("per_page=101", "per_page"),
+        ("page=0", "page"),
+        ("sort=price", "sort"),
+        ("page=x", "page"),
+    ],
+)
+def test_invalid_parameters_get_422_with_the_reason(site, query, field):
     client, _ = site
     response = client.get(f"/api/v1/pros?{query}")
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"][0] == "query"
+    error = response.json()["error"]
+    assert (error["status"], error["code"]) == (422, "invalid_parameters")
+    assert error["details"][0]["location"] == f"query.{field}"
+    assert error["message"].startswith(f"query.{field}: ")
 
 
 def test_override_removes_a_pro_from_the_directory_at_once(site):
@@ -187,10 +199,14 @@ def test_a_worker_sees_only_their_own_dashboard_and_status(site):
     status = client.get("/api/v1/workers/A/status").json()
     assert status["certified"] is True and status["since"] == "2025-01-01"
     scouts = next(c for c in status["criteria"] if c["id"] == "scouts")
-    assert scouts["official_value"] == 10 and scouts["official_passed"] is True
+    assert (scouts["value"], scouts["passed"], scouts["threshold"]) == (10, True, ">= 5")
     assert status["history"] == [{"as_of": "2025-01-01", "kind": "granted", "reason": "criteria", "failed": []}]
     # Changing the id in the URL never shows another worker's data.
     assert client.get("/api/v1/workers/B/status").status_code == 403
+    assert client.get("/api/v1/workers/B/preview").status_code == 403
+    preview = client.get("/api/v1/workers/A/preview").json()
+    live_scouts = next(c for c in preview["criteria"] if c["id"] == "scouts")
+    assert preview["worker_id"] == "A" and live_scouts["threshold"] == ">= 5" and 0 <= live_scouts["progress"] <= 1
     other = client.get("/dashboard/B")
     assert other.status_code == 403 and "Ken Engineer" not in other.text
     assert client.get("/dashboard/A").status_code == 200

@@ -17,6 +17,7 @@ from procert.evaluation.explain import (
     explain,
     explain_rows,
     min_steps,
+    threshold_text,
 )
 
 __all__ = [
@@ -34,4 +35,5 @@ __all__ = [
     "min_steps",
     "near_miss",
     "output_columns",
+    "threshold_text",
 ]

@@ -126,7 +126,7 @@ def _format_number(value: Any, criterion: Criterion, num: int | None = None, den
     return str(value)
 
 
-def _threshold_text(criterion: Criterion, division: str) -> str:
+def threshold_text(criterion: Criterion, division: str) -> str:
     threshold = criterion.threshold_for(division)
     if isinstance(threshold, bool):
         return f"{criterion.comparison} {str(threshold).lower()}"
@@ -134,7 +134,7 @@ def _threshold_text(criterion: Criterion, division: str) -> str:
     return f"{criterion.comparison} {shown}"
 
 
-def _window_text(window: Window, lang: str) -> str:
+def window_text(window: Window, lang: str) -> str:
     if window.kind == "range":
         return t("window_range", lang, start=window.start, end=window.end)
     if window.kind == "lifetime":
@@ -360,9 +360,9 @@ def _explain_one(
                 label=criterion.label.get(lang),
                 value=value,
                 value_text=value_text,
-                threshold_text=_threshold_text(criterion, division),
+                threshold_text=threshold_text(criterion, division),
                 passed=passed,
-                window_text=_window_text(criterion.metric_def.window(criterion.metric_params, period), lang),
+                window_text=window_text(criterion.metric_def.window(criterion.metric_params, period), lang),
                 takes=takes,
                 margin=margin,
                 advice=criterion.advice.get(lang),

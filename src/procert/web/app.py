@@ -1,7 +1,9 @@
-"""The web app: public profiles with the Pro badge, the Pro directory and their JSON API.
+"""The web app: public profiles with the Pro badge, the Pro directory, the worker's dashboard, the admin
+console (:mod:`procert.web.admin`) and the JSON API under ``/api/v1``.
 
 Thin routes over the ledger and facts; everything they show comes from :mod:`procert.web.directory`, the
-ledger's current statuses and the facts store. (The worker dashboard, sign-in and the admin console come next.)
+ledger's current statuses and the facts store. API errors share one body: ``{"error": {"status", "code",
+"message", "details"}}``.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, func, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from procert.evaluation import evaluate_worker, explain_rows
+from procert.evaluation import evaluate_worker, explain_rows, threshold_text
 from procert.facts import FactStore
 from procert.i18n import format_value, t
 from procert.ledger import (
@@ -35,6 +39,7 @@ from procert.ledger import (
 )
 from procert.metrics import Period
 from procert.programs import Program
+from procert.web.admin import add_admin_routes, admin_session_valid
 from procert.web.auth import LoginError, login_token, read_login_token
 from procert.web.badge import badge_svg, etag
 from procert.web.directory import ProCard, SortKey, pro_cards, search
@@ -78,6 +83,11 @@ class WebContext:
         with session_scope(self.engine) as session:
             status = worker_status(session, program_id=self.program.id, worker_id=worker_id, on=self.today())
         return status.certified, status.since
+
+    def known_worker(self, worker_id: str) -> bool:
+        return (
+            self.store.con.cursor().execute("SELECT 1 FROM workers WHERE worker_id = ?", [worker_id]).fetchone() is not None
+        )
 
     def close(self) -> None:
         self.store.close()
@@ -132,6 +142,7 @@ def create_app(
                 "program": program,
                 "program_name": program.name.get(lang),
                 "signed_in": request.session.get("worker"),
+                "admin": request.session.get("admin"),
                 "csrf": csrf_token(request),
                 "demo": demo,
                 **values,
@@ -141,6 +152,26 @@ def create_app(
         if request.query_params.get("lang") in ("ja", "en"):
             response.set_cookie("lang", lang, max_age=365 * 86400, httponly=True, samesite="lax")
         return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_api(request):
+            return JSONResponse(
+                error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+            )
+        lang = pick_lang(request)
+        return render(
+            request, "message.html", status_code=exc.status_code, title=t("web_error_title", lang), message=exc.detail
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        details = [{"location": ".".join(str(part) for part in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        message = "; ".join(f"{d['location']}: {d['message']}" for d in details)
+        if is_api(request):
+            return JSONResponse(error_body(422, message, details), status_code=422)
+        lang = pick_lang(request)
+        return render(request, "message.html", status_code=422, title=t("web_error_title", lang), message=message)
 
     def worker_card(worker_id: str) -> dict[str, Any]:
         row = (
@@ -300,6 +331,10 @@ def create_app(
             if worker_id is None:
                 raise HTTPException(status_code=400, detail="name the worker")
             return worker_id
+        if request.session.get("admin") and admin_active(request):
+            if worker_id is None:
+                raise HTTPException(status_code=400, detail="name the worker")
+            return worker_id
         current = request.session.get("worker")
         if not current:
             raise HTTPException(status_code=401, detail="sign in with the login link from your platform")
@@ -307,37 +342,14 @@ def create_app(
             raise HTTPException(status_code=403, detail="you can only see your own dashboard")
         return current
 
-    def status_payload(worker_id: str, lang: str) -> dict[str, Any]:
+    def official_status(worker_id: str, lang: str) -> dict[str, Any]:
+        """The status by the last recorded run (with overrides on top): ledger reads only, so it is cheap."""
         with session_scope(context.engine) as session:
             status = worker_status(session, program_id=program.id, worker_id=worker_id, on=context.today())
             history = worker_history(session, program_id=program.id, worker_id=worker_id)
-        store = context.store.cursor()
-        today = context.today()
-        live_row = evaluate_worker(store, program, today, worker_id)
-        if live_row is None:
+        if status.division is None and not context.known_worker(worker_id):
             raise HTTPException(status_code=404, detail=f"no worker {worker_id!r}")
-        live = explain_rows(store, program, Period(today, program.timezone), [live_row], {worker_id: lang})[worker_id]
         official = status.values or {}
-        criteria = []
-        for c, e in zip(program.criteria, live.criteria, strict=True):
-            criteria.append(
-                {
-                    "id": c.id,
-                    "label": e.label,
-                    "threshold": e.threshold_text,
-                    "window": e.window_text,
-                    "official_value": official.get(c.id),
-                    "official_value_text": format_value(official.get(c.id), lang),
-                    "official_passed": (status.passed or {}).get(c.id),
-                    "live_value": e.value,
-                    "live_value_text": e.value_text,
-                    "live_passed": e.passed,
-                    "progress": progress(c, e.value, live_row["division"]),
-                    "what_it_would_take": e.takes,
-                    "margin": e.margin,
-                    "advice": e.advice,
-                }
-            )
         forecast = status.forecast or {}
         return {
             "worker_id": worker_id,
@@ -347,23 +359,78 @@ def create_app(
             "since": status.since.isoformat() if status.since else None,
             "last_run": {"id": status.run_id, "as_of": status.as_of.isoformat() if status.as_of else None},
             "override": (
-                {"certified": status.override.certified, "reason": status.override.reason} if status.override else None
+                {
+                    "certified": status.override.certified,
+                    "reason": status.override.reason,
+                    "expires_on": status.override.expires_on.isoformat() if status.override.expires_on else None,
+                }
+                if status.override
+                else None
             ),
             "in_grace": status.in_grace,
             "at_risk": forecast.get("at_risk", []) if status.certified else [],
-            "next_evaluation": program.cadence.next_after(today).isoformat(),
-            "criteria": criteria,
+            "forecast_as_of": forecast.get("as_of"),
+            "next_evaluation": program.cadence.next_after(context.today()).isoformat(),
+            "criteria": [
+                {
+                    "id": c.id,
+                    "label": c.label.get(lang),
+                    "threshold": threshold_text(c, status.division or ""),
+                    "value": official.get(c.id),
+                    "value_text": format_value(official.get(c.id), lang),
+                    "passed": (status.passed or {}).get(c.id),
+                }
+                for c in program.criteria
+            ],
             "history": [
                 {"as_of": h.as_of.isoformat(), "kind": h.kind, "reason": h.reason, "failed": h.failed} for h in history
             ],
         }
 
+    def live_preview(worker_id: str, lang: str) -> dict[str, Any]:
+        """The worker evaluated alone as of today: each criterion's value, progress and what it would take."""
+        store = context.store.cursor()
+        today = context.today()
+        row = evaluate_worker(store, program, today, worker_id)
+        if row is None:
+            raise HTTPException(status_code=404, detail=f"no worker {worker_id!r}")
+        live = explain_rows(store, program, Period(today, program.timezone), [row], {worker_id: lang})[worker_id]
+        return {
+            "worker_id": worker_id,
+            "as_of": today.isoformat(),
+            "certified": bool(row["certified"]),
+            "criteria": [
+                {
+                    "id": c.id,
+                    "label": e.label,
+                    "threshold": e.threshold_text,
+                    "window": e.window_text,
+                    "value": e.value,
+                    "value_text": e.value_text,
+                    "passed": e.passed,
+                    "progress": progress(c, e.value, row["division"]),
+                    "what_it_would_take": e.takes,
+                    "margin": e.margin,
+                    "advice": e.advice,
+                }
+                for c, e in zip(program.criteria, live.criteria, strict=True)
+            ],
+        }
+
     @app.get("/api/v1/workers/{worker_id}/status", tags=["workers"])
     def api_status(request: Request, worker_id: str) -> dict[str, Any]:
-        """The signed-in worker's own status: certified since, each criterion's official (last run) and live
-        value, pass flags, what it would take, the at-risk forecast and the history. 401/403 otherwise."""
+        """The worker's status by the last run: certified since, each criterion's value and pass flag, the
+        at-risk forecast for the next evaluation and the history. Only for that worker's own session or an
+        admin (session or X-API-Key): 401 without credentials, 403 for another worker."""
         signed_in_as(request, worker_id)
-        return status_payload(worker_id, pick_lang(request))
+        return official_status(worker_id, pick_lang(request))
+
+    @app.get("/api/v1/workers/{worker_id}/preview", tags=["workers"])
+    def api_preview(request: Request, worker_id: str) -> dict[str, Any]:
+        """A live preview: the worker evaluated alone as of today, with progress, what it would take and
+        advice for each criterion. Same access rules as the status."""
+        signed_in_as(request, worker_id)
+        return live_preview(worker_id, pick_lang(request))
 
     @app.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
     @app.get("/dashboard/{worker_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -380,10 +447,66 @@ def create_app(
                 title=t(key, lang),
                 message=t(key + "_detail", lang),
             )
-        data = status_payload(current, lang)
+        data = official_status(current, lang)
+        live = live_preview(current, lang)
+        data["criteria"] = [{**o, "live": lv} for o, lv in zip(data["criteria"], live["criteria"], strict=True)]
         return render(request, "dashboard.html", data=data, worker=worker_card(current))
 
+    def admin_active(request: Request) -> bool:
+        return admin_session_valid(context.engine, request)
+
+    def find_workers(text: str) -> list[tuple[str, str]]:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = (
+            context.store.con.cursor()
+            .execute(
+                "SELECT worker_id, display_name FROM workers WHERE worker_id ILIKE ? ESCAPE '\\' "
+                "OR display_name ILIKE ? ESCAPE '\\' ORDER BY worker_id LIMIT 20",
+                [pattern, pattern],
+            )
+            .fetchall()
+        )
+        return [(w, n or "") for w, n in rows]
+
+    add_admin_routes(
+        app,
+        engine=context.engine,
+        program=program,
+        render=render,
+        csrf_token=csrf_token,
+        lang_of=pick_lang,
+        worker_card=worker_card,
+        official_status=official_status,
+        find_workers=find_workers,
+    )
     return app
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def error_body(status: int, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The one shape of every API error."""
+    return {
+        "error": {
+            "status": status,
+            "code": ERROR_CODES.get(status, "error"),
+            "message": message,
+            "details": details or [],
+        }
+    }
+
+
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    422: "invalid_parameters",
+}
 
 
 def csrf_token(request: Request) -> str:
