@@ -93,18 +93,28 @@ def task_pandas(db: str) -> dict:
     period = Period(AS_OF, "Asia/Tokyo")
     end, start, month = pd.Timestamp(period.end), pd.Timestamp(period.start(12)), period.month
     started = time.perf_counter()
-    workers = pd.read_parquet(typed / "workers.parquet",
-                              columns=["worker_id", "division", "status", "has_profile_text", "has_self_pr_text"])
+    workers = pd.read_parquet(
+        typed / "workers.parquet", columns=["worker_id", "division", "status", "has_profile_text", "has_self_pr_text"]
+    )
     contracts = pd.read_parquet(typed / "contracts.parquet", columns=["worker_id", "kind", "status", "closed_at"])
-    closed = contracts[(contracts.kind == "fixed") & contracts.status.isin(["delivered", "cancelled"])
-                       & (contracts.closed_at >= start) & (contracts.closed_at < end)]
-    completion = (closed.assign(delivered=closed.status == "delivered").groupby("worker_id")
-                  .agg(c_num=("delivered", "sum"), c_den=("delivered", "size")))
-    reviews = pd.read_parquet(typed / "reviews.parquet", columns=["worker_id", "created_at", "item_sum",
-                                                                  "communication"])
+    closed = contracts[
+        (contracts.kind == "fixed")
+        & contracts.status.isin(["delivered", "cancelled"])
+        & (contracts.closed_at >= start)
+        & (contracts.closed_at < end)
+    ]
+    completion = (
+        closed.assign(delivered=closed.status == "delivered")
+        .groupby("worker_id")
+        .agg(c_num=("delivered", "sum"), c_den=("delivered", "size"))
+    )
+    reviews = pd.read_parquet(
+        typed / "reviews.parquet", columns=["worker_id", "created_at", "item_sum", "communication"]
+    )
     reviews = reviews[reviews.created_at < end]
-    ratings = reviews.groupby("worker_id").agg(o_num=("item_sum", "sum"), n=("item_sum", "size"),
-                                               m_num=("communication", "sum"))
+    ratings = reviews.groupby("worker_id").agg(
+        o_num=("item_sum", "sum"), n=("item_sum", "size"), m_num=("communication", "sum")
+    )
     payments = pd.read_parquet(typed / "payments.parquet", columns=["worker_id", "paid_month", "amount_jpy"])
     payments = payments[(payments.paid_month >= month - 12) & (payments.paid_month <= month - 1)]
     monthly = payments.groupby(["worker_id", "paid_month"], as_index=False).amount_jpy.sum()
@@ -119,12 +129,15 @@ def task_pandas(db: str) -> dict:
     df["scouts"] = df.scouts.fillna(0)
     cutoff = (df.division == "engineer").map({True: 100, False: 200})
     passed = (
-        (df.c_den > 0) & (df.c_num * 10 >= 9 * df.c_den)
-        & (df.n > 0) & (df.o_num >= 24 * df.n)  # sum(item_sum) / (5 n) >= 24/5  <=>  sum(item_sum) >= 24 n
+        (df.c_den > 0)
+        & (df.c_num * 10 >= 9 * df.c_den)
+        & (df.n > 0)
+        & (df.o_num >= 24 * df.n)  # sum(item_sum) / (5 n) >= 24/5  <=>  sum(item_sum) >= 24 n
         & (df.m_num * 5 >= 24 * df.n)
         & (df.best_rank <= cutoff)
         & (df.scouts >= 5)
-        & df.has_profile_text & df.has_self_pr_text
+        & df.has_profile_text
+        & df.has_self_pr_text
         & (df.status == "active")
     )
     certified = int(passed.sum())
@@ -192,20 +205,36 @@ def main() -> None:
         db = args.data_dir / f"facts-{size}-s{args.seed}.duckdb"
         imported = run_child("import", str(export), str(db))
         fact_rows = sum(imported["rows"].values())
-        print(f"  import: {imported['seconds']:.1f} s, {fact_rows:,} fact rows, peak {imported['peak_mib']:.0f} MiB",
-              flush=True)
-        entry = {"workers": size, "fact_rows": fact_rows, "rows": imported["rows"],
-                 "import_seconds": imported["seconds"], "import_peak_mib": imported["peak_mib"]}
+        print(
+            f"  import: {imported['seconds']:.1f} s, {fact_rows:,} fact rows, peak {imported['peak_mib']:.0f} MiB",
+            flush=True,
+        )
+        entry = {
+            "workers": size,
+            "fact_rows": fact_rows,
+            "rows": imported["rows"],
+            "import_seconds": imported["seconds"],
+            "import_peak_mib": imported["peak_mib"],
+        }
         for name in ("scan", "procert", "pandas"):
             runs = [run_child(name, str(db)) for _ in range(args.runs)]
             seconds = [r["seconds"] for r in runs]
-            entry[name] = {"median_s": statistics.median(seconds), "runs_s": seconds,
-                           "peak_mib": max(r["peak_mib"] for r in runs), "certified": runs[0].get("certified")}
-            print(f"  {name:8s} median {statistics.median(seconds):.2f} s ({spread(seconds)}), "
-                  f"peak {entry[name]['peak_mib']:.0f} MiB", flush=True)
+            entry[name] = {
+                "median_s": statistics.median(seconds),
+                "runs_s": seconds,
+                "peak_mib": max(r["peak_mib"] for r in runs),
+                "certified": runs[0].get("certified"),
+            }
+            print(
+                f"  {name:8s} median {statistics.median(seconds):.2f} s ({spread(seconds)}), "
+                f"peak {entry[name]['peak_mib']:.0f} MiB",
+                flush=True,
+            )
         if entry["procert"]["certified"] != entry["pandas"]["certified"]:
-            raise SystemExit(f"pandas baseline disagrees: {entry['pandas']['certified']} certified vs "
-                             f"{entry['procert']['certified']}")
+            raise SystemExit(
+                f"pandas baseline disagrees: {entry['pandas']['certified']} certified vs "
+                f"{entry['procert']['certified']}"
+            )
         results.append(entry)
     write_results(results, args)
 
@@ -236,7 +265,8 @@ def write_results(results: list[dict], args: argparse.Namespace) -> None:
     lines += [
         "",
         "Certified workers agree between procert and the pandas baseline: "
-        + ", ".join(f"{r['workers']:,} workers → {r['procert']['certified']:,}" for r in results) + ".",
+        + ", ".join(f"{r['workers']:,} workers → {r['procert']['certified']:,}" for r in results)
+        + ".",
         "",
         "Targets (issue #2): at 1M workers, full evaluation within 3× the scan floor, ≥ 5× faster than pandas, "
         "peak memory under 1.5 GB.",

@@ -138,7 +138,7 @@ def test_outbox_audit_and_overrides_pages_render_for_admins(admin_site):
 def test_admin_api_needs_admin_credentials(admin_site):
     client, _engine, key = admin_site
     paths = ["/api/v1/program", "/api/v1/runs", "/api/v1/transitions", "/api/v1/overrides", "/api/v1/notifications"]
-    for path in paths + ["/api/v1/audit", "/api/v1/runs/1", "/api/v1/runs/1/transitions"]:
+    for path in [*paths, "/api/v1/audit", "/api/v1/runs/1", "/api/v1/runs/1/transitions"]:
         anonymous = client.get(path)
         assert anonymous.status_code == 401, path
         assert anonymous.json()["error"]["code"] == "unauthenticated"

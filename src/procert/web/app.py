@@ -85,9 +85,8 @@ class WebContext:
         return status.certified, status.since
 
     def known_worker(self, worker_id: str) -> bool:
-        return (
-            self.store.con.cursor().execute("SELECT 1 FROM workers WHERE worker_id = ?", [worker_id]).fetchone() is not None
-        )
+        found = self.store.con.cursor().execute("SELECT 1 FROM workers WHERE worker_id = ?", [worker_id]).fetchone()
+        return found is not None
 
     def close(self) -> None:
         self.store.close()
