@@ -11,6 +11,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "procert"
 LAYERS = {
     "settings": 0,
     "i18n": 0,
+    "locale": 0,  # data only: the message catalogues i18n reads
     "facts": 1,
     "demo": 2,  # writes exports in the facts' contract
     "metrics": 2,

@@ -70,3 +70,53 @@ def test_parquet_format(tmp_path: Path):
     assert pq.read_table(tmp_path / "workers.parquet").num_rows == 50 == summary.rows["workers"]
     with pytest.raises(ValueError, match="format must be csv or parquet"):
         generate(tmp_path, workers=5, fmt="xlsx")
+
+
+def test_the_readme_demo_builds_a_marketplace_with_history_and_serves_it(tmp_path: Path):
+    """`procert demo` as the README's first command runs it: generate, import, evaluate, a year of runs, then the
+    site in demo mode, with the directory, the demo sign-in, a dashboard and the printed admin password working."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.test_notify import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCERT_")}
+    command = [sys.executable, "-m", "procert.cli", "demo", "-n", "1500", "--home", str(tmp_path / "home")]
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 240
+        while True:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            try:
+                if httpx.get(f"{base}/pros", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the demo site did not come up"
+            time.sleep(0.5)
+        with httpx.Client(base_url=base, timeout=10, follow_redirects=True) as client:
+            pros = client.get("/api/v1/pros").json()
+            assert pros["total"] > 0
+            runs_page = client.get("/demo/login").text
+            link = re.search(r'href="(/login\?token=[^"]+)" data-worker="([^"]+)"', runs_page)
+            assert link is not None
+            dashboard = client.get(link.group(1))
+            assert dashboard.status_code == 200 and 'role="progressbar"' in dashboard.text
+            history = client.get(f"/api/v1/workers/{link.group(2)}/status").json()["history"]
+            assert history and history[0]["kind"] == "granted"
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert "4 quarterly runs" in output or "four quarterly runs" in output
+    password = re.search(r"user demo-admin, password (\S+)\)", output)
+    assert password is not None, output[-2000:]

@@ -200,7 +200,11 @@ def test_a_worker_sees_only_their_own_dashboard_and_status(site):
     assert status["certified"] is True and status["since"] == "2025-01-01"
     scouts = next(c for c in status["criteria"] if c["id"] == "scouts")
     assert (scouts["value"], scouts["passed"], scouts["threshold"]) == (10, True, ">= 5")
-    assert status["history"] == [{"as_of": "2025-01-01", "kind": "granted", "reason": "criteria", "failed": []}]
+    assert status["history"] == [
+        {"as_of": "2025-01-01", "kind": "granted", "reason": "criteria", "failed": [], "failed_labels": []}
+    ]
+    completion = next(c for c in status["criteria"] if c["id"] == "completion_rate")
+    assert completion["value_text"] == "100%"  # a percentage criterion reads as one
     # Changing the id in the URL never shows another worker's data.
     assert client.get("/api/v1/workers/B/status").status_code == 403
     assert client.get("/api/v1/workers/B/preview").status_code == 403
@@ -253,6 +257,7 @@ def test_values_are_formatted_for_people():
         "12",
     ]
     assert format_value(True, "ja") == "はい"
+    assert [format_value(v, display="percent") for v in (0.9, 2 / 3, 1, 0.12345)] == ["90%", "66.67%", "100%", "12.35%"]
 
 
 def test_admin_api_key_reads_any_status_until_revoked(site):

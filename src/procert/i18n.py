@@ -41,12 +41,15 @@ def t(key: str, lang: str = DEFAULT_LANG, **values: Any) -> str:
     return template.format(**values)
 
 
-def format_value(value: Any, lang: str = DEFAULT_LANG) -> str:
-    """A measured value for people: 4 decimals at most, yes/no for true/false, a dash for no data."""
+def format_value(value: Any, lang: str = DEFAULT_LANG, *, display: str | None = None) -> str:
+    """A measured value for people: 4 decimals at most (a percentage with 2 when ``display`` is "percent"),
+    yes/no for true/false, a dash for no data."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return t("yes" if value else "no", lang)
+    if display == "percent" and isinstance(value, int | float):
+        return f"{value * 100:.2f}".rstrip("0").rstrip(".") + "%"
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".")
     return str(value)

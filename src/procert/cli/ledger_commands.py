@@ -531,19 +531,25 @@ def serve_command(
     home: HomeOption = None,
     program: ProgramOption = None,
 ) -> None:
-    """Serve the web: profiles with the Pro badge, the Pro directory, badges, workers' dashboards, the API."""
+    """Serve the web: profiles with the Pro badge, the Pro directory, badges, workers' dashboards, the admin
+    console and the API."""
+    settings = load_settings(home, program)
+    prog = load_program_or_fail(settings)
+    mode = " in demo mode (sign in as any worker at /demo/login)" if settings.demo else ""
+    out.print(f"serving {prog.label} on http://{host}:{port}/pros{mode} (API docs: /docs)")
+    serve_site(settings, prog, host=host, port=port)
+
+
+def serve_site(settings: Settings, prog: Program, *, host: str, port: int) -> None:
+    """Run the web app with uvicorn until interrupted."""
     import uvicorn
 
     from procert.web import create_app
 
-    settings = load_settings(home, program)
-    prog = load_program_or_fail(settings)
     secret = signing_secret(settings, "refusing to start")
     engine = ledger(settings)
     if not settings.facts_path.exists():
         fail(f"no facts database at {settings.facts_path}: run `procert import DIR` first")
-    mode = " in demo mode (sign in as any worker at /demo/login)" if settings.demo else ""
-    out.print(f"serving {prog.label} on http://{host}:{port}/pros{mode} (API docs: /docs)")
     web_app = create_app(
         program=prog,
         engine=engine,

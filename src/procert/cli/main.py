@@ -327,11 +327,17 @@ def demo_command(
     workers: Annotated[int, typer.Option("--workers", "-n", min=1, help="Number of workers.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
     explanations: Annotated[int, typer.Option("--explanations", help="How many workers to explain.")] = 3,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the demo site when done (stop with Ctrl+C).")
+    ] = True,
+    host: Annotated[str, typer.Option("--host", help="Address the demo site listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port of the demo site.")] = 8000,
     home: HomeOption = None,
     program: ProgramOption = None,
     lang: LangOption = None,
 ) -> None:
-    """Generate a demo marketplace, import it, evaluate it as of the latest quarterly date, and explain a few."""
+    """Generate a demo marketplace, import it, evaluate it as of the latest quarterly date, explain a few, record a
+    year of runs in the ledger, then serve the site in demo mode."""
     settings = load_settings(home, program, lang)
     prog = load_program_or_fail(settings)
     today = today_in(prog)
@@ -378,6 +384,19 @@ def demo_command(
         f"--home {settings.home} --lang en",
         highlight=False,
     )
+    password = _demo_admin(settings)
+    if serve:
+        out.rule("6. the site (demo mode)")
+        out.print(
+            f"Pro directory: http://{host}:{port}/pros · sign in as a worker: http://{host}:{port}/demo/login · "
+            f"admin console: http://{host}:{port}/admin (user demo-admin, password {password}) · "
+            f"API: http://{host}:{port}/docs — stop with Ctrl+C",
+            highlight=False,
+            soft_wrap=True,
+        )
+        from procert.cli.ledger_commands import serve_site
+
+        serve_site(settings.model_copy(update={"demo": True}), prog, host=host, port=port)
 
 
 def _demo_ledger(settings: Any, prog: Any, store: Any, day: date) -> None:
@@ -425,9 +444,26 @@ def _demo_ledger(settings: Any, prog: Any, store: Any, day: date) -> None:
             f"Try: procert status {lost} --home {settings.home} --lang en; procert forecast --home {settings.home}"
         )
     out.print(
-        f"Browse it: PROCERT_DEMO=true procert serve --home {settings.home} → http://127.0.0.1:8000/pros "
+        f"Browse it later: PROCERT_DEMO=true procert serve --home {settings.home} → http://127.0.0.1:8000/pros "
         "(sign in as a demo worker at /demo/login)"
     )
+
+
+def _demo_admin(settings: Any) -> str:
+    """A console admin for the demo, with a fresh random password (printed, never stored in clear)."""
+    import secrets
+
+    from procert.cli.ledger_commands import ledger
+    from procert.ledger import create_admin, session_scope, set_admin_password
+    from procert.ledger.access import AdminError
+
+    password = secrets.token_urlsafe(12)
+    with session_scope(ledger(settings), write=True) as session:
+        try:
+            create_admin(session, username="demo-admin", password=password, actor="demo")
+        except AdminError:
+            set_admin_password(session, username="demo-admin", password=password, actor="demo")
+    return password
 
 
 from procert.cli import admin_commands, ledger_commands  # noqa: E402,F401  (registers their commands)

@@ -33,6 +33,7 @@ from procert.ledger import (
     Run,
     check_api_key,
     current_pros,
+    list_transitions,
     session_scope,
     worker_history,
     worker_status,
@@ -307,14 +308,27 @@ def create_app(
         if not demo:
             raise HTTPException(status_code=404, detail="not found")
         cards = sorted(context.cards(), key=lambda c: c.worker_id)[:10]
-        others = [
-            w
-            for (w,) in context.store.cursor()
-            .query("SELECT worker_id FROM workers ORDER BY worker_id LIMIT 10")
+        pros = {c.worker_id for c in cards}
+        with session_scope(context.engine) as session:
+            _n, lost = list_transitions(session, program_id=program.id, kinds=("lost",), limit=5)
+        lost_ids = [x.worker_id for x in lost]
+        others = (
+            context.store.con.cursor()
+            .execute("SELECT worker_id, display_name FROM workers WHERE status = 'active' ORDER BY worker_id LIMIT 15")
             .fetchall()
-        ]
-        links = [(c.worker_id, c.display_name, login_token(secret, c.worker_id), True) for c in cards]
-        links += [(w, w, login_token(secret, w), False) for w in others if w not in {c.worker_id for c in cards}]
+        )
+        names = dict(others)
+        if lost_ids:
+            placeholders = ", ".join("?" for _ in lost_ids)
+            names |= dict(
+                context.store.con.cursor()
+                .execute(f"SELECT worker_id, display_name FROM workers WHERE worker_id IN ({placeholders})", lost_ids)
+                .fetchall()
+            )
+        links = [(c.worker_id, c.display_name, login_token(secret, c.worker_id), "pro") for c in cards]
+        links += [(w, names.get(w) or w, login_token(secret, w), "lost") for w in lost_ids if w not in pros]
+        shown = pros | set(lost_ids)
+        links += [(w, n or w, login_token(secret, w), "") for w, n in others if w not in shown][: 20 - len(links)]
         return render(request, "demo_login.html", links=links)
 
     # ---- the worker's own dashboard and status ------------------------------------------------------------
@@ -350,6 +364,7 @@ def create_app(
             raise HTTPException(status_code=404, detail=f"no worker {worker_id!r}")
         official = status.values or {}
         forecast = status.forecast or {}
+        labels = {c.id: c.label.get(lang) for c in program.criteria}
         return {
             "worker_id": worker_id,
             "program": program.id,
@@ -376,13 +391,20 @@ def create_app(
                     "label": c.label.get(lang),
                     "threshold": threshold_text(c, status.division or ""),
                     "value": official.get(c.id),
-                    "value_text": format_value(official.get(c.id), lang),
+                    "value_text": format_value(official.get(c.id), lang, display=c.display),
                     "passed": (status.passed or {}).get(c.id),
                 }
                 for c in program.criteria
             ],
             "history": [
-                {"as_of": h.as_of.isoformat(), "kind": h.kind, "reason": h.reason, "failed": h.failed} for h in history
+                {
+                    "as_of": h.as_of.isoformat(),
+                    "kind": h.kind,
+                    "reason": h.reason,
+                    "failed": h.failed,
+                    "failed_labels": [labels.get(f, f) for f in h.failed],
+                }
+                for h in history
             ],
         }
 
@@ -405,7 +427,7 @@ def create_app(
                     "threshold": e.threshold_text,
                     "window": e.window_text,
                     "value": e.value,
-                    "value_text": e.value_text,
+                    "value_text": format_value(e.value, lang) if isinstance(e.value, bool) else e.value_text,
                     "passed": e.passed,
                     "progress": progress(c, e.value, row["division"]),
                     "what_it_would_take": e.takes,

@@ -1,0 +1,176 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright (never a downloaded browser).
+
+Each test saves screenshots; set PROCERT_SCREENSHOTS=docs/screenshots to refresh the ones the README shows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from procert.ledger import make_engine
+from procert.programs import load_program
+from procert.web import create_app
+from tests.browser_support import ADMIN_PASSWORD, build_marketplace, ensure_chromium, serve
+from tests.test_notify import free_port
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+SECRET = "browser-test-secret-" + "z" * 40
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    program = load_program("crowdworks-pro")
+    today = datetime.now(ZoneInfo(program.timezone)).date()
+    directory = tmp_path_factory.mktemp("browser-site")
+    facts, ledger_url, run_dates = build_marketplace(directory, program, today)
+    engine = make_engine(ledger_url)
+    # Demo mode: plain http on 127.0.0.1, so the session cookie is not marked Secure.
+    app = create_app(program=program, engine=engine, facts_path=facts, secret=SECRET, demo=True)
+    with serve(app, free_port()) as base_url:
+        yield base_url, run_dates
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = ensure_chromium()
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    base_url, _dates = site
+    context = browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 900}, locale="ja-JP")
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def shots(tmp_path):
+    target = Path(os.environ.get("PROCERT_SCREENSHOTS") or tmp_path)
+    target.mkdir(parents=True, exist_ok=True)
+
+    def shoot(page, name: str) -> Path:
+        path = target / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 10_000  # a rendered page, not a blank one
+        return path
+
+    return shoot
+
+
+def card_names(page) -> list[str]:
+    return page.locator("ul.cards li.card strong").all_inner_texts()
+
+
+def test_directory_search_filter_and_sort(page, shots):
+    page.goto("/pros")
+    assert page.locator("h1").inner_text() == "認定ワーカー一覧"
+    assert page.locator("#total").inner_text() == "4 人"
+    # Rating first: P1-P3 at 5.0 (ties by id), P4 at exactly 4.8; N1 and L1 (not certified) never appear.
+    assert card_names(page) == ["佐藤 さくら", "Ken Tanaka", "高橋 美咲", "鈴木 一郎"]
+    assert page.locator("ul.cards img.badge").count() == 4
+    shots(page, "directory")
+
+    page.fill("#q", "SEO 取材")
+    page.click("form.search button")
+    assert card_names(page) == ["佐藤 さくら"] and page.locator("#total").inner_text() == "1 人"
+
+    page.fill("#q", "")
+    page.select_option("#division", "writer")
+    page.select_option("#sort", "name")
+    page.click("form.search button")
+    assert re.search(r"division=writer", page.url) and re.search(r"sort=name", page.url)
+    assert card_names(page) == ["佐藤 さくら", "鈴木 一郎"]  # by name: さ before す
+
+    page.goto("/pros?lang=en")
+    assert page.locator("h1").inner_text() == "Certified workers" and page.locator("html").get_attribute("lang") == "en"
+    page.goto("/pros")  # the choice is remembered
+    assert page.locator("html").get_attribute("lang") == "en"
+    shots(page, "directory-en")
+
+
+def test_badge_on_a_certified_profile_and_not_on_others(page, shots):
+    page.goto("/workers/P1")
+    badge = page.locator("h1 img.badge")
+    assert badge.count() == 1 and badge.get_attribute("src").startswith("/badge/P1.svg")
+    assert badge.evaluate("img => img.complete && img.naturalWidth > 0")  # the SVG really loads
+    shots(page, "profile-pro")
+    for other in ("L1", "N1"):  # lost at the latest run; never certified
+        page.goto(f"/workers/{other}")
+        assert page.locator("h1 img.badge").count() == 0, other
+    shots(page, "profile-not-pro")
+    assert page.goto("/workers/NOPE").status == 404
+
+
+def test_dashboard_progress_bars_and_history(page, site, shots):
+    _base, (previous, latest) = site
+    page.goto("/demo/login")
+    page.click('a[data-worker="L1"]')
+    page.wait_for_url("**/dashboard")
+    assert "未認定" in page.locator("#status").inner_text()
+    bars = page.locator('[role="progressbar"]')
+    assert bars.count() == 6
+    completion = page.locator('tr[data-criterion="completion_rate"]')
+    assert "fail" in completion.get_attribute("class")
+    # 4 deliveries and 3 cancellations in the past year as of today: 4/7 = 57.1 % of 90 % → 63 % of the bar.
+    assert completion.locator('[role="progressbar"]').get_attribute("aria-valuenow") == "63"
+    assert completion.locator(".takes").count() == 1  # what it would take
+    scouts = page.locator('tr[data-criterion="scouts"]')
+    assert "pass" in scouts.get_attribute("class")
+    assert scouts.locator('[role="progressbar"]').get_attribute("aria-valuenow") == "100"
+    history = page.locator("#history li").all_inner_texts()
+    assert history[0].startswith(previous.isoformat()) and "認定" in history[0]
+    assert history[1].startswith(latest.isoformat()) and "解除" in history[1]
+    shots(page, "dashboard")
+    # Another worker's dashboard stays closed, whatever the URL says.
+    assert page.goto("/dashboard/P1").status == 403
+
+
+def test_admin_signs_in_and_applies_an_override_end_to_end(page, shots):
+    page.goto("/admin")
+    page.wait_for_url("**/admin/login?next=/admin")
+    shots(page, "admin-login")
+    page.fill("#username", "admin")
+    page.fill("#password", "wrong password here")
+    page.click("form.stack button")
+    assert page.locator("#login-error").is_visible()
+    page.fill("#username", "admin")
+    page.fill("#password", ADMIN_PASSWORD)
+    page.click("form.stack button")
+    page.wait_for_url("**/admin")
+    rows = page.locator("#runs tbody tr")
+    assert rows.count() == 2
+    shots(page, "admin-runs")
+    rows.first.locator("a").click()  # the latest run: L1 lost the status
+    lost = page.locator("table#lost").inner_text()
+    assert "L1" in lost and "completion_rate" in lost
+    shots(page, "admin-run")
+
+    page.goto("/admin/workers?q=P2")
+    page.check("#lock-out")
+    page.fill("#reason", "本人確認の再審査中")
+    page.click("#override-form button")
+    page.wait_for_url("**/admin/workers?q=P2")
+    assert "本人確認の再審査中" in page.locator("#locked").inner_text()
+    shots(page, "admin-worker")
+    page.goto("/pros")
+    assert "Ken Tanaka" not in card_names(page)
+    page.goto("/workers/P2")
+    assert page.locator("h1 img.badge").count() == 0
+    page.goto("/admin/audit")
+    assert "override.set" in page.locator("#audit").inner_text()
+
+    page.goto("/admin/workers?q=P2")
+    page.click("#clear-form button")
+    page.goto("/pros")
+    assert "Ken Tanaka" in card_names(page)
