@@ -40,7 +40,9 @@ def site(tmp_path: Path, engine):
             record_run(
                 session, store=store, program=program, as_of=D1, actor="test", notify=NotifyOptions(enabled=False)
             )
-    app = create_app(program=program, engine=engine, facts_path=tmp_path / "facts.duckdb", secret=SECRET)
+    app = create_app(
+        program=program, engine=engine, facts_path=tmp_path / "facts.duckdb", secret=SECRET, ledger_refresh_seconds=0
+    )
     # https: the session cookie is Secure outside demo mode.
     with TestClient(app, base_url="https://testserver") as client:
         yield client, engine

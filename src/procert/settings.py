@@ -60,6 +60,13 @@ class Settings(BaseSettings):
         default=False, description="Demo mode: a built-in secret key and a page to sign in as any worker."
     )
     login_link_minutes: int = Field(default=15, ge=1, le=1440, description="How long a login link stays valid.")
+    ledger_refresh_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=3600,
+        description="How often the web server re-reads the latest run, overrides and API keys changed elsewhere.",
+    )
+    web_workers: int = Field(default=1, ge=1, le=64, description="Server processes of `procert serve`.")
 
     @property
     def ledger_url(self) -> str:

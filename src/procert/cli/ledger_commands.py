@@ -528,37 +528,56 @@ def audit_command(
 def serve_command(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, max=64, help="Server processes (default PROCERT_WEB_WORKERS, 1).", show_default=False
+        ),
+    ] = None,
     home: HomeOption = None,
     program: ProgramOption = None,
 ) -> None:
     """Serve the web: profiles with the Pro badge, the Pro directory, badges, workers' dashboards, the admin
     console and the API."""
     settings = load_settings(home, program)
+    if workers is not None:
+        settings = settings.model_copy(update={"web_workers": workers})
     prog = load_program_or_fail(settings)
     mode = " in demo mode (sign in as any worker at /demo/login)" if settings.demo else ""
-    out.print(f"serving {prog.label} on http://{host}:{port}/pros{mode} (API docs: /docs)")
+    processes = f", {settings.web_workers} processes" if settings.web_workers > 1 else ""
+    out.print(f"serving {prog.label} on http://{host}:{port}/pros{mode}{processes} (API docs: /docs)")
     serve_site(settings, prog, host=host, port=port)
 
 
 def serve_site(settings: Settings, prog: Program, *, host: str, port: int) -> None:
-    """Run the web app with uvicorn until interrupted."""
+    """Run the web app with uvicorn until interrupted (several processes with ``settings.web_workers``)."""
     import uvicorn
 
-    from procert.web import create_app
+    from procert.web.server import app_from_settings
 
-    secret = signing_secret(settings, "refusing to start")
-    engine = ledger(settings)
+    signing_secret(settings, "refusing to start")  # refuse before anything starts
+    ledger(settings)  # migrated (SQLite) or checked (PostgreSQL)
     if not settings.facts_path.exists():
         fail(f"no facts database at {settings.facts_path}: run `procert import DIR` first")
-    web_app = create_app(
-        program=prog,
-        engine=engine,
-        facts_path=settings.facts_path,
-        secret=secret,
-        demo=settings.demo,
-        login_link_minutes=settings.login_link_minutes,
-    )
-    uvicorn.run(web_app, host=host, port=port, log_level="warning")
+    if settings.web_workers > 1:
+        # Each process builds its app from the environment: hand it the settings chosen on the command line.
+        os.environ.update(
+            {
+                "PROCERT_HOME": str(settings.home),
+                "PROCERT_PROGRAM": settings.program,
+                "PROCERT_DEMO": "true" if settings.demo else "false",
+            }
+        )
+        uvicorn.run(
+            "procert.web.server:app_from_environment",
+            factory=True,
+            workers=settings.web_workers,
+            host=host,
+            port=port,
+            log_level="warning",
+        )
+        return
+    uvicorn.run(app_from_settings(settings), host=host, port=port, log_level="warning")
 
 
 def signing_secret(settings: Settings, refusal: str) -> str:

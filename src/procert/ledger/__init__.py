@@ -2,6 +2,7 @@
 
 from .access import (
     AdminError,
+    api_key_digest,
     authenticate_admin,
     check_api_key,
     create_admin,
@@ -21,6 +22,7 @@ from .service import (
     Pro,
     RunOutcome,
     RunRefused,
+    StatusReader,
     WorkerStatus,
     audit,
     audit_entries,
@@ -54,8 +56,10 @@ __all__ = [
     "RunRefused",
     "RunResult",
     "ScheduledDate",
+    "StatusReader",
     "Transition",
     "WorkerStatus",
+    "api_key_digest",
     "audit",
     "audit_entries",
     "authenticate_admin",

@@ -22,6 +22,11 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def api_key_digest(key: str) -> str | None:
+    """The stored form of an API key (None for something that is not one): what :class:`StatusReader` looks up."""
+    return _digest(key) if key.startswith(PREFIX) else None
+
+
 def create_api_key(session: Session, *, name: str, actor: str) -> tuple[ApiKey, str]:
     """A new key: returns the row and the key itself, which is not stored and cannot be shown again."""
     if not name.strip():

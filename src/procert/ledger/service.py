@@ -6,13 +6,16 @@ transaction (see :func:`procert.ledger.db.session_scope`): all of it becomes vis
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, Literal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +24,8 @@ from procert.facts import FactStore
 from procert.metrics import Period
 from procert.programs import Program
 
-from .models import AuditEntry, Notification, Override, Run, RunResult, Transition
+from .db import session_scope
+from .models import ApiKey, AuditEntry, Notification, Override, Run, RunResult, Transition
 
 BATCH = 5_000
 
@@ -504,13 +508,29 @@ class WorkerStatus:
     division: str | None = None
 
 
-def worker_status(session: Session, *, program_id: str, worker_id: str, on: date | None = None) -> WorkerStatus:
-    """The worker's status now: the latest current run's effective status, with an active override on top."""
-    run = latest_run(session, program_id=program_id)
-    result = None
-    if run is not None:
-        result = session.get(RunResult, (run.id, worker_id))
-    lock = active_overrides(session, program_id=program_id, on=on or datetime.now(UTC).date()).get(worker_id)
+def worker_status(
+    session: Session,
+    *,
+    program_id: str,
+    worker_id: str,
+    on: date | None = None,
+    run: Run | Literal["latest"] | None = "latest",
+    overrides: dict[str, Override] | None = None,
+) -> WorkerStatus:
+    """The worker's status now: the latest current run's effective status, with an active override on top.
+
+    ``run`` and ``overrides`` may be passed when the caller already read them (see :class:`StatusReader`)."""
+    if run == "latest":
+        run = latest_run(session, program_id=program_id)
+    result = session.get(RunResult, (run.id, worker_id)) if run is not None else None
+    if overrides is None:
+        overrides = active_overrides(session, program_id=program_id, on=on or datetime.now(UTC).date())
+    return _status(worker_id, program_id, run, result, overrides.get(worker_id))
+
+
+def _status(
+    worker_id: str, program_id: str, run: Run | None, result: RunResult | None, lock: Override | None
+) -> WorkerStatus:
     certified = bool(result and result.certified)
     since = result.certified_since if result else None
     if lock is not None:
@@ -533,6 +553,75 @@ def worker_status(session: Session, *, program_id: str, worker_id: str, on: date
         forecast=result.forecast if result else None,
         division=result.division if result else None,
     )
+
+
+class StatusReader:
+    """Statuses for serving pages and badges at high request rates.
+
+    The latest run, the overrides in force and the active API key digests are read once and re-read at most every
+    ``refresh_seconds`` (at once after :meth:`invalidate`, which this process calls after its own changes), so one
+    worker's status costs a single primary-key lookup and an API key check none. Changes made by another process
+    show within ``refresh_seconds``.
+    """
+
+    def __init__(
+        self, engine: Engine, *, program_id: str, today: Callable[[], date], refresh_seconds: float = 1.0
+    ) -> None:
+        self.engine = engine
+        self.program_id = program_id
+        self.today = today
+        self.refresh_seconds = refresh_seconds
+        self._checked = float("-inf")
+        self._run: Run | None = None
+        self._overrides: dict[str, Override] = {}
+        self._key_digests: dict[str, tuple[int, str]] = {}
+        self.version: tuple[Any, ...] = ()
+        self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        self._checked = float("-inf")
+
+    def refresh(self) -> tuple[Any, ...]:
+        """Re-read the snapshot if it is older than ``refresh_seconds``; returns its version (changes whenever a
+        run is recorded, an override changes or the day turns)."""
+        now = time.monotonic()
+        if now - self._checked < self.refresh_seconds:
+            return self.version
+        with self._lock, session_scope(self.engine) as session:
+            today = self.today()
+            run = latest_run(session, program_id=self.program_id)
+            overrides = active_overrides(session, program_id=self.program_id, on=today)
+            keys = session.execute(select(ApiKey.key_digest, ApiKey.id, ApiKey.name).where(ApiKey.revoked_at.is_(None)))
+            self._run, self._overrides = run, overrides
+            self._key_digests = {digest: (key_id, name) for digest, key_id, name in keys}
+            self.version = (
+                run.id if run else None,
+                tuple(sorted((o.id, o.worker_id) for o in overrides.values())),
+                today,
+            )
+            self._checked = now
+        return self.version
+
+    def read(self, worker_id: str) -> tuple[WorkerStatus, list[Any]]:
+        """The worker's status and history (rows with ``as_of``, ``kind``, ``reason``, ``failed``, oldest
+        first): two indexed lookups on one connection, in Core (no ORM objects to build)."""
+        self.refresh()
+        run = self._run
+        with self.engine.connect() as connection:
+            result = None
+            if run is not None:
+                row = connection.execute(_RESULT_QUERY, {"run_id": run.id, "worker_id": worker_id}).first()
+                result = SimpleNamespace(**row._mapping) if row is not None else None
+            history = list(
+                connection.execute(_HISTORY_QUERY, {"program_id": self.program_id, "worker_id": worker_id}).all()
+            )
+        status = _status(worker_id, self.program_id, run, result, self._overrides.get(worker_id))  # type: ignore[arg-type]
+        return status, history
+
+    def api_key(self, digest: str) -> tuple[int, str] | None:
+        """The (id, name) of the active API key with this SHA-256 digest."""
+        self.refresh()
+        return self._key_digests.get(digest)
 
 
 def worker_history(session: Session, *, program_id: str, worker_id: str) -> list[Transition]:
@@ -775,3 +864,26 @@ def list_notifications(
         select(Notification).where(*where).order_by(Notification.id.desc()).limit(limit).offset(offset)
     )
     return by_status, total, list(rows.all())
+
+
+_RESULT_QUERY = select(
+    RunResult.certified,
+    RunResult.certified_since,
+    RunResult.division,
+    RunResult.grace_cycles,
+    RunResult.at_risk,
+    RunResult.values,
+    RunResult.passed,
+    RunResult.forecast,
+).where(RunResult.run_id == bindparam("run_id"), RunResult.worker_id == bindparam("worker_id"))
+
+_HISTORY_QUERY = (
+    select(Transition.as_of, Transition.kind, Transition.reason, Transition.failed)
+    .join(Run, Run.id == Transition.run_id)
+    .where(
+        Transition.program_id == bindparam("program_id"),
+        Transition.worker_id == bindparam("worker_id"),
+        Run.superseded_by.is_(None),
+    )
+    .order_by(Transition.as_of)
+)

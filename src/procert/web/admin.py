@@ -26,7 +26,6 @@ from procert.ledger import (
     Transition,
     audit_entries,
     authenticate_admin,
-    check_api_key,
     clear_override,
     list_notifications,
     list_overrides,
@@ -153,6 +152,8 @@ def add_admin_routes(
     render: Callable[..., HTMLResponse],
     csrf_token: Callable[[Request], str],
     lang_of: Callable[[Request], str],
+    api_key: Callable[[str], tuple[int, str] | None],
+    ledger_changed: Callable[[], None],
     worker_card: Callable[[str], dict[str, Any]],
     official_status: Callable[[str, str], dict[str, Any]],
     find_workers: Callable[[str], list[tuple[str, str]]],
@@ -178,11 +179,10 @@ def add_admin_routes(
         changes state). 401 otherwise; a signed-in worker gets 403."""
         key = request.headers.get("x-api-key")
         if key is not None:
-            with session_scope(engine) as session:
-                row = check_api_key(session, key)
-                if row is None:
-                    raise HTTPException(status_code=401, detail="invalid or revoked API key")
-                return f"api_key:{row.id}:{row.name}"
+            found = api_key(key)
+            if found is None:
+                raise HTTPException(status_code=401, detail="invalid or revoked API key")
+            return f"api_key:{found[0]}:{found[1]}"
         if admin_session_valid(engine, request):
             if changes_state:
                 check_csrf(request, request.headers.get("x-csrf-token"))
@@ -332,6 +332,7 @@ def add_admin_routes(
                 actor=actor,
                 expires_on=request_data.expires_on,
             )
+        ledger_changed()
         return RedirectResponse(f"/admin/workers?q={worker_id}", status_code=303)
 
     @app.post("/admin/overrides/clear", include_in_schema=False)
@@ -342,6 +343,7 @@ def add_admin_routes(
         worker_id = str(form.get("worker_id", "")).strip()
         with session_scope(engine, write=True) as session:
             clear_override(session, program_id=program.id, worker_id=worker_id, actor=actor)
+        ledger_changed()
         return RedirectResponse(f"/admin/workers?q={worker_id}", status_code=303)
 
     @app.get("/admin/overrides", response_class=HTMLResponse, include_in_schema=False)
@@ -470,7 +472,9 @@ def add_admin_routes(
                 actor=actor,
                 expires_on=body.expires_on,
             )
-            return override_json(lock)
+            data = override_json(lock)
+        ledger_changed()
+        return data
 
     @app.delete("/api/v1/overrides/{worker_id}", tags=["admin"])
     def api_clear_override(request: Request, worker_id: str) -> dict[str, Any]:
@@ -478,6 +482,7 @@ def add_admin_routes(
         actor = api_admin(request, changes_state=True)
         with session_scope(engine, write=True) as session:
             cleared = clear_override(session, program_id=program.id, worker_id=worker_id, actor=actor)
+        ledger_changed()
         if not cleared:
             raise HTTPException(status_code=404, detail=f"no override in force for {worker_id!r}")
         return {"worker_id": worker_id, "cleared": cleared}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -29,21 +30,18 @@ from procert.evaluation import evaluate_worker, explain_rows, threshold_text
 from procert.facts import FactStore
 from procert.i18n import format_value, t
 from procert.ledger import (
-    Override,
-    Run,
-    check_api_key,
+    StatusReader,
+    api_key_digest,
     current_pros,
     list_transitions,
     session_scope,
-    worker_history,
-    worker_status,
 )
 from procert.metrics import Period
 from procert.programs import Program
 from procert.web.admin import add_admin_routes, admin_session_valid
 from procert.web.auth import LoginError, login_token, read_login_token
 from procert.web.badge import badge_svg, etag
-from procert.web.directory import ProCard, SortKey, pro_cards, search
+from procert.web.directory import Directory, ProCard, SortKey, pro_cards
 
 HERE = Path(__file__).resolve().parent
 
@@ -55,35 +53,56 @@ PerPageQuery = Annotated[int, Query(ge=1, le=100)]
 
 
 class WebContext:
-    """What the routes read: the program, the ledger, the facts; the current pros cached per ledger state."""
+    """What the routes read: the program, the ledger (through a :class:`StatusReader` snapshot), the facts; the
+    current pros cached per ledger version."""
 
-    def __init__(self, *, program: Program, engine: Engine, facts_path: Path) -> None:
+    def __init__(
+        self, *, program: Program, engine: Engine, facts_path: Path, ledger_refresh_seconds: float = 1.0
+    ) -> None:
         self.program = program
         self.engine = engine
         self.store = FactStore(facts_path, read_only=True)
-        self._cache_key: tuple[Any, ...] | None = None
+        self.statuses = StatusReader(
+            engine, program_id=program.id, today=self.today, refresh_seconds=ledger_refresh_seconds
+        )
+        self._cards_version: tuple[Any, ...] | None = None
         self._cards: list[ProCard] = []
+        self._by_id: dict[str, ProCard] = {}
+        self._directory = Directory([])
+        self._cards_lock = threading.Lock()
 
     def today(self) -> date:
         return datetime.now(ZoneInfo(self.program.timezone)).date()
 
     def cards(self) -> list[ProCard]:
-        with session_scope(self.engine) as session:
-            key = (
-                session.scalar(select(func.max(Run.id)).where(Run.program_id == self.program.id)),
-                session.scalar(select(func.count()).select_from(Override)),
-                session.scalar(select(func.max(Override.revoked_at))),
-                self.today(),
-            )
-            if key != self._cache_key:
-                pros = current_pros(session, program_id=self.program.id, on=self.today())
-                self._cards, self._cache_key = pro_cards(self.store, pros), key
+        """Every worker certified now, with what the directory shows: rebuilt when the ledger's version changes."""
+        version = self.statuses.refresh()
+        if version != self._cards_version:
+            with self._cards_lock:
+                if version != self._cards_version:
+                    with session_scope(self.engine) as session:
+                        pros = current_pros(session, program_id=self.program.id, on=self.today())
+                    cards = pro_cards(self.store, pros)
+                    self._cards, self._by_id = cards, {c.worker_id: c for c in cards}
+                    self._directory = Directory(cards)
+                    self._cards_version = version
         return self._cards
 
+    def directory(self) -> Directory:
+        self.cards()
+        return self._directory
+
     def certified(self, worker_id: str) -> tuple[bool, date | None]:
-        with session_scope(self.engine) as session:
-            status = worker_status(session, program_id=self.program.id, worker_id=worker_id, on=self.today())
-        return status.certified, status.since
+        """Whether the worker is certified now and since when: a lookup in the current pros, no query at all
+        (badges are the most requested resource)."""
+        self.cards()
+        card = self._by_id.get(worker_id)
+        return (True, card.since) if card is not None else (False, None)
+
+    def api_key(self, key: str) -> tuple[int, str] | None:
+        """The (id, name) of the active admin API key ``key``, or None."""
+        digest = api_key_digest(key)
+        return self.statuses.api_key(digest) if digest else None
 
     def known_worker(self, worker_id: str) -> bool:
         found = self.store.con.cursor().execute("SELECT 1 FROM workers WHERE worker_id = ?", [worker_id]).fetchone()
@@ -102,10 +121,20 @@ def pick_lang(request: Request) -> str:
 
 
 def create_app(
-    *, program: Program, engine: Engine, facts_path: Path, secret: str, demo: bool = False, login_link_minutes: int = 15
+    *,
+    program: Program,
+    engine: Engine,
+    facts_path: Path,
+    secret: str,
+    demo: bool = False,
+    login_link_minutes: int = 15,
+    ledger_refresh_seconds: float = 1.0,
 ) -> FastAPI:
-    """The web app. ``secret`` signs login links and sessions (see :func:`procert.web.auth.resolve_secret`)."""
-    context = WebContext(program=program, engine=engine, facts_path=facts_path)
+    """The web app. ``secret`` signs login links and sessions (see :func:`procert.web.auth.resolve_secret`).
+    Runs, overrides and API keys changed by another process show within ``ledger_refresh_seconds``."""
+    context = WebContext(
+        program=program, engine=engine, facts_path=facts_path, ledger_refresh_seconds=ledger_refresh_seconds
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
@@ -202,12 +231,19 @@ def create_app(
             "certified_since": since.isoformat() if since else None,
         }
 
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: answers without touching the ledger or the facts (for load balancers)."""
+        return {"status": "ok", "program": program.id}
+
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
         return RedirectResponse("/pros")
 
+    # The hot read paths are coroutines: their work is in memory or one indexed ledger lookup (well under a
+    # millisecond), cheaper than a hop to the thread pool.
     @app.get("/api/v1/pros", tags=["directory"])
-    def api_pros(
+    async def api_pros(
         division: DivisionQuery = None,
         q: TextQuery = None,
         sort: SortQuery = "rating",
@@ -215,7 +251,7 @@ def create_app(
         per_page: PerPageQuery = 20,
     ) -> dict[str, Any]:
         """Every currently certified worker, searchable; `total` counts all matches, `items` is one page."""
-        result = search(context.cards(), q=q, division=division, sort=sort, page=page, per_page=per_page)
+        result = context.directory().search(q=q, division=division, sort=sort, page=page, per_page=per_page)
         return {
             "total": result.total,
             "page": result.page,
@@ -240,7 +276,7 @@ def create_app(
         return worker_card(worker_id)
 
     @app.get("/badge/{worker_id}.svg", tags=["badges"])
-    def badge(worker_id: str, request: Request) -> Response:
+    async def badge(worker_id: str, request: Request) -> Response:
         """The worker's badge: the Pro mark while certified, a neutral mark otherwise. Cached with an ETag."""
         certified, _since = context.certified(worker_id)
         lang = pick_lang(request)
@@ -252,16 +288,16 @@ def create_app(
         return Response(svg, media_type="image/svg+xml", headers=headers)
 
     @app.get("/pros", response_class=HTMLResponse, include_in_schema=False)
-    def pros_page(
+    async def pros_page(
         request: Request,
         division: DivisionQuery = None,
         q: TextQuery = None,
         sort: SortQuery = "rating",
         page: PageQuery = 1,
     ) -> HTMLResponse:
-        cards = context.cards()
-        result = search(cards, q=q, division=division, sort=sort, page=page, per_page=20)
-        divisions = sorted({c.division for c in cards})
+        directory = context.directory()
+        result = directory.search(q=q, division=division, sort=sort, page=page, per_page=20)
+        divisions = directory.divisions
         return render(
             request, "pros.html", result=result, q=q or "", division=division or "", sort=sort, divisions=divisions
         )
@@ -338,9 +374,8 @@ def create_app(
         themselves. 401 without valid credentials, 403 for another worker's data."""
         key = request.headers.get("x-api-key")
         if key is not None:
-            with session_scope(context.engine) as session:
-                if check_api_key(session, key) is None:
-                    raise HTTPException(status_code=401, detail="invalid or revoked API key")
+            if context.api_key(key) is None:
+                raise HTTPException(status_code=401, detail="invalid or revoked API key")
             if worker_id is None:
                 raise HTTPException(status_code=400, detail="name the worker")
             return worker_id
@@ -357,9 +392,7 @@ def create_app(
 
     def official_status(worker_id: str, lang: str) -> dict[str, Any]:
         """The status by the last recorded run (with overrides on top): ledger reads only, so it is cheap."""
-        with session_scope(context.engine) as session:
-            status = worker_status(session, program_id=program.id, worker_id=worker_id, on=context.today())
-            history = worker_history(session, program_id=program.id, worker_id=worker_id)
+        status, history = context.statuses.read(worker_id)
         if status.division is None and not context.known_worker(worker_id):
             raise HTTPException(status_code=404, detail=f"no worker {worker_id!r}")
         official = status.values or {}
@@ -439,7 +472,7 @@ def create_app(
         }
 
     @app.get("/api/v1/workers/{worker_id}/status", tags=["workers"])
-    def api_status(request: Request, worker_id: str) -> dict[str, Any]:
+    async def api_status(request: Request, worker_id: str) -> dict[str, Any]:
         """The worker's status by the last run: certified since, each criterion's value and pass flag, the
         at-risk forecast for the next evaluation and the history. Only for that worker's own session or an
         admin (session or X-API-Key): 401 without credentials, 403 for another worker."""
@@ -496,6 +529,8 @@ def create_app(
         render=render,
         csrf_token=csrf_token,
         lang_of=pick_lang,
+        api_key=context.api_key,
+        ledger_changed=context.statuses.invalidate,
         worker_card=worker_card,
         official_status=official_status,
         find_workers=find_workers,

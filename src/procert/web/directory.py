@@ -62,29 +62,41 @@ def pro_cards(store: FactStore, pros: list[Pro]) -> list[ProCard]:
     return cards
 
 
-def search(
-    cards: list[ProCard],
-    *,
-    q: str | None = None,
-    division: str | None = None,
-    sort: SortKey = "rating",
-    page: int = 1,
-    per_page: int = 20,
-) -> DirectoryPage:
-    """Filter by free text (name and profile, case-insensitive) and division; sort; cut one page."""
-    selected = cards
-    if division:
-        selected = [c for c in selected if c.division == division]
-    if q and q.strip():
-        terms = q.casefold().split()
-        selected = [
-            c for c in selected if all(term in f"{c.display_name} {c.profile_text}".casefold() for term in terms)
-        ]
-    if sort == "rating":
-        selected = sorted(selected, key=lambda c: (-(c.overall_rating or 0), -c.reviews, c.worker_id))
-    elif sort == "recent":
-        selected = sorted(selected, key=lambda c: (c.since or date.min, c.worker_id), reverse=True)
-    else:
-        selected = sorted(selected, key=lambda c: (c.display_name, c.worker_id))
-    start = (page - 1) * per_page
-    return DirectoryPage(len(selected), page, per_page, selected[start : start + per_page])
+class Directory:
+    """The current pros, indexed for the directory: sorted once per sort key and with their search text folded
+    once, so a request only filters (which keeps the order) and cuts a page."""
+
+    def __init__(self, cards: list[ProCard]) -> None:
+        self.cards = cards
+        self.divisions = sorted({c.division for c in cards})
+        self._text = {c.worker_id: f"{c.display_name} {c.profile_text}".casefold() for c in cards}
+        self._sorted: dict[str, list[ProCard]] = {
+            "rating": sorted(cards, key=lambda c: (-(c.overall_rating or 0), -c.reviews, c.worker_id)),
+            "recent": sorted(cards, key=lambda c: (c.since or date.min, c.worker_id), reverse=True),
+            "name": sorted(cards, key=lambda c: (c.display_name, c.worker_id)),
+        }
+
+    def search(
+        self,
+        *,
+        q: str | None = None,
+        division: str | None = None,
+        sort: SortKey = "rating",
+        page: int = 1,
+        per_page: int = 20,
+    ) -> DirectoryPage:
+        """Filter by free text (every word, in name or profile, case-insensitive) and division; one page in the
+        chosen order: rating (then more reviews), most recently certified, or name."""
+        selected = self._sorted[sort]
+        if division:
+            selected = [c for c in selected if c.division == division]
+        if q and q.strip():
+            terms = q.casefold().split()
+            selected = [c for c in selected if all(term in self._text[c.worker_id] for term in terms)]
+        start = (page - 1) * per_page
+        return DirectoryPage(len(selected), page, per_page, selected[start : start + per_page])
+
+
+def search(cards: list[ProCard], **options: Any) -> DirectoryPage:
+    """One search over ``cards`` (builds a :class:`Directory`; keep the Directory to search repeatedly)."""
+    return Directory(cards).search(**options)
