@@ -4,6 +4,7 @@ server process."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -137,7 +138,8 @@ def test_openapi_lists_the_api(site):
     assert {"/api/v1/pros", "/api/v1/workers/{worker_id}/profile", "/badge/{worker_id}.svg"} <= set(paths)
 
 
-def test_serve_runs_a_real_server(tmp_path: Path):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_serve_runs_a_real_server(tmp_path: Path, processes: int):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROCERT_")}
     env["PROCERT_HOME"] = str(tmp_path / "home")
     refused = subprocess.run([sys.executable, "-m", "procert.cli", "serve"], env=env, capture_output=True, text=True)
@@ -156,7 +158,7 @@ def test_serve_runs_a_real_server(tmp_path: Path):
     )
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "procert.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "procert.cli", "serve", "--port", str(port), "--workers", str(processes)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -171,9 +173,11 @@ def test_serve_runs_a_real_server(tmp_path: Path):
                 assert time.monotonic() < deadline, "the server did not start"
                 time.sleep(0.3)
         assert body["total"] == 1 and body["items"][0]["worker_id"] == "A"
+        badge = httpx.get(f"http://127.0.0.1:{port}/badge/A.svg", timeout=5)
+        assert badge.status_code == 200 and badge.headers["content-type"] == "image/svg+xml"
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=20)
 
 
 # ---- signing in and the worker's own dashboard ---------------------------------------------------------------
@@ -281,3 +285,45 @@ def test_admin_api_key_reads_any_status_until_revoked(site):
         actions = list(session.scalars(select(AuditEntry.action)))
     assert client.get("/api/v1/workers/A/status", headers={"X-API-Key": key}).status_code == 401
     assert {"api_key.created", "api_key.revoked"} <= set(actions)
+
+
+def test_health_check_answers_without_credentials(site):
+    client, _ = site
+    assert client.get("/healthz").json() == {"status": "ok", "program": "crowdworks-pro"}
+
+
+def test_every_api_route_is_in_the_openapi_description_and_documented(site):
+    client, _ = site
+    spec_paths = set(client.get("/openapi.json").json()["paths"])
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "web.md").read_text(encoding="utf-8")
+    api_routes = {r.path for r in client.app.routes if getattr(r, "path", "").startswith("/api/v1/")}
+    assert len(api_routes) >= 13
+    for path in api_routes:
+        assert path in spec_paths, path
+        # Documented with any parameter name: /api/v1/runs/{id} documents /api/v1/runs/{run_id}.
+        pattern = re.escape(path).replace(r"\{", "{").replace(r"\}", "}")
+        pattern = re.sub(r"{[a-z_]+}", r"{[a-z_]+}", pattern) + r"[?` ]"
+        assert re.search(pattern, doc), f"{path} is not documented in docs/web.md"
+
+
+def test_ledger_changes_from_elsewhere_show_after_the_refresh_interval(tmp_path, engine):
+    """The server's snapshot of the ledger is re-read every `ledger_refresh_seconds`; its own changes at once."""
+    from procert.ledger import StatusReader
+
+    exp = Export()
+    pro(exp, "A")
+    program = load_program("crowdworks-pro")
+    with FactStore(tmp_path / "facts.duckdb") as store:
+        import_export(store, exp.write(tmp_path / "export"), timezone=program.timezone)
+        with session_scope(engine, write=True) as session:
+            record_run(session, store=store, program=program, as_of=D1, actor="t", notify=NotifyOptions(enabled=False))
+    reader = StatusReader(engine, program_id=program.id, today=lambda: D1, refresh_seconds=3600)
+    assert reader.read("A")[0].certified is True
+    with session_scope(engine, write=True) as session:
+        set_override(session, program_id=program.id, worker_id="A", certified=False, reason="r", actor="t")
+    assert reader.read("A")[0].certified is True  # another process's change: not yet
+    reader.invalidate()
+    status, history = reader.read("A")
+    assert status.certified is False and status.override.reason == "r"
+    assert [(h.as_of, h.kind) for h in history] == [(D1, "granted")]
+    assert reader.read("NOBODY")[0].certified is False
