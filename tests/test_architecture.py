@@ -19,6 +19,7 @@ LAYERS = {
     "evaluation": 4,
     "ledger": 5,
     "notify": 6,
+    "benefits": 7,
     "web": 8,
     "cli": 9,
 }

@@ -136,7 +136,9 @@ class Notification(Base):
     dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
     program_id: Mapped[str] = mapped_column(String(60))
     worker_id: Mapped[str] = mapped_column(String(120))
-    run_id: Mapped[int] = mapped_column(BigId, ForeignKey("runs.id"))
+    run_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("runs.id"), nullable=True
+    )  # None: digests, newsletters
     kind: Mapped[str] = mapped_column(String(20))  # granted | kept | lost | at_risk
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     locale: Mapped[str] = mapped_column(String(5))

@@ -196,6 +196,43 @@ class Grace(BaseModel):
         return parsed  # type: ignore[return-value]
 
 
+class PremiumScore(BaseModel):
+    """How a job's premium score (0–100) is made, part by part, and the score that makes it premium.
+
+    score = tier points (by ``company_tier``)
+          + ``unit_price_points`` × min(unit price ÷ the division's median unit price for that unit, 2) ÷ 2
+          + ``probability_points`` × order probability
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    tier_points: dict[str, float] = Field(
+        default_factory=lambda: {"listed": 40.0, "well_known": 30.0, "other": 0.0},
+        description="Points per company tier; tiers not named get 0.",
+    )
+    unit_price_points: float = Field(30.0, ge=0, le=100)
+    probability_points: float = Field(30.0, ge=0, le=100)
+    threshold: float = Field(60.0, ge=0, le=100, description="A job with at least this score is premium.")
+
+    @model_validator(mode="after")
+    def _at_most_100(self) -> PremiumScore:
+        top = max(self.tier_points.values(), default=0) + self.unit_price_points + self.probability_points
+        if top > 100 + 1e-9:
+            raise ValueError(f"the parts of the premium score add up to {top:g}; at most 100")
+        if any(v < 0 for v in self.tier_points.values()):
+            raise ValueError("tier points must not be negative")
+        return self
+
+
+class Benefits(BaseModel):
+    """What certification brings: early access to premium jobs, promotion in the newsletter and on the site."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    early_access_hours: int = Field(24, ge=0, le=24 * 14, description="Premium jobs are for pros alone this long.")
+    premium: PremiumScore = Field(default_factory=PremiumScore)
+    newsletter_features: int = Field(6, ge=1, le=100, description="Pros featured in each newsletter issue.")
+    featured_on_site: int = Field(4, ge=1, le=100, description="Pros featured on the operator's home page.")
+
+
 class Program(BaseModel):
     """A certification program. ``version`` must change whenever the rules change."""
 
@@ -209,6 +246,7 @@ class Program(BaseModel):
     eligible_statuses: list[str] = Field(default_factory=lambda: ["active"], min_length=1)
     criteria: list[Criterion] = Field(min_length=1)
     grace: Grace | None = None
+    benefits: Benefits = Field(default_factory=Benefits)
 
     @field_validator("timezone")
     @classmethod

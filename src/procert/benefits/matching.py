@@ -1,0 +1,180 @@
+"""Matching certified workers and premium jobs: the Pro job feed (jobs for a pro) and recommended pros (pros for
+a job), each ranked by a transparent fit with its reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from procert.facts import FactStore
+from procert.programs import Program
+
+from .jobs import JobView, Viewer, list_jobs
+
+#: Fit (0–100): the same division, the job's skills named in the worker's profile, a budget in the worker's range.
+DIVISION_POINTS, SKILL_POINTS, PRICE_POINTS = 40.0, 30.0, 30.0
+#: A feed item's rank mixes fit with the job's premium score; a recommendation's, fit with the rating.
+FEED_FIT_WEIGHT = 0.6
+RECOMMEND_FIT_WEIGHT = 0.7
+
+
+@dataclass(frozen=True)
+class WorkerProfile:
+    worker_id: str
+    display_name: str
+    division: str
+    text: str  # profile and self-PR, folded for matching
+    price_low: float | None  # the worker's usual contract amounts: 25th and 75th percentiles
+    price_high: float | None
+    rating: float | None
+    reviews: int
+
+
+def worker_profiles(store: FactStore, worker_ids: list[str]) -> dict[str, WorkerProfile]:
+    """What matching needs to know of these workers, from the facts, in one query."""
+    if not worker_ids:
+        return {}
+    rows = (
+        store.con.cursor()
+        .execute(
+            """WITH ids AS (SELECT unnest($1) AS worker_id),
+               c AS (SELECT worker_id, quantile_cont(amount_jpy, 0.25) AS lo, quantile_cont(amount_jpy, 0.75) AS hi
+                     FROM contracts WHERE worker_id IN (SELECT worker_id FROM ids) AND amount_jpy > 0
+                     GROUP BY worker_id),
+               r AS (SELECT worker_id, count(*) AS n, sum(item_sum) AS s FROM reviews
+                     WHERE worker_id IN (SELECT worker_id FROM ids) GROUP BY worker_id)
+               SELECT w.worker_id, w.display_name, w.division,
+                      coalesce(w.profile_text, '') || ' ' || coalesce(w.self_pr_text, ''), c.lo, c.hi, r.n, r.s
+               FROM workers w LEFT JOIN c USING (worker_id) LEFT JOIN r USING (worker_id)
+               WHERE w.worker_id IN (SELECT worker_id FROM ids)""",
+            [worker_ids],
+        )
+        .fetchall()
+    )
+    return {
+        w: WorkerProfile(w, name or w, division, text.casefold(), lo, hi, s / (5 * n) if n else None, n or 0)
+        for w, name, division, text, lo, hi, n, s in rows
+    }
+
+
+@dataclass(frozen=True)
+class Fit:
+    points: float
+    reasons: list[dict[str, Any]]
+
+
+def fit(profile: WorkerProfile, view: JobView) -> Fit:
+    """How well a job suits a worker, 0–100, with a reason per part."""
+    job = view.job
+    reasons: list[dict[str, Any]] = []
+    points = 0.0
+    if job.division == profile.division:
+        points += DIVISION_POINTS
+        reasons.append({"part": "division", "points": DIVISION_POINTS, "division": job.division})
+    if job.skills:
+        matched = [s for s in job.skills if s.casefold() in profile.text]
+        skill = SKILL_POINTS * len(matched) / len(job.skills)
+        points += skill
+        if matched:
+            reasons.append({"part": "skills", "points": round(skill, 1), "matched": matched, "of": len(job.skills)})
+    if profile.price_low is not None and profile.price_high is not None and job.budget_jpy > 0:
+        low, high = profile.price_low, profile.price_high
+        if low <= job.budget_jpy <= high:
+            price = PRICE_POINTS
+        else:
+            edge = low if job.budget_jpy < low else high
+            price = PRICE_POINTS * min(job.budget_jpy, edge) / max(job.budget_jpy, edge)
+        points += price
+        reasons.append(
+            {
+                "part": "price",
+                "points": round(price, 1),
+                "budget_jpy": job.budget_jpy,
+                "usual_jpy": [round(low), round(high)],
+            }
+        )
+    return Fit(points, reasons)
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    view: JobView
+    fit: Fit
+    rank: float
+
+    def to_json(self, now: datetime) -> dict[str, Any]:
+        return {
+            **self.view.to_json(now),
+            "fit": round(self.fit.points, 1),
+            "rank": round(self.rank, 1),
+            "reasons": self.fit.reasons,
+        }
+
+
+def pro_feed(
+    session: Session,
+    *,
+    store: FactStore,
+    program: Program,
+    worker_id: str,
+    certified: bool,
+    now: datetime,
+    limit: int = 20,
+) -> list[FeedItem]:
+    """Open premium jobs for a certified worker, best first: fit and premium score, each with its reasons.
+    Empty for a worker who is not certified (the feed is a benefit of the status)."""
+    if not certified:
+        return []
+    profile = worker_profiles(store, [worker_id]).get(worker_id)
+    if profile is None:
+        return []
+    viewer = Viewer("worker", worker_id, certified=True)
+    _total, views = list_jobs(
+        session, store=store, program=program, viewer=viewer, now=now, premium_only=True, per_page=10_000
+    )
+    items = []
+    for view in views:
+        f = fit(profile, view)
+        items.append(FeedItem(view, f, FEED_FIT_WEIGHT * f.points + (1 - FEED_FIT_WEIGHT) * view.score.total))
+    items.sort(key=lambda i: (-i.rank, i.view.job.closes_at, i.view.job.job_id))
+    return items[:limit]
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    profile: WorkerProfile
+    fit: Fit
+    rank: float
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.profile
+        return {
+            "worker_id": p.worker_id,
+            "display_name": p.display_name,
+            "division": p.division,
+            "overall_rating": round(p.rating, 2) if p.rating is not None else None,
+            "reviews": p.reviews,
+            "fit": round(self.fit.points, 1),
+            "rank": round(self.rank, 1),
+            "reasons": self.fit.reasons,
+            "profile_url": f"/workers/{p.worker_id}",
+        }
+
+
+def recommended_pros(
+    *, store: FactStore, view: JobView, pro_ids_by_division: dict[str, list[str]], limit: int = 10
+) -> list[Recommendation]:
+    """The certified workers who fit a job best (fit, then rating), to scout directly. Candidates are the pros
+    of the job's division."""
+    candidates = pro_ids_by_division.get(view.job.division, [])
+    profiles = worker_profiles(store, candidates)
+    ranked = []
+    for profile in profiles.values():
+        f = fit(profile, view)
+        rating = (profile.rating or 0) / 5 * 100
+        ranked.append(Recommendation(profile, f, RECOMMEND_FIT_WEIGHT * f.points + (1 - RECOMMEND_FIT_WEIGHT) * rating))
+    ranked.sort(key=lambda r: (-r.rank, -r.profile.reviews, r.profile.worker_id))
+    return ranked[:limit]
