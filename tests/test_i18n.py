@@ -20,6 +20,7 @@ DYNAMIC = {
     "web_reason_": ("criteria", "grace", "override", "missing"),
     "web_outbox_": ("pending", "sent", "failed", "skipped"),
     "web_sort_": ("rating", "recent", "name"),
+    "web_job_part_": ("company_tier", "unit_price", "order_probability"),
 }
 
 

@@ -466,4 +466,4 @@ def _demo_admin(settings: Any) -> str:
     return password
 
 
-from procert.cli import admin_commands, ledger_commands  # noqa: E402,F401  (registers their commands)
+from procert.cli import admin_commands, benefits_commands, ledger_commands  # noqa: E402,F401  (registers their commands)

@@ -55,9 +55,14 @@ def build_message(notification: Notification, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = mail.subject
     message["From"] = sender
-    message["To"] = formataddr((notification.payload.get("display_name") or "", notification.email or ""))
+    name = notification.payload.get("display_name") or notification.payload.get("name") or ""
+    message["To"] = formataddr((name, notification.email or ""))
     message["Message-ID"] = notification.message_id
     message["Content-Language"] = notification.locale
+    unsubscribe = notification.payload.get("unsubscribe_url")
+    if unsubscribe:  # RFC 2369 / 8058: mail clients offer their own unsubscribe button
+        message["List-Unsubscribe"] = f"<{unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
     return message

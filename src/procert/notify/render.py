@@ -27,6 +27,8 @@ class RenderedMail:
 def render(payload: dict[str, Any], lang: str) -> RenderedMail:
     """The mail for one notification payload (as written by the ledger) in ``lang`` (ja or en)."""
     kind = payload["kind"]
+    if kind == "newsletter":
+        return _render_newsletter(payload, lang)
     values = {
         "name": payload.get("display_name") or payload["worker_id"],
         "program": payload["program_name"],
@@ -68,4 +70,26 @@ def render(payload: dict[str, Any], lang: str) -> RenderedMail:
         subject=subject,
         text=_env.get_template("mail.txt.j2").render(context),
         html=_env.get_template("mail.html.j2").render(context),
+    )
+
+
+def _render_newsletter(payload: dict[str, Any], lang: str) -> RenderedMail:
+    program = payload["program_name"].get(lang) or payload["program_name"]["ja"]
+    subject = t("newsletter_subject", lang, program=program, date=payload["issue_date"])
+    m = {
+        "greeting": t("newsletter_greeting", lang, name=payload.get("name") or ""),
+        "lead": t("newsletter_lead", lang, program=program),
+        "badge": t("badge_pro", lang),
+        "since": t("newsletter_since", lang),
+        "jobs": t("newsletter_jobs", lang),
+        "directory": t("newsletter_directory", lang),
+        "archive": t("newsletter_archive", lang),
+        "why": t("newsletter_why", lang),
+        "unsubscribe": t("newsletter_unsubscribe", lang),
+    }
+    context = {"m": m, "p": payload, "lang": lang, "subject": subject}
+    return RenderedMail(
+        subject=subject,
+        text=_env.get_template("newsletter.txt.j2").render(context),
+        html=_env.get_template("newsletter.html.j2").render(context),
     )

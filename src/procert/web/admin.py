@@ -157,8 +157,9 @@ def add_admin_routes(
     worker_card: Callable[[str], dict[str, Any]],
     official_status: Callable[[str, str], dict[str, Any]],
     find_workers: Callable[[str], list[tuple[str, str]]],
-) -> None:
-    """Register the console pages and the admin API on ``app``."""
+) -> Callable[..., str]:
+    """Register the console pages and the admin API on ``app``; returns the admin check for other API routes
+    (``api_admin(request, changes_state=False) -> actor``)."""
 
     @app.exception_handler(AdminLoginRequired)
     async def to_sign_in(_request: Request, exc: AdminLoginRequired) -> Response:
@@ -525,3 +526,5 @@ def add_admin_routes(
                     for e in rows
                 ],
             }
+
+    return api_admin

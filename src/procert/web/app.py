@@ -26,6 +26,8 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from procert.benefits import Viewer, pro_feed
+from procert.benefits.promotion import Candidate
 from procert.evaluation import evaluate_worker, explain_rows, threshold_text
 from procert.facts import FactStore
 from procert.i18n import format_value, t
@@ -42,6 +44,8 @@ from procert.web.admin import add_admin_routes, admin_session_valid
 from procert.web.auth import LoginError, login_token, read_login_token
 from procert.web.badge import badge_svg, etag
 from procert.web.directory import Directory, ProCard, SortKey, pro_cards
+from procert.web.jobs import add_job_routes, utcnow
+from procert.web.promotion import add_promotion_routes
 
 HERE = Path(__file__).resolve().parent
 
@@ -184,13 +188,15 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail: Any = exc.detail
+        message, details = (detail["message"], detail["details"]) if isinstance(detail, dict) else (str(detail), [])
         if is_api(request):
             return JSONResponse(
-                error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+                error_body(exc.status_code, message, details), status_code=exc.status_code, headers=exc.headers
             )
         lang = pick_lang(request)
         return render(
-            request, "message.html", status_code=exc.status_code, title=t("web_error_title", lang), message=exc.detail
+            request, "message.html", status_code=exc.status_code, title=t("web_error_title", lang), message=message
         )
 
     @app.exception_handler(RequestValidationError)
@@ -504,7 +510,20 @@ def create_app(
         data = official_status(current, lang)
         live = live_preview(current, lang)
         data["criteria"] = [{**o, "live": lv} for o, lv in zip(data["criteria"], live["criteria"], strict=True)]
-        return render(request, "dashboard.html", data=data, worker=worker_card(current))
+        now = utcnow()
+        with session_scope(context.engine) as session:
+            feed = pro_feed(
+                session,
+                store=context.store,
+                program=program,
+                worker_id=current,
+                certified=data["certified"],
+                now=now,
+                limit=5,
+            )
+        return render(
+            request, "dashboard.html", data=data, worker=worker_card(current), feed=[i.to_json(now) for i in feed]
+        )
 
     def admin_active(request: Request) -> bool:
         return admin_session_valid(context.engine, request)
@@ -522,7 +541,7 @@ def create_app(
         )
         return [(w, n or "") for w, n in rows]
 
-    add_admin_routes(
+    api_admin = add_admin_routes(
         app,
         engine=context.engine,
         program=program,
@@ -534,6 +553,43 @@ def create_app(
         worker_card=worker_card,
         official_status=official_status,
         find_workers=find_workers,
+    )
+
+    def viewer_of(request: Request) -> Viewer:
+        """Who is looking at jobs: the operator (API key or admin session), a signed-in worker, or anyone."""
+        if request.headers.get("x-api-key") is not None or request.session.get("admin"):
+            try:
+                api_admin(request)
+                return Viewer("admin")
+            except HTTPException:
+                if request.headers.get("x-api-key") is not None:
+                    raise
+        worker = request.session.get("worker")
+        if worker:
+            return Viewer("worker", worker, certified=context.certified(worker)[0])
+        return Viewer()
+
+    add_job_routes(
+        app,
+        engine=context.engine,
+        store=context.store,
+        program=program,
+        render=render,
+        viewer_of=viewer_of,
+        api_admin=api_admin,
+        signed_in_as=signed_in_as,
+        certified=context.certified,
+        pro_ids=lambda: [(c.worker_id, c.division) for c in context.cards()],
+    )
+    add_promotion_routes(
+        app,
+        engine=context.engine,
+        store=context.store,
+        program=program,
+        secret=secret,
+        render=render,
+        candidates=lambda: [Candidate(c.worker_id, c.division, c.since) for c in context.cards()],
+        today=context.today,
     )
     return app
 

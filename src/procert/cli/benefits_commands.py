@@ -1,0 +1,202 @@
+"""`procert jobs …`: premium jobs from the operator's files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from procert.benefits import JobImportFailed, Viewer, list_jobs, read_job_rows, store_jobs, validate_jobs
+from procert.cli.common import HomeOption, ProgramOption, app, err, fail, open_store, out
+from procert.cli.ledger_commands import ActorOption, actor_name, program_ledger
+from procert.ledger import session_scope
+
+jobs_app = typer.Typer(help="Premium jobs: import, list.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("import")
+def jobs_import(
+    file: Annotated[Path, typer.Argument(help="A CSV (UTF-8, header row) or Parquet file of jobs.")],
+    actor: ActorOption = None,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+) -> None:
+    """Validate every job in FILE, then store them all in one transaction (replacing jobs with the same job_id).
+    Any problem: each is reported by file, row, column and reason, and nothing is stored."""
+    _settings, prog, engine = program_ledger(home, program)
+    try:
+        jobs = validate_jobs(read_job_rows(file), program=prog, source=str(file))
+    except JobImportFailed as exc:
+        for problem in exc.problems:
+            err.print(str(problem), highlight=False, markup=False, soft_wrap=True)
+        if exc.total > len(exc.problems):
+            err.print(f"… and {exc.total - len(exc.problems)} more", highlight=False)
+        fail(f"{exc.total} problem(s) in {file}; nothing was stored")
+    with session_scope(engine, write=True) as session:
+        stored = store_jobs(session, jobs=jobs, actor=actor_name(actor), program_id=prog.id)
+    out.print(f"stored {stored:,} job(s) from {file}", highlight=False)
+
+
+@jobs_app.command("list")
+def jobs_list(
+    premium: Annotated[bool, typer.Option("--premium", help="Only premium jobs.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many.")] = 20,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+) -> None:
+    """Open jobs, newest first, with their premium score and when their pro early access ends."""
+    settings, prog, engine = program_ledger(home, program)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with open_store(settings, read_only=True) as store, session_scope(engine) as session:
+        total, views = list_jobs(
+            session, store=store, program=prog, viewer=Viewer("admin"), now=now, premium_only=premium, per_page=limit
+        )
+        table = Table(title=f"{total:,} open job(s)")
+        for col in ("job", "title", "company", "division", "score", "premium", "pros only until (UTC)"):
+            table.add_column(col)
+        for v in views:
+            table.add_row(
+                v.job.job_id,
+                v.job.title,
+                v.job.company_name,
+                v.job.division,
+                f"{v.score.total:.1f}",
+                "yes" if v.score.premium else "",
+                f"{v.early_access_until:%Y-%m-%d %H:%M}" if v.early_access_until else "",
+            )
+    out.print(table)
+
+
+newsletter_app = typer.Typer(help="The newsletter featuring certified workers.", no_args_is_help=True)
+app.add_typer(newsletter_app, name="newsletter")
+subscribers_app = typer.Typer(help="Newsletter subscribers.", no_args_is_help=True)
+app.add_typer(subscribers_app, name="subscribers")
+
+
+def current_candidates(engine, prog, day):  # type: ignore[no-untyped-def]
+    from procert.benefits.promotion import Candidate
+    from procert.ledger import current_pros
+
+    with session_scope(engine) as session:
+        return [Candidate(p.worker_id, p.division, p.since) for p in current_pros(session, program_id=prog.id, on=day)]
+
+
+@newsletter_app.command("compose")
+def newsletter_compose(
+    on: Annotated[
+        str | None, typer.Option("--date", help="Issue date YYYY-MM-DD (default today).", show_default=False)
+    ] = None,
+    actor: ActorOption = None,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+) -> None:
+    """Select the featured pros of an issue by fair rotation and freeze its content (pros, open premium jobs)."""
+    from procert.benefits.promotion import NewsletterError, compose_issue
+    from procert.cli.common import parse_as_of, today_in
+
+    settings, prog, engine = program_ledger(home, program)
+    day = parse_as_of(on, prog) if on else today_in(prog)
+    pros = current_candidates(engine, prog, day)
+    try:
+        with open_store(settings, read_only=True) as store, session_scope(engine, write=True) as session:
+            issue = compose_issue(
+                session,
+                store=store,
+                program=prog,
+                issue_date=day,
+                pros=pros,
+                public_url=settings.public_url,
+                actor=actor_name(actor),
+            )
+            featured = [(f["worker_id"], f["display_name"], f["division"]) for f in issue.content["featured"]]
+            issue_id = issue.id
+    except NewsletterError as exc:
+        fail(str(exc))
+    out.print(
+        f"composed issue #{issue_id} of {day}: " + ", ".join(f"{n} ({d})" for _w, n, d in featured), highlight=False
+    )
+
+
+@newsletter_app.command("send")
+def newsletter_send(
+    issue: Annotated[
+        int | None, typer.Option("--issue", help="Issue number (default the latest).", show_default=False)
+    ] = None,
+    actor: ActorOption = None,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+) -> None:
+    """Queue an issue in the outbox for every subscriber, each with a signed unsubscribe link; `procert notify
+    send` delivers it. Needs PROCERT_SECRET_KEY (demo mode: the demo key) for the links."""
+    from procert.benefits.promotion import NewsletterError, send_issue
+    from procert.cli.ledger_commands import signing_secret
+
+    settings, prog, engine = program_ledger(home, program)
+    secret = signing_secret(settings, "cannot sign unsubscribe links")
+    try:
+        with session_scope(engine, write=True) as session:
+            sent, queued = send_issue(
+                session,
+                program=prog,
+                issue_id=issue,
+                secret=secret,
+                public_url=settings.public_url,
+                actor=actor_name(actor),
+            )
+            sent_id = sent.id
+    except NewsletterError as exc:
+        fail(str(exc))
+    out.print(f"issue #{sent_id}: {queued} mail(s) queued; deliver them with `procert notify send`")
+
+
+@newsletter_app.command("list")
+def newsletter_list(home: HomeOption = None, program: ProgramOption = None) -> None:
+    """Issues composed so far, with who they featured."""
+    from sqlalchemy import select
+
+    from procert.benefits.models import NewsletterIssue
+
+    _settings, prog, engine = program_ledger(home, program)
+    table = Table()
+    for col in ("#", "date", "sent", "featured"):
+        table.add_column(col)
+    with session_scope(engine) as session:
+        for i in session.scalars(
+            select(NewsletterIssue).where(NewsletterIssue.program_id == prog.id).order_by(NewsletterIssue.issue_date)
+        ):
+            table.add_row(
+                str(i.id),
+                i.issue_date.isoformat(),
+                f"{i.sent_at:%Y-%m-%d %H:%M}" if i.sent_at else "",
+                ", ".join(f["display_name"] for f in i.content["featured"]),
+            )
+    out.print(table)
+
+
+@subscribers_app.command("import")
+def subscribers_import(
+    file: Annotated[Path, typer.Argument(help="CSV with columns email, name, locale (ja or en).")],
+    actor: ActorOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Add or update newsletter subscribers. Every row is checked first (nothing is stored if one is wrong);
+    people who unsubscribed stay unsubscribed."""
+    from procert.benefits.promotion import NewsletterError, import_subscribers
+    from procert.cli.common import load_settings
+    from procert.cli.ledger_commands import ledger
+
+    engine = ledger(load_settings(home))
+    try:
+        with session_scope(engine, write=True) as session:
+            result = import_subscribers(session, path=file, actor=actor_name(actor))
+    except NewsletterError as exc:
+        fail(str(exc))
+    out.print(
+        f"{result.added} added, {result.updated} updated"
+        + (f" ({result.kept_unsubscribed} stay unsubscribed)" if result.kept_unsubscribed else ""),
+        highlight=False,
+    )

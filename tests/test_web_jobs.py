@@ -1,0 +1,120 @@
+"""Jobs through the web: early access enforced on every path (listing, fetch, pages, recommended pros, feed), the
+job API's access rules and validation, the Pro job feed on the API and the dashboard."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from procert.ledger import create_api_key, session_scope
+from tests.test_web import sign_in, site  # noqa: F401  (the fixture)
+
+
+def iso(delta: timedelta) -> str:
+    return (datetime.now(UTC) + delta).isoformat()
+
+
+def job(job_id: str, posted: timedelta, **values) -> dict:
+    return {
+        "job_id": job_id,
+        "client_id": "K1",
+        "company_name": "Acme 株式会社",
+        "company_tier": "listed",
+        "title": f"SEO記事 {job_id}",
+        "division": "writer",
+        "skills": ["SEO", "執筆"],
+        "budget_jpy": 10_000,
+        "unit_price_jpy": 5_000,
+        "unit": "item",
+        "order_probability": 0.9,
+        "posted_at": iso(-posted),
+        "closes_at": iso(timedelta(days=20)),
+        **values,
+    }
+
+
+@pytest.fixture
+def jobs_site(site):  # noqa: F811
+    client, engine = site
+    with session_scope(engine, write=True) as session:
+        _row, key = create_api_key(session, name="platform", actor="test")
+    jobs = [
+        job("FRESH", timedelta(hours=1)),  # listed 40 + price 15 + 27 = 82: premium, in early access
+        job("OLD", timedelta(hours=30)),  # premium, early access over
+        job("PLAIN", timedelta(hours=1), company_tier="other", order_probability=0.1),  # 0 + 15 + 3: not premium
+    ]
+    response = client.post("/api/v1/jobs", json=jobs, headers={"X-API-Key": key})
+    assert response.status_code == 201 and response.json()["stored"] == 3
+    return client, key
+
+
+def ids(response) -> list[str]:
+    return sorted(item["job_id"] for item in response.json()["items"])
+
+
+def test_early_access_on_every_path_for_anonymous_visitors_and_non_pros(jobs_site):
+    client, _key = jobs_site
+    for who in (None, "C"):  # nobody signed in; a worker who is not certified
+        if who:
+            sign_in(client, who)
+        assert ids(client.get("/api/v1/jobs")) == ["OLD", "PLAIN"], who
+        assert client.get("/api/v1/jobs/FRESH").status_code == 404
+        assert client.get("/api/v1/jobs/FRESH/recommended-pros").status_code == 404
+        assert client.get("/jobs/FRESH").status_code == 404
+        assert client.get("/jobs/FRESH/recommended-pros").status_code == 404
+        assert 'data-job="FRESH"' not in client.get("/jobs").text
+        assert client.get("/api/v1/jobs/OLD").json()["premium"] is True
+
+
+def test_pros_and_the_operator_see_premium_jobs_at_once(jobs_site):
+    client, key = jobs_site
+    assert ids(client.get("/api/v1/jobs", headers={"X-API-Key": key})) == ["FRESH", "OLD", "PLAIN"]
+    sign_in(client, "A")
+    listed = client.get("/api/v1/jobs?premium=true").json()
+    assert sorted(i["job_id"] for i in listed["items"]) == ["FRESH", "OLD"]
+    fresh = client.get("/api/v1/jobs/FRESH").json()
+    assert fresh["pro_only_now"] is True and fresh["premium_score"]["total"] == 82.0
+    assert [p["name"] for p in fresh["premium_score"]["parts"]] == ["company_tier", "unit_price", "order_probability"]
+    page = client.get("/jobs").text
+    assert 'data-job="FRESH"' in page and 'id="pro-access"' in page
+    assert 'id="score-parts"' in client.get("/jobs/FRESH").text
+
+
+def test_the_feed_is_a_pro_benefit_with_reasons_on_the_api_and_the_dashboard(jobs_site):
+    client, _key = jobs_site
+    sign_in(client, "A")
+    feed = client.get("/api/v1/workers/A/jobs").json()
+    assert feed["certified"] is True and [i["job_id"] for i in feed["items"]] == ["FRESH", "OLD"]
+    assert feed["items"][0]["reasons"][0] == {"part": "division", "points": 40.0, "division": "writer"}
+    assert feed["items"][0]["reasons"][1]["matched"] == ["SEO", "執筆"]  # both in A's profile text
+    assert client.get("/api/v1/workers/B/jobs").status_code == 403
+    dashboard = client.get("/dashboard").text
+    assert 'id="feed"' in dashboard and 'data-job="FRESH"' in dashboard
+    sign_in(client, "C")
+    assert client.get("/api/v1/workers/C/jobs").json() == {"worker_id": "C", "certified": False, "items": []}
+
+
+def test_recommended_pros_for_a_job(jobs_site):
+    client, _key = jobs_site
+    body = client.get("/api/v1/jobs/OLD/recommended-pros").json()
+    assert [p["worker_id"] for p in body["items"]] == ["A"]  # the only writer pro; B is an engineer
+    assert body["items"][0]["profile_url"] == "/workers/A"
+    assert 'data-worker="A"' in client.get("/jobs/OLD/recommended-pros").text
+
+
+def test_posting_jobs_needs_the_operator_and_valid_jobs_all_or_nothing(jobs_site):
+    client, key = jobs_site
+    fine = job("NEW1", timedelta(hours=1))
+    assert client.post("/api/v1/jobs", json=[fine]).status_code == 401
+    bad = client.post(
+        "/api/v1/jobs",
+        json=[fine, job("NEW2", timedelta(hours=1), unit="week", budget_jpy=-5)],
+        headers={"X-API-Key": key},
+    )
+    assert bad.status_code == 422
+    error = bad.json()["error"]
+    assert {d["location"] for d in error["details"]} == {"body.1.unit", "body.1.budget_jpy"}
+    assert client.get("/api/v1/jobs/NEW1", headers={"X-API-Key": key}).status_code == 404  # nothing stored
+    sign_in(client, "A")
+    assert client.post("/api/v1/jobs", json=[fine]).status_code == 403
