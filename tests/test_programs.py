@@ -92,3 +92,13 @@ def test_unknown_program_reference_lists_presets(tmp_path: Path):
     custom = tmp_path / "mine.toml"
     custom.write_text(PRESET.replace('id = "crowdworks-pro"', 'id = "mine"'), encoding="utf-8")
     assert load_program(custom).id == "mine"
+
+
+def test_benefits_settings_default_and_validate():
+    from procert.programs import Benefits, PremiumScore
+
+    preset = load_program("crowdworks-pro").benefits
+    assert (preset.early_access_hours, preset.premium.threshold, preset.newsletter_features) == (24, 60, 6)
+    assert Benefits().premium.tier_points == {"listed": 40.0, "well_known": 30.0, "other": 0.0}
+    with pytest.raises(ValueError, match="add up to 110; at most 100"):
+        PremiumScore(tier_points={"listed": 50}, unit_price_points=30, probability_points=30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -51,7 +52,9 @@ def jobs_list(
     """Open jobs, newest first, with their premium score and when their pro early access ends."""
     settings, prog, engine = program_ledger(home, program)
     now = datetime.now(UTC).replace(tzinfo=None)
-    with open_store(settings, read_only=True) as store, session_scope(engine) as session:
+    # Without facts, derived order probabilities fall back to one half (no client history to read).
+    facts = open_store(settings, read_only=True) if settings.facts_path.exists() else nullcontext(None)
+    with facts as store, session_scope(engine) as session:
         total, views = list_jobs(
             session, store=store, program=prog, viewer=Viewer("admin"), now=now, premium_only=premium, per_page=limit
         )
