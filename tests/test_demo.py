@@ -114,6 +114,11 @@ def test_the_readme_demo_builds_a_marketplace_with_history_and_serves_it(tmp_pat
             assert dashboard.status_code == 200 and 'role="progressbar"' in dashboard.text
             history = client.get(f"/api/v1/workers/{link.group(2)}/status").json()["history"]
             assert history and history[0]["kind"] == "granted"
+            # The benefits: a stream of jobs, some premium (a pro sees those in early access too), an issue.
+            jobs = client.get("/api/v1/jobs?per_page=100").json()
+            assert jobs["total"] > 50 and any(j["premium"] for j in jobs["items"])
+            assert 'data-issue="1"' in client.get("/newsletter").text
+            assert len(client.get("/api/v1/featured-pros").json()["items"]) > 0
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)

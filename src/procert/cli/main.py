@@ -379,6 +379,8 @@ def demo_command(
             out.print()
         out.rule("5. ledger: four quarterly runs, transitions and the notification outbox")
         _demo_ledger(settings, prog, store, day)
+        out.rule("6. benefits: premium jobs with pro early access, a newsletter issue")
+        _demo_benefits(settings, prog, store, workers)
     out.print(
         f"Try: procert explain {picks[0]['worker_id'] if picks else 'W0000001'} --as-of {day} "
         f"--home {settings.home} --lang en",
@@ -386,7 +388,7 @@ def demo_command(
     )
     password = _demo_admin(settings)
     if serve:
-        out.rule("6. the site (demo mode)")
+        out.rule("7. the site (demo mode)")
         out.print(
             f"Pro directory: http://{host}:{port}/pros · sign in as a worker: http://{host}:{port}/demo/login · "
             f"admin console: http://{host}:{port}/admin (user demo-admin, password {password}) · "
@@ -447,6 +449,57 @@ def _demo_ledger(settings: Any, prog: Any, store: Any, day: date) -> None:
         f"Browse it later: PROCERT_DEMO=true procert serve --home {settings.home} → http://127.0.0.1:8000/pros "
         "(sign in as a demo worker at /demo/login)"
     )
+
+
+def _demo_benefits(settings: Any, prog: Any, store: Any, workers: int) -> None:
+    """A stream of generated jobs, three demo subscribers and a newsletter issue composed and queued."""
+    from datetime import UTC, datetime
+
+    from procert.benefits import Viewer, list_jobs, read_job_rows, store_jobs, validate_jobs
+    from procert.benefits.models import Job, NewsletterIssue, Subscriber
+    from procert.benefits.promotion import Candidate, compose_issue, send_issue
+    from procert.cli.ledger_commands import ledger
+    from procert.demo import generate_jobs
+    from procert.ledger import current_pros, session_scope
+    from procert.web.auth import DEMO_SECRET
+
+    engine = ledger(settings)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    path = generate_jobs(settings.home / "demo-jobs.csv", count=150, clients=max(workers // 2, 10))
+    jobs = validate_jobs(read_job_rows(path), program=prog, source=str(path))
+    today = today_in(prog)
+    with session_scope(engine, write=True) as session:
+        for model in (Job, Subscriber):
+            session.query(model).delete()
+        session.query(NewsletterIssue).filter(NewsletterIssue.issue_date == today).delete()
+        store_jobs(session, jobs=jobs, actor="demo", program_id=prog.id)
+        for i, (name, locale) in enumerate((("佐藤 花子", "ja"), ("Alex Smith", "en"), ("田中 一郎", "ja")), start=1):
+            session.add(Subscriber(email=f"reader{i}@example.jp", name=name, locale=locale, subscribed_at=now))
+        session.flush()
+        _total, views = list_jobs(session, store=store, program=prog, viewer=Viewer("admin"), now=now, per_page=10_000)
+        premium = [v for v in views if v.score.premium]
+        early = [v for v in premium if v.early_access_until and now < v.early_access_until]
+        pros = [
+            Candidate(p.worker_id, p.division, p.since) for p in current_pros(session, program_id=prog.id, on=today)
+        ]
+        issue = compose_issue(
+            session,
+            store=store,
+            program=prog,
+            issue_date=today,
+            pros=pros,
+            public_url=settings.public_url,
+            actor="demo",
+        )
+        _sent, queued = send_issue(
+            session, program=prog, issue_id=issue.id, secret=DEMO_SECRET, public_url=settings.public_url, actor="demo"
+        )
+        names = ", ".join(f"{f['display_name']} ({f['division']})" for f in issue.content["featured"])
+    out.print(
+        f"jobs: {len(jobs)} open or recent, {len(premium)} premium, {len(early)} still for pros only (early access)",
+        highlight=False,
+    )
+    out.print(f"newsletter issue #{issue.id} of {today} features {names}; {queued} mail(s) queued", highlight=False)
 
 
 def _demo_admin(settings: Any) -> str:
