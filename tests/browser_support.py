@@ -118,6 +118,7 @@ def build_marketplace(directory: Path, program: Program, today: date) -> tuple[P
                 session, store=store, program=program, as_of=latest, actor="test", notify=NotifyOptions(enabled=False)
             )
             create_admin(session, username="admin", password=ADMIN_PASSWORD, actor="test")
+        add_benefits(engine, store, program, today)
     engine.dispose()
     return facts, ledger_url, [previous, latest]
 
@@ -138,3 +139,72 @@ def serve(app, port: int) -> Iterator[str]:  # type: ignore[no-untyped-def]
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def add_benefits(engine, store: FactStore, program: Program, today: date) -> None:  # type: ignore[no-untyped-def]
+    """Jobs (a premium writer job still in pro early access, an older premium one, a plain one), two subscribers
+    and a newsletter issue composed and sent."""
+    from datetime import UTC, datetime
+
+    from procert.benefits import store_jobs, validate_jobs
+    from procert.benefits.models import Subscriber
+    from procert.benefits.promotion import Candidate, compose_issue, send_issue
+    from procert.ledger import current_pros
+
+    now = datetime.now(UTC)
+
+    def job(job_id: str, title: str, hours_ago: float, **values: object) -> dict[str, object]:
+        return {
+            "job_id": job_id,
+            "client_id": "K1",
+            "company_name": "株式会社みらいメディア",
+            "company_tier": "listed",
+            "title": title,
+            "division": "writer",
+            "skills": "SEO; 取材",
+            "budget_jpy": 300_000,
+            "unit_price_jpy": 30_000,
+            "unit": "item",
+            "order_probability": 0.8,
+            "posted_at": (now - timedelta(hours=hours_ago)).isoformat(),
+            "closes_at": (now + timedelta(days=14)).isoformat(),
+            **values,
+        }
+
+    jobs = [
+        job("EARLY", "SEO記事の取材・執筆(10本)", 2),
+        job("OPEN", "インタビュー記事の執筆", 48),
+        job(
+            "PLAIN",
+            "データ入力",
+            5,
+            company_tier="other",
+            division="business",
+            unit_price_jpy=1_000,
+            order_probability=0.1,
+            skills="Excel",
+            budget_jpy=20_000,
+            unit="hour",
+        ),
+    ]
+    with session_scope(engine, write=True) as session:
+        store_jobs(session, jobs=validate_jobs(jobs, program=program, source="test"), actor="test")
+        session.add(
+            Subscriber(email="reader@example.jp", name="読者", locale="ja", subscribed_at=now.replace(tzinfo=None))
+        )
+        session.flush()
+        pros = [
+            Candidate(p.worker_id, p.division, p.since) for p in current_pros(session, program_id=program.id, on=today)
+        ]
+        issue = compose_issue(
+            session,
+            store=store,
+            program=program,
+            issue_date=today,
+            pros=pros,
+            public_url="http://127.0.0.1",
+            actor="test",
+        )
+        send_issue(
+            session, program=program, issue_id=issue.id, secret="x" * 40, public_url="http://127.0.0.1", actor="test"
+        )

@@ -174,3 +174,38 @@ def test_admin_signs_in_and_applies_an_override_end_to_end(page, shots):
     page.click("#clear-form button")
     page.goto("/pros")
     assert "Ken Tanaka" in card_names(page)
+
+
+def test_job_feed_early_access_and_recommended_pros(page, shots):
+    page.goto("/jobs")
+    listed = page.locator("ul.jobs li.job").evaluate_all("items => items.map(i => i.dataset.job)")
+    assert "EARLY" not in listed and "OPEN" in listed  # anonymous: the fresh premium job is for pros only
+    assert page.goto("/jobs/EARLY").status == 404
+    page.goto("/demo/login")
+    page.click('a[data-worker="P1"]')
+    page.wait_for_url("**/dashboard")
+    feed = page.locator("#feed")
+    assert feed.locator('li[data-job="EARLY"]').count() == 1
+    assert "同じ職種(writer)" in feed.inner_text() and "SEO, 取材" in feed.inner_text()
+    shots(page, "dashboard-feed")
+    page.goto("/jobs")
+    assert page.locator('li[data-job="EARLY"] .tag.pro-only').count() == 1
+    shots(page, "jobs")
+    page.click('li[data-job="EARLY"] a')
+    # listed 40 + 30 × (30,000 ÷ the writers' median 30,000) ÷ 2 = 15 + 30 × 0.8 = 24 → 79
+    assert page.locator("#score-total").inner_text() == "79.0"
+    shots(page, "job")
+    page.click("#recommended-link")
+    names = page.locator("#recommended li").evaluate_all("items => items.map(i => i.dataset.worker)")
+    assert names[0] == "P1" and "L1" not in names and "N1" not in names
+    shots(page, "recommended-pros")
+
+
+def test_newsletter_archive(page, shots):
+    page.goto("/newsletter")
+    issue = page.locator("#issues li").first
+    assert issue.count() == 1
+    issue.locator("a").click()
+    featured = page.locator("#featured li").evaluate_all("items => items.map(i => i.dataset.worker)")
+    assert sorted(featured) == ["P1", "P2", "P3", "P4"]  # every pro; never L1 (lost) or N1
+    shots(page, "newsletter-issue")
