@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from procert.ledger import create_api_key, session_scope
+from tests.test_notify import smtp  # noqa: F401  (the fixture)
 from tests.test_web import sign_in, site  # noqa: F401  (the fixture)
 
 
@@ -118,3 +119,36 @@ def test_posting_jobs_needs_the_operator_and_valid_jobs_all_or_nothing(jobs_site
     assert client.get("/api/v1/jobs/NEW1", headers={"X-API-Key": key}).status_code == 404  # nothing stored
     sign_in(client, "A")
     assert client.post("/api/v1/jobs", json=[fine]).status_code == 403
+
+
+def test_daily_digest_mails_new_fitting_premium_jobs_once(jobs_site, tmp_path, smtp):  # noqa: F811
+    from procert.benefits import queue_job_digests
+    from procert.facts import FactStore
+    from procert.notify import SmtpConfig, send_pending
+    from procert.programs import load_program
+    from tests.test_notify import parts
+
+    client, _key = jobs_site
+    controller, inbox = smtp
+    engine = client.app.state.context.engine
+    store = client.app.state.context.store
+    program = load_program("crowdworks-pro")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    assert isinstance(store, FactStore)
+    with session_scope(engine, write=True) as session:
+        queued = queue_job_digests(
+            session, store=store, program=program, pro_ids=["A", "B"], now=now, public_url="https://pro.example"
+        )
+    # A (writer) gets FRESH, posted an hour ago; OLD is 30 hours old; B is an engineer with no matching skill.
+    assert queued == 1
+    with session_scope(engine, write=True) as session:
+        again = queue_job_digests(
+            session, store=store, program=program, pro_ids=["A", "B"], now=now, public_url="https://pro.example"
+        )
+    assert again == 0
+    assert send_pending(engine, config=SmtpConfig(port=controller.port, sender="jobs@example.jp")).sent == 1
+    (mail,) = inbox.messages
+    text, html = parts(mail)
+    assert "a@example.jp" in mail["To"] and "1 件" in mail["Subject"]
+    assert "SEO記事 FRESH" in text and "SEO記事 OLD" not in text and "同じ職種(writer)" in text
+    assert "https://pro.example/jobs/FRESH" in html

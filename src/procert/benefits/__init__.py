@@ -16,7 +16,7 @@ from .jobs import (
     validate_jobs,
     visible,
 )
-from .matching import FeedItem, Recommendation, pro_feed, recommended_pros, worker_profiles
+from .matching import FeedItem, Recommendation, pro_feed, queue_job_digests, recommended_pros, worker_profiles
 from .models import Feature, Job, NewsletterIssue, Subscriber
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "get_job",
     "list_jobs",
     "pro_feed",
+    "queue_job_digests",
     "read_job_rows",
     "recommended_pros",
     "score_jobs",

@@ -3,10 +3,12 @@ a job), each ranked by a transparent fit with its reasons."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from procert.facts import FactStore
@@ -178,3 +180,101 @@ def recommended_pros(
         ranked.append(Recommendation(profile, f, RECOMMEND_FIT_WEIGHT * f.points + (1 - RECOMMEND_FIT_WEIGHT) * rating))
     ranked.sort(key=lambda r: (-r.rank, -r.profile.reviews, r.profile.worker_id))
     return ranked[:limit]
+
+
+def queue_job_digests(
+    session: Session,
+    *,
+    store: FactStore,
+    program: Program,
+    pro_ids: list[str],
+    now: datetime,
+    public_url: str,
+    per_mail: int = 5,
+    new_within: timedelta = timedelta(hours=24),
+) -> int:
+    """Queue one digest mail per certified worker who has premium jobs posted in the last ``new_within`` that
+    fit them (their feed, top ``per_mail``), through the outbox. One digest per worker and day: running it twice
+    queues nobody twice. Returns how many were queued."""
+    from procert.ledger import Notification
+
+    viewer = Viewer("worker", None, certified=True)
+    _total, views = list_jobs(
+        session, store=store, program=program, viewer=viewer, now=now, premium_only=True, per_page=100_000
+    )
+    fresh = [v for v in views if v.job.posted_at >= now - new_within]
+    if not fresh or not pro_ids:
+        return 0
+    day = now.date().isoformat()
+    existing = set(
+        session.scalars(
+            select(Notification.dedupe_key).where(Notification.dedupe_key.like(f"job_digest:{program.id}:{day}:%"))
+        )
+    )
+    base = public_url.rstrip("/")
+    queued = 0
+    for start in range(0, len(pro_ids), 5_000):
+        batch = pro_ids[start : start + 5_000]
+        profiles = worker_profiles(store, batch)
+        contacts = {
+            w: (email, locale or "ja")
+            for w, email, locale in store.con.cursor()
+            .execute("SELECT worker_id, email, locale FROM workers WHERE worker_id IN (SELECT unnest($1))", [batch])
+            .fetchall()
+        }
+        for worker_id in batch:
+            key = f"job_digest:{program.id}:{day}:{worker_id}"
+            profile = profiles.get(worker_id)
+            email, locale = contacts.get(worker_id, (None, "ja"))
+            if key in existing or profile is None or not email:
+                continue
+            items = []
+            for view in fresh:
+                f = fit(profile, view)
+                # Worth a mail only when the job is in their line of work: their division or their skills.
+                if any(r["part"] in ("division", "skills") for r in f.reasons):
+                    items.append(
+                        FeedItem(view, f, FEED_FIT_WEIGHT * f.points + (1 - FEED_FIT_WEIGHT) * view.score.total)
+                    )
+            items.sort(key=lambda i: (-i.rank, i.view.job.job_id))
+            if not items:
+                continue
+            session.add(
+                Notification(
+                    dedupe_key=key,
+                    program_id=program.id,
+                    worker_id=worker_id,
+                    run_id=None,
+                    kind="job_digest",
+                    email=email,
+                    locale=locale,
+                    payload={
+                        "kind": "job_digest",
+                        "worker_id": worker_id,
+                        "display_name": profile.display_name,
+                        "program_name": program.name.model_dump(),
+                        "date": day,
+                        "dashboard_url": f"{base}/dashboard/{worker_id}",
+                        "jobs": [
+                            {
+                                "job_id": i.view.job.job_id,
+                                "title": i.view.job.title,
+                                "company_name": i.view.job.company_name,
+                                "budget_jpy": i.view.job.budget_jpy,
+                                "url": f"{base}/jobs/{i.view.job.job_id}",
+                                "score": round(i.view.score.total, 1),
+                                "reasons": i.fit.reasons,
+                            }
+                            for i in items[:per_mail]
+                        ],
+                    },
+                    status="pending",
+                    attempts=0,
+                    not_before=now,
+                    next_attempt_at=now,
+                    message_id=f"<digest.{day}.{worker_id}.{secrets.token_hex(6)}@procert>",
+                    created_at=now,
+                )
+            )
+            queued += 1
+    return queued

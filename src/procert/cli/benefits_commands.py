@@ -203,3 +203,35 @@ def subscribers_import(
         + (f" ({result.kept_unsubscribed} stay unsubscribed)" if result.kept_unsubscribed else ""),
         highlight=False,
     )
+
+
+@jobs_app.command("digest")
+def jobs_digest(
+    actor: ActorOption = None,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+) -> None:
+    """Queue today's digest mail for every certified worker with new premium jobs (posted in the last 24 hours)
+    that fit them; run it daily (cron) to offer the digest. One per worker and day. `procert notify send`
+    delivers them."""
+    from procert.benefits import queue_job_digests
+    from procert.cli.common import today_in
+    from procert.ledger import audit, current_pros
+
+    settings, prog, engine = program_ledger(home, program)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with open_store(settings, read_only=True) as store, session_scope(engine, write=True) as session:
+        pros = [p.worker_id for p in current_pros(session, program_id=prog.id, on=today_in(prog))]
+        queued = queue_job_digests(
+            session, store=store, program=prog, pro_ids=pros, now=now, public_url=settings.public_url
+        )
+        audit(
+            session,
+            actor=actor_name(actor),
+            action="jobs.digest_queued",
+            program_id=prog.id,
+            details={"queued": queued},
+        )
+    out.print(
+        f"{queued} digest mail(s) queued for {len(pros):,} certified worker(s); deliver with `procert notify send`"
+    )

@@ -29,6 +29,8 @@ def render(payload: dict[str, Any], lang: str) -> RenderedMail:
     kind = payload["kind"]
     if kind == "newsletter":
         return _render_newsletter(payload, lang)
+    if kind == "job_digest":
+        return _render_digest(payload, lang)
     values = {
         "name": payload.get("display_name") or payload["worker_id"],
         "program": payload["program_name"],
@@ -92,4 +94,43 @@ def _render_newsletter(payload: dict[str, Any], lang: str) -> RenderedMail:
         subject=subject,
         text=_env.get_template("newsletter.txt.j2").render(context),
         html=_env.get_template("newsletter.html.j2").render(context),
+    )
+
+
+def _render_digest(payload: dict[str, Any], lang: str) -> RenderedMail:
+    program = payload["program_name"].get(lang) or payload["program_name"]["ja"]
+    name = payload.get("display_name") or payload["worker_id"]
+    subject = t("digest_subject", lang, count=len(payload["jobs"]), date=payload["date"])
+    reasons = {
+        "division": lambda r: t("web_reason_division", lang, division=r["division"]),
+        "skills": lambda r: t(
+            "web_reason_skills", lang, skills=", ".join(r["matched"]), count=len(r["matched"]), of=r["of"]
+        ),
+        "price": lambda r: t(
+            "web_reason_price",
+            lang,
+            budget=f"{r['budget_jpy']:,}",
+            low=f"{r['usual_jpy'][0]:,}",
+            high=f"{r['usual_jpy'][1]:,}",
+        ),
+    }
+    jobs = [
+        {
+            **j,
+            "why": [reasons[r["part"]](r) for r in j["reasons"]],
+            "score_text": t("web_feed_score", lang, score=j["score"]),
+        }
+        for j in payload["jobs"]
+    ]
+    m = {
+        "greeting": t("mail_greeting", lang, name=name, program=program),
+        "lead": t("digest_lead", lang, program=program),
+        "dashboard": t("mail_dashboard", lang),
+        "why": t("digest_why", lang, program=program),
+    }
+    context = {"m": m, "p": payload, "jobs": jobs, "lang": lang, "subject": subject}
+    return RenderedMail(
+        subject=subject,
+        text=_env.get_template("digest.txt.j2").render(context),
+        html=_env.get_template("digest.html.j2").render(context),
     )
