@@ -282,6 +282,11 @@ def write_report(args: argparse.Namespace, info: dict, results: dict[str, dict],
         "",
         "Target for the badge and the status API on this 2-core machine: ≥ 1,000 req/s with p99 ≤ 50 ms.",
         "",
+        "Where the time goes: a badge is a lookup in the server's in-memory snapshot of the current pros; a status",
+        "is two indexed lookups in the ledger (the latest result and the history); directory pages filter a list",
+        "sorted once per ledger version. A profile page reads the worker and their reviews from the facts store",
+        "(DuckDB), whose point lookups cost several milliseconds each: that, not the web stack, bounds it.",
+        "",
     ]
     args.out.write_text("\n".join(lines), encoding="utf-8")
     args.out.with_suffix(".json").write_text(
