@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from procert.facts import FactStore
 from procert.metrics import Period, metrics_sql, raw_columns
@@ -78,11 +78,17 @@ def near_miss_sql(criterion: Criterion, program: Program) -> str:
     return f"(CASE {branches} ELSE {_compare(criterion, moved(criterion.threshold))} END)"
 
 
-def value_sql(criterion: Criterion) -> str:
+#: The one thing the engines spell differently in the evaluation: the 64-bit float type.
+DOUBLE = {"duckdb": "DOUBLE", "postgresql": "DOUBLE PRECISION", "spark": "DOUBLE"}
+Dialect = Literal["duckdb", "postgresql", "spark"]
+
+
+def value_sql(criterion: Criterion, dialect: Dialect = "duckdb") -> str:
     c = criterion.id
     if criterion.metric_def.value_type == "ratio":
         # IEEE division of two integers is correctly rounded: equal to float(Fraction(num, den)) everywhere.
-        return f"CASE WHEN {c}__den > 0 THEN CAST({c}__num AS DOUBLE) / CAST({c}__den AS DOUBLE) END"
+        double = DOUBLE[dialect]
+        return f"CASE WHEN {c}__den > 0 THEN CAST({c}__num AS {double}) / CAST({c}__den AS {double}) END"
     return f"{c}__value"
 
 
@@ -92,7 +98,9 @@ def output_columns(program: Program) -> list[str]:
     return ["worker_id", "certified", *ids, *(f"{i}_passed" for i in ids)]
 
 
-def evaluation_sql(program: Program, period: Period, *, worker_id_param: bool = False) -> str:
+def evaluation_sql(
+    program: Program, period: Period, *, worker_id_param: bool = False, dialect: Dialect = "duckdb"
+) -> str:
     base = metrics_sql([c.request() for c in program.criteria], period, worker_id_param=worker_id_param)
     statuses = ", ".join(_quote(s) for s in program.eligible_statuses)
     passed = {c.id: passed_sql(c) for c in program.criteria}
@@ -105,7 +113,7 @@ def evaluation_sql(program: Program, period: Period, *, worker_id_param: bool = 
     return f"""
         WITH measured AS ({base})
         SELECT worker_id, ({certified}) AS certified,
-               {", ".join(f"{value_sql(c)} AS {c.id}" for c in program.criteria)},
+               {", ".join(f"{value_sql(c, dialect)} AS {c.id}" for c in program.criteria)},
                {", ".join(f"{expr} AS {cid}_passed" for cid, expr in passed.items())},
                division, status, {", ".join(raws + extra)}
         FROM measured"""

@@ -1,0 +1,40 @@
+"""The full evaluation on facts kept in PostgreSQL: the very same SQL as the embedded engine (one definition of
+every metric and threshold), in PostgreSQL's dialect."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from procert.evaluation.engine import evaluation_sql
+from procert.facts.postgres import conninfo, postgres_timezone
+from procert.facts.store import FactStoreError
+from procert.metrics import Period
+from procert.programs import Program
+
+
+def _plain(value: Any) -> Any:
+    # PostgreSQL sums big integers as NUMERIC; the embedded engine gives integers. Same values, one type.
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+def evaluate_postgres(
+    url: str, program: Program, as_of: date, *, observed_until: date | None = None
+) -> list[dict[str, Any]]:
+    """Every worker's evaluation row (as :meth:`procert.evaluation.Evaluation.rows` gives), ordered by worker."""
+    stored = postgres_timezone(url)
+    if stored is not None and stored != program.timezone:
+        raise FactStoreError(
+            f"the facts were imported with time zone {stored}, but the program uses {program.timezone}"
+        )
+    period = Period(as_of, program.timezone, observed_until=observed_until)
+    sql = evaluation_sql(program, period, dialect="postgresql")
+    with psycopg.connect(conninfo(url)) as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT * FROM ({sql}) evaluated ORDER BY worker_id")
+        names = [d.name for d in cur.description or []]
+        return [{k: _plain(v) for k, v in zip(names, row, strict=True)} for row in cur.fetchall()]

@@ -1,0 +1,68 @@
+"""Parity of the engines: one marketplace, with the evaluation core's boundary cases, evaluated by the embedded
+DuckDB engine and by PostgreSQL from the same SQL must give identical rows."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from procert.demo import generate
+from procert.evaluation import evaluate
+from procert.evaluation.postgres import evaluate_postgres
+from procert.facts import FactStore, import_export
+from procert.facts.postgres import load_postgres
+from procert.programs import load_program
+from tests.conftest import Export
+from tests.ledger_support import ledger_url
+from tests.test_ledger import pro
+
+PROGRAM = load_program("crowdworks-pro")
+
+
+def boundary_cases() -> Export:
+    """Hand-made edges: an average of exactly 4.8, 90 % completion exactly, a window's last second, ties."""
+    exp = Export()
+    pro(exp, "EDGE-48", reviews=0)
+    exp.review("EDGE-48", (5, 5, 5, 5, 4))  # 24 / 5 = 4.8 exactly: passes >= 4.8
+    pro(exp, "EDGE-90")
+    for i in range(9):
+        exp.contract("EDGE-90", f"2026-0{1 + i % 8}-10T00:00:00+09:00")
+    exp.contract("EDGE-90", "2026-05-10T00:00:00+09:00", status="cancelled")
+    pro(exp, "EDGE-LASTSECOND")
+    exp.scout("EDGE-LASTSECOND", "2026-09-30T23:59:59+09:00")  # inside a window ending 2026-10-01 00:00 JST
+    exp.scout("EDGE-LASTSECOND", "2026-10-01T00:00:00+09:00")  # outside
+    for wid in ("TIE-1", "TIE-2"):
+        pro(exp, wid, division="engineer")
+    return exp
+
+
+@pytest.fixture(scope="module")
+def marketplace(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("parity")
+    generate(root / "demo", workers=1500, seed=11, end=date(2026, 11, 29))
+    store = FactStore(root / "facts.duckdb")
+    import_export(store, root / "demo", timezone=PROGRAM.timezone)
+    import_export(store, boundary_cases().write(root / "edges"), timezone=PROGRAM.timezone)
+    store.close()
+    return root / "facts.duckdb"
+
+
+@pytest.mark.parametrize("as_of", [date(2026, 10, 1), date(2026, 7, 1)])
+def test_postgresql_gives_the_same_rows_as_the_embedded_engine(marketplace: Path, tmp_path: Path, as_of: date):
+    with FactStore(marketplace, read_only=True) as store:
+        expected = sorted(evaluate(store, PROGRAM, as_of).rows(), key=lambda r: r["worker_id"])
+        for url in ledger_url("postgresql", tmp_path):
+            counts = load_postgres(store, url)
+            assert counts["workers"] == len(expected) > 1500
+            got = evaluate_postgres(url, PROGRAM, as_of)
+    assert [r["worker_id"] for r in got] == [r["worker_id"] for r in expected]
+    for mine, theirs in zip(got, expected, strict=True):
+        assert mine == theirs, mine["worker_id"]
+    assert sum(r["certified"] for r in got) > 10
+    edges = {r["worker_id"]: r for r in got}
+    if as_of == date(2026, 10, 1):
+        assert edges["EDGE-48"]["overall_rating"] == 4.8 and edges["EDGE-48"]["overall_rating_passed"] is True
+        assert (edges["EDGE-90"]["completion_rate"], edges["EDGE-90"]["completion_rate_passed"]) == (0.9, True)
+        assert edges["EDGE-LASTSECOND"]["scouts"] == 1  # the scout at 00:00 belongs to the next window
