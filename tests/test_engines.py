@@ -1,5 +1,6 @@
 """Parity of the engines: one marketplace, with the evaluation core's boundary cases, evaluated by the embedded
-DuckDB engine and by PostgreSQL from the same SQL must give identical rows."""
+DuckDB engine, by PostgreSQL and by Apache Spark (local mode, a real JVM) from the same SQL must give identical
+rows."""
 
 from __future__ import annotations
 
@@ -66,3 +67,33 @@ def test_postgresql_gives_the_same_rows_as_the_embedded_engine(marketplace: Path
         assert edges["EDGE-48"]["overall_rating"] == 4.8 and edges["EDGE-48"]["overall_rating_passed"] is True
         assert (edges["EDGE-90"]["completion_rate"], edges["EDGE-90"]["completion_rate_passed"]) == (0.9, True)
         assert edges["EDGE-LASTSECOND"]["scouts"] == 1  # the scout at 00:00 belongs to the next window
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from procert.evaluation.spark import spark_session
+
+    with spark_session("local[2]", driver_memory="1g") as session:
+        yield session
+
+
+@pytest.mark.parametrize("as_of", [date(2026, 10, 1), date(2026, 7, 1)])
+def test_spark_gives_the_same_rows_as_the_embedded_engine(marketplace: Path, tmp_path: Path, spark, as_of: date):
+    from procert.evaluation.spark import evaluate_spark
+
+    with FactStore(marketplace, read_only=True) as store:
+        expected = sorted(evaluate(store, PROGRAM, as_of).rows(), key=lambda r: r["worker_id"])
+    got = evaluate_spark(spark, tmp_path / "parquet", PROGRAM, as_of, store_path=marketplace)
+    assert [r["worker_id"] for r in got] == [r["worker_id"] for r in expected]
+    for mine, theirs in zip(got, expected, strict=True):
+        assert mine == theirs, mine["worker_id"]
+    assert sum(r["certified"] for r in got) > 10
+
+
+def test_spark_refuses_facts_keyed_in_another_time_zone(marketplace: Path, tmp_path: Path, spark):
+    from procert.evaluation.spark import evaluate_spark
+    from procert.facts import FactStoreError
+
+    other = PROGRAM.model_copy(update={"timezone": "UTC"})
+    with pytest.raises(FactStoreError, match="time zone Asia/Tokyo"):
+        evaluate_spark(spark, tmp_path / "parquet", other, date(2026, 10, 1), store_path=marketplace)

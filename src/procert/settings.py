@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         default=False, description="Demo mode: a built-in secret key and a page to sign in as any worker."
     )
     login_link_minutes: int = Field(default=15, ge=1, le=1440, description="How long a login link stays valid.")
+    facts_url: str | None = Field(
+        default=None,
+        description="Also keep the facts in PostgreSQL (postgresql://…): `procert import` copies them there and "
+        "`procert evaluate --engine postgresql` evaluates there.",
+    )
+    spark_master: str = Field(default="local[*]", description="Spark master URL for `--engine spark`.")
     ledger_refresh_seconds: float = Field(
         default=1.0,
         ge=0,

@@ -79,6 +79,15 @@ def import_command(
         except FactStoreError as exc:
             fail(str(exc))
         counts = store.counts()
+        if settings.facts_url:
+            from procert.facts.postgres import load_postgres
+
+            progress.update(task, description="copying the facts to PostgreSQL")
+            try:
+                load_postgres(store, settings.facts_url, progress=lambda msg: progress.update(task, description=msg))
+            except Exception as exc:  # connection refused, permissions: the embedded import stands; say so
+                progress.stop()
+                fail(f"the facts are stored here, but copying them to PROCERT_FACTS_URL failed: {exc}")
     table = Table(title=f"imported {directory} ({'replace' if replace else 'upsert'}, {prog.timezone})")
     table.add_column("table")
     table.add_column("rows in file", justify="right")
@@ -154,6 +163,12 @@ def evaluate_command(
             show_default=False,
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="duckdb (embedded), postgresql (PROCERT_FACTS_URL) or spark (PROCERT_SPARK_MASTER)."
+        ),
+    ] = "duckdb",
     home: HomeOption = None,
     program: ProgramOption = None,
     lang: LangOption = None,
@@ -164,6 +179,11 @@ def evaluate_command(
     day = parse_as_of(as_of, prog)
     if out_path is not None and out_path.suffix.lower() not in (".csv", ".parquet", ".jsonl"):
         raise typer.BadParameter("use a .csv, .parquet or .jsonl file", param_hint="--out")
+    if engine not in ("duckdb", "postgresql", "spark"):
+        raise typer.BadParameter("use duckdb, postgresql or spark", param_hint="--engine")
+    if engine != "duckdb":
+        _evaluate_elsewhere(settings, prog, day, engine, out_path)
+        return
     with open_store(settings, read_only=True) as store:
         if store.is_empty():
             fail("the facts store holds no workers: run `procert import DIR` first")
@@ -177,6 +197,40 @@ def evaluate_command(
         evaluation.write(target)
         print_summary(evaluation, settings.lang)
     out.print(f"→ {target}", highlight=False)
+
+
+def _evaluate_elsewhere(settings: Any, prog: Any, day: date, engine: str, out_path: Path | None) -> None:
+    """The same evaluation on PostgreSQL or Spark; the result file has the same columns as the embedded one."""
+    import time
+
+    from procert.evaluation import output_columns, write_rows
+
+    started = time.perf_counter()
+    with steps() as progress:
+        progress.add_task(f"evaluating {prog.label} as of {day} on {engine}", total=None)
+        try:
+            if engine == "postgresql":
+                if not settings.facts_url:
+                    fail("set PROCERT_FACTS_URL to the PostgreSQL database that `procert import` copied the facts to")
+                from procert.evaluation.postgres import evaluate_postgres
+
+                rows = evaluate_postgres(settings.facts_url, prog, day)
+            else:
+                from procert.evaluation.spark import evaluate_spark, spark_session
+
+                with spark_session(settings.spark_master) as spark:
+                    rows = evaluate_spark(spark, settings.home / "parquet", prog, day, store_path=settings.facts_path)
+        except FactStoreError as exc:
+            fail(str(exc))
+    if not rows:
+        fail("no workers to evaluate: run `procert import DIR` first")
+    target = out_path or settings.results_dir / f"{prog.id}_{day.isoformat()}_{engine}.csv"
+    write_rows(rows, output_columns(prog), target)
+    certified = sum(1 for r in rows if r["certified"])
+    out.print(
+        f"{engine}: {len(rows):,} workers, {certified:,} certified, {time.perf_counter() - started:.1f} s → {target}",
+        highlight=False,
+    )
 
 
 @app.command("explain")

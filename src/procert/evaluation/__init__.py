@@ -9,6 +9,7 @@ from procert.evaluation.engine import (
     keeps,
     near_miss,
     output_columns,
+    write_rows,
 )
 from procert.evaluation.explain import (
     CriterionExplanation,
@@ -36,4 +37,5 @@ __all__ = [
     "near_miss",
     "output_columns",
     "threshold_text",
+    "write_rows",
 ]

@@ -119,6 +119,9 @@ def evaluation_sql(
         FROM measured"""
 
 
+_FORMATS = {".csv": "FORMAT csv, HEADER true", ".parquet": "FORMAT parquet", ".jsonl": "FORMAT json"}
+
+
 def _has_margin(criterion: Criterion, program: Program) -> bool:
     return program.grace is not None and criterion.id in program.grace.margins
 
@@ -169,8 +172,7 @@ class Evaluation:
     def write(self, path: Path | str) -> Path:
         """Write one row per worker (sorted by worker_id) as .csv, .parquet or .jsonl."""
         path = Path(path)
-        formats = {".csv": "FORMAT csv, HEADER true", ".parquet": "FORMAT parquet", ".jsonl": "FORMAT json"}
-        options = formats.get(path.suffix.lower())
+        options = _FORMATS.get(path.suffix.lower())
         if options is None:
             raise ValueError(f"{path}: unsupported output format; use .csv, .parquet or .jsonl")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -212,3 +214,21 @@ def evaluate_worker(store: FactStore, program: Program, as_of: date, worker_id: 
     if row is None:
         return None
     return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def write_rows(rows: list[dict[str, Any]], columns: list[str], path: Path | str) -> Path:
+    """Result rows from another engine, written exactly as :meth:`Evaluation.write` writes (same formats, same
+    formatting: files from different engines compare byte for byte)."""
+    import duckdb
+    import pyarrow as pa
+
+    target = Path(path)
+    options = _FORMATS.get(target.suffix.lower())
+    if options is None:
+        raise ValueError(f"{target}: unsupported output format; use .csv, .parquet or .jsonl")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    result_rows = pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows])  # noqa: F841  (read by DuckDB)
+    with duckdb.connect() as con:
+        selected = f"SELECT {', '.join(columns)} FROM result_rows ORDER BY worker_id"
+        con.execute(f"COPY ({selected}) TO {_quote(str(target))} ({options})")
+    return target

@@ -55,6 +55,12 @@ MONTHLY_EARNINGS_SCHEMA = (
 )
 
 
+#: How the monthly totals derive from the stored facts: portable SQL, also run by Spark on Parquet facts.
+MONTHLY_EARNINGS_SQL = """SELECT p.worker_id, w.division, p.paid_month, CAST(SUM(p.amount_jpy) AS BIGINT) AS total_jpy
+               FROM payments p JOIN workers w ON w.worker_id = p.worker_id
+               GROUP BY p.worker_id, w.division, p.paid_month"""
+
+
 class FactStoreError(RuntimeError):
     """The facts store cannot be used as asked (wrong time zone, newer schema, locked file...)."""
 
@@ -148,13 +154,7 @@ class FactStore:
     def rebuild_monthly_earnings(self) -> None:
         """Recompute the derived monthly totals from the stored payments and workers."""
         self.con.execute("DELETE FROM monthly_earnings")
-        self.con.execute(
-            """INSERT INTO monthly_earnings
-               SELECT p.worker_id, w.division, p.paid_month, CAST(SUM(p.amount_jpy) AS BIGINT)
-               FROM payments p JOIN workers w ON w.worker_id = p.worker_id
-               GROUP BY p.worker_id, w.division, p.paid_month
-               ORDER BY p.paid_month, w.division"""
-        )
+        self.con.execute(f"INSERT INTO monthly_earnings {MONTHLY_EARNINGS_SQL} ORDER BY p.paid_month, w.division")
 
     # -- reading -------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
