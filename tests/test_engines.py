@@ -97,3 +97,31 @@ def test_spark_refuses_facts_keyed_in_another_time_zone(marketplace: Path, tmp_p
     other = PROGRAM.model_copy(update={"timezone": "UTC"})
     with pytest.raises(FactStoreError, match="time zone Asia/Tokyo"):
         evaluate_spark(spark, tmp_path / "parquet", other, date(2026, 10, 1), store_path=marketplace)
+
+
+def test_single_worker_evaluation_agrees_with_the_full_one_on_duckdb_and_postgresql(marketplace: Path, tmp_path: Path):
+    """The fast path (one worker, by index or sorted storage, ranks by counting) must give the full run's row."""
+    import random
+
+    import psycopg
+
+    from procert.evaluation import evaluate_worker
+    from procert.evaluation.postgres import evaluate_worker_postgres
+    from procert.facts.postgres import conninfo
+
+    as_of = date(2026, 10, 1)
+    with FactStore(marketplace, read_only=True) as store:
+        full = {r["worker_id"]: r for r in evaluate(store, PROGRAM, as_of).rows()}
+        ranked = sorted((r for r in full.values() if r["earnings_rank"] is not None), key=lambda r: r["earnings_rank"])
+        # Every edge case, the best and worst ranked (ties included), and a random sample.
+        picks = {w for w in full if not w.startswith("W")} | {r["worker_id"] for r in ranked[:20] + ranked[-20:]}
+        picks |= set(random.Random(5).sample(sorted(full), 150))
+        for worker_id in sorted(picks):
+            assert evaluate_worker(store, PROGRAM, as_of, worker_id) == full[worker_id], worker_id
+        assert evaluate_worker(store, PROGRAM, as_of, "NOBODY") is None
+        for url in ledger_url("postgresql", tmp_path):
+            load_postgres(store, url)
+            with psycopg.connect(conninfo(url)) as conn:
+                for worker_id in sorted(picks):
+                    assert evaluate_worker_postgres(conn, PROGRAM, as_of, worker_id) == full[worker_id], worker_id
+                assert evaluate_worker_postgres(conn, PROGRAM, as_of, "NOBODY") is None

@@ -81,6 +81,8 @@ def near_miss_sql(criterion: Criterion, program: Program) -> str:
 #: The one thing the engines spell differently in the evaluation: the 64-bit float type.
 DOUBLE = {"duckdb": "DOUBLE", "postgresql": "DOUBLE PRECISION", "spark": "DOUBLE"}
 Dialect = Literal["duckdb", "postgresql", "spark"]
+#: How a query names the one worker of a single-worker evaluation (psycopg binds named parameters).
+PLACEHOLDER = {"duckdb": "$1", "postgresql": "%(worker_id)s", "spark": ":worker_id"}
 
 
 def value_sql(criterion: Criterion, dialect: Dialect = "duckdb") -> str:
@@ -101,7 +103,12 @@ def output_columns(program: Program) -> list[str]:
 def evaluation_sql(
     program: Program, period: Period, *, worker_id_param: bool = False, dialect: Dialect = "duckdb"
 ) -> str:
-    base = metrics_sql([c.request() for c in program.criteria], period, worker_id_param=worker_id_param)
+    base = metrics_sql(
+        [c.request() for c in program.criteria],
+        period,
+        worker_id_param=worker_id_param,
+        placeholder=PLACEHOLDER[dialect],
+    )
     statuses = ", ".join(_quote(s) for s in program.eligible_statuses)
     passed = {c.id: passed_sql(c) for c in program.criteria}
     certified = " AND ".join([f"status IN ({statuses})", *passed.values()])

@@ -38,3 +38,20 @@ def evaluate_postgres(
         cur.execute(f"SELECT * FROM ({sql}) evaluated ORDER BY worker_id")
         names = [d.name for d in cur.description or []]
         return [{k: _plain(v) for k, v in zip(names, row, strict=True)} for row in cur.fetchall()]
+
+
+def evaluate_worker_postgres(
+    connection: psycopg.Connection, program: Program, as_of: date, worker_id: str
+) -> dict[str, Any] | None:
+    """One worker's evaluation row on PostgreSQL (the dashboard's live preview, event-driven updates): the
+    single-worker SQL, which reads the worker's rows through the indexes built at import. None if unknown."""
+    period = Period(as_of, program.timezone)
+    with connection.cursor() as cur:
+        cur.execute(
+            evaluation_sql(program, period, worker_id_param=True, dialect="postgresql"), {"worker_id": worker_id}
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None
+        names = [d.name for d in cur.description or []]
+    return {k: _plain(v) for k, v in zip(names, row, strict=True)}

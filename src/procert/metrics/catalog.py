@@ -56,6 +56,11 @@ class Metric(ABC):
     def sql(self, params: _Params, period: Period) -> str:
         """SELECT worker_id and num/den or value, one row per worker with data."""
 
+    def worker_sql(self, params: _Params, period: Period, worker: str) -> str:
+        """The same for the one worker given by the SQL expression ``worker`` (a query parameter): by default the
+        full query filtered, which the engines push down to the worker's rows (indexed or sorted by worker)."""
+        return f"SELECT * FROM ({self.sql(params, period)}) whole WHERE worker_id = {worker}"
+
     @abstractmethod
     def window(self, params: _Params, period: Period) -> Window:
         """The span of facts the metric reads as of ``period``."""
@@ -172,6 +177,19 @@ class EarningsBestRank(Metric):
                 WHERE paid_month BETWEEN {first} AND {last} AND total_jpy > 0
             ) ranked
             GROUP BY worker_id"""
+
+    def worker_sql(self, params: Params, period: Period, worker: str) -> str:  # type: ignore[override]
+        # A rank without ranking the whole division: 1 + how many of the division had a higher total that month
+        # (ties share the best rank, as RANK() gives). Reads the (division, paid_month, total_jpy) index.
+        first, last = self.month_range(params, period)
+        return f"""
+            SELECT me.worker_id, MIN(1 + (
+                       SELECT COUNT(*) FROM monthly_earnings other
+                       WHERE other.division = me.division AND other.paid_month = me.paid_month
+                         AND other.total_jpy > me.total_jpy)) AS value
+            FROM monthly_earnings me
+            WHERE me.worker_id = {worker} AND me.paid_month BETWEEN {first} AND {last} AND me.total_jpy > 0
+            GROUP BY me.worker_id"""
 
     def rank_details_sql(self, params: Params, period: Period, cutoff_for: Callable[[str], str]) -> str:
         """Per worker in the list parameter ``$1`` and per month of the window in which their division had

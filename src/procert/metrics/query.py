@@ -26,18 +26,25 @@ def raw_columns(request: MetricRequest) -> list[str]:
     return [f"{request.column}__value"]
 
 
-def metrics_sql(requests: list[MetricRequest], period: Period, *, worker_id_param: bool = False) -> str:
+def metrics_sql(
+    requests: list[MetricRequest], period: Period, *, worker_id_param: bool = False, placeholder: str = "$1"
+) -> str:
     """One row per worker (``worker_id``, ``division``, ``status``) with every request's raw columns.
 
-    With ``worker_id_param`` the outer query is restricted to the worker given as parameter ``$1``
-    (metrics that rank a whole division still compute over everyone).
+    With ``worker_id_param`` only the worker given as the query parameter ``placeholder`` is measured, each
+    metric by its single-worker form (:meth:`Metric.worker_sql`).
     """
     ctes: list[str] = []
     selects = ["w.worker_id", "w.division", "w.status"]
     joins: list[str] = []
     for i, req in enumerate(requests):
         alias = f"m{i}"
-        ctes.append(f"{alias} AS ({req.metric.sql(req.params, period)})")  # type: ignore[arg-type]
+        sql = (
+            req.metric.worker_sql(req.params, period, placeholder)  # type: ignore[arg-type]
+            if worker_id_param
+            else req.metric.sql(req.params, period)  # type: ignore[arg-type]
+        )
+        ctes.append(f"{alias} AS ({sql})")
         joins.append(f"LEFT JOIN {alias} ON {alias}.worker_id = w.worker_id")
         if req.metric.value_type == "ratio":
             selects += [f"{alias}.num AS {req.column}__num", f"{alias}.den AS {req.column}__den"]
@@ -45,6 +52,6 @@ def metrics_sql(requests: list[MetricRequest], period: Period, *, worker_id_para
             selects.append(f"COALESCE({alias}.value, {req.metric.missing_value}) AS {req.column}__value")
         else:
             selects.append(f"{alias}.value AS {req.column}__value")
-    where = "WHERE w.worker_id = $1" if worker_id_param else ""
+    where = f"WHERE w.worker_id = {placeholder}" if worker_id_param else ""
     with_clause = ("WITH " + ",\n".join(ctes)) if ctes else ""
     return f"{with_clause}\nSELECT {', '.join(selects)}\nFROM workers w\n{' '.join(joins)}\n{where}"
