@@ -264,3 +264,25 @@ def failing_import_dir(store: FactStore, directory: Path) -> ImportFailed:
         import_export(store, directory, timezone=TZ)
     assert snapshot(store) == before
     return info.value
+
+
+def test_a_version_1_store_is_upgraded_in_place_and_refused_read_only_until_then(tmp_path: Path):
+    """Schema 2 adds the monthly ranks; they derive from the stored facts, so an old store upgrades itself."""
+    from procert.facts import FactStoreError
+    from procert.facts.store import SCHEMA_VERSION
+
+    exp = Export()
+    for wid, amount in (("A", 300), ("B", 500), ("C", 500)):
+        exp.worker(wid)
+        exp.payment(wid, "2025-03-10T12:00:00+09:00", amount)
+    path = tmp_path / "facts.duckdb"
+    with FactStore(path) as store:
+        import_export(store, exp.write(tmp_path / "e"), timezone="Asia/Tokyo")
+        store.query("ALTER TABLE monthly_earnings DROP COLUMN month_rank")
+        store.set_meta("schema_version", "1")
+    with pytest.raises(FactStoreError, match="schema version 1; this procert expects 2"):
+        FactStore(path, read_only=True)
+    with FactStore(path) as store:
+        assert store.meta("schema_version") == SCHEMA_VERSION
+        ranks = dict(store.query("SELECT worker_id, month_rank FROM monthly_earnings").fetchall())
+    assert ranks == {"B": 1, "C": 1, "A": 3}  # ties share the best rank, the next one skips

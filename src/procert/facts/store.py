@@ -17,7 +17,7 @@ import duckdb
 
 from procert.facts.contract import TABLE_ORDER
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: monthly_earnings.month_rank
 
 #: Stored tables. Derived columns (after the contract's columns) are computed at import.
 STORED_SCHEMA: dict[str, str] = {
@@ -51,14 +51,22 @@ STORED_SCHEMA: dict[str, str] = {
 #: worker's payments summed per calendar month of the program's time zone, with the worker's current division.
 #: Rankings read ~5x fewer rows than from payments, and need no join.
 MONTHLY_EARNINGS_SCHEMA = (
-    "worker_id VARCHAR NOT NULL, division VARCHAR NOT NULL, paid_month INTEGER NOT NULL, total_jpy BIGINT NOT NULL"
+    "worker_id VARCHAR NOT NULL, division VARCHAR NOT NULL, paid_month INTEGER NOT NULL, total_jpy BIGINT NOT NULL, "
+    "month_rank BIGINT"
 )
 
 
-#: How the monthly totals derive from the stored facts: portable SQL, also run by Spark on Parquet facts.
-MONTHLY_EARNINGS_SQL = """SELECT p.worker_id, w.division, p.paid_month, CAST(SUM(p.amount_jpy) AS BIGINT) AS total_jpy
-               FROM payments p JOIN workers w ON w.worker_id = p.worker_id
-               GROUP BY p.worker_id, w.division, p.paid_month"""
+#: How the monthly totals derive from the stored facts, with each positive total's rank within its division and
+#: month (ties share the best rank): portable SQL, also run by Spark on Parquet facts. A month's ranks depend on
+#: the facts alone, not on the evaluation date, so they are computed once per import and every evaluation (one
+#: worker or everyone) just reads them.
+MONTHLY_EARNINGS_SQL = """SELECT worker_id, division, paid_month, total_jpy,
+               CASE WHEN total_jpy > 0 THEN RANK() OVER (
+                   PARTITION BY division, paid_month, CASE WHEN total_jpy > 0 THEN 1 ELSE 0 END
+                   ORDER BY total_jpy DESC) END AS month_rank
+           FROM (SELECT p.worker_id, w.division, p.paid_month, CAST(SUM(p.amount_jpy) AS BIGINT) AS total_jpy
+                 FROM payments p JOIN workers w ON w.worker_id = p.worker_id
+                 GROUP BY p.worker_id, w.division, p.paid_month) totals"""
 
 
 class FactStoreError(RuntimeError):
@@ -92,6 +100,13 @@ class FactStore:
             raise FactStoreError(f"cannot open facts database {self.path}: {exc}") from exc
         if not read_only:
             self._ensure_schema()
+        elif self._has_meta() and self.meta("schema_version") not in (None, SCHEMA_VERSION):
+            version = self.meta("schema_version")
+            self.con.close()
+            raise FactStoreError(
+                f"facts database {self.path} has schema version {version}; this procert expects {SCHEMA_VERSION}: "
+                "run `procert import` once (any export, even an empty re-import) to upgrade it"
+            )
 
     def cursor(self) -> FactStore:
         """A store on a new cursor of the same database: what each thread of a web server must use, since one
@@ -110,9 +125,21 @@ class FactStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _has_meta(self) -> bool:
+        found = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'procert_meta'"
+        ).fetchone()
+        return bool(found and found[0])
+
     def _ensure_schema(self) -> None:
         self.con.execute("CREATE TABLE IF NOT EXISTS procert_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
         version = self.meta("schema_version")
+        if version == "1":
+            # Version 2 only adds the monthly ranks, derived from the stored facts: upgrade in place.
+            self.con.execute("ALTER TABLE monthly_earnings ADD COLUMN IF NOT EXISTS month_rank BIGINT")
+            self.rebuild_monthly_earnings()
+            self.set_meta("schema_version", SCHEMA_VERSION)
+            version = SCHEMA_VERSION
         if version is not None and version != SCHEMA_VERSION:
             raise FactStoreError(
                 f"facts database {self.path} has schema version {version}; this procert expects "
@@ -154,7 +181,8 @@ class FactStore:
     def rebuild_monthly_earnings(self) -> None:
         """Recompute the derived monthly totals from the stored payments and workers."""
         self.con.execute("DELETE FROM monthly_earnings")
-        self.con.execute(f"INSERT INTO monthly_earnings {MONTHLY_EARNINGS_SQL} ORDER BY p.paid_month, w.division")
+        # Sorted by worker: a single worker's months are a few blocks (DuckDB skips the rest by min/max).
+        self.con.execute(f"INSERT INTO monthly_earnings SELECT * FROM ({MONTHLY_EARNINGS_SQL}) m ORDER BY worker_id")
 
     # -- reading -------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

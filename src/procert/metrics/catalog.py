@@ -167,29 +167,20 @@ class EarningsBestRank(Metric):
 
     def sql(self, params: Params, period: Period) -> str:  # type: ignore[override]
         first, last = self.month_range(params, period)
-        # Reads the monthly totals derived at import (see procert.facts.store): no join, 5x fewer rows.
+        # Reads the monthly totals and ranks derived at import (see procert.facts.store): no join, no ranking.
         return f"""
             SELECT worker_id, MIN(month_rank) AS value
-            FROM (
-                SELECT worker_id,
-                       RANK() OVER (PARTITION BY division, paid_month ORDER BY total_jpy DESC) AS month_rank
-                FROM monthly_earnings
-                WHERE paid_month BETWEEN {first} AND {last} AND total_jpy > 0
-            ) ranked
+            FROM monthly_earnings
+            WHERE paid_month BETWEEN {first} AND {last} AND total_jpy > 0
             GROUP BY worker_id"""
 
     def worker_sql(self, params: Params, period: Period, worker: str) -> str:  # type: ignore[override]
-        # A rank without ranking the whole division: 1 + how many of the division had a higher total that month
-        # (ties share the best rank, as RANK() gives). Reads the (division, paid_month, total_jpy) index.
         first, last = self.month_range(params, period)
         return f"""
-            SELECT me.worker_id, MIN(1 + (
-                       SELECT COUNT(*) FROM monthly_earnings other
-                       WHERE other.division = me.division AND other.paid_month = me.paid_month
-                         AND other.total_jpy > me.total_jpy)) AS value
-            FROM monthly_earnings me
-            WHERE me.worker_id = {worker} AND me.paid_month BETWEEN {first} AND {last} AND me.total_jpy > 0
-            GROUP BY me.worker_id"""
+            SELECT worker_id, MIN(month_rank) AS value
+            FROM monthly_earnings
+            WHERE worker_id = {worker} AND paid_month BETWEEN {first} AND {last} AND total_jpy > 0
+            GROUP BY worker_id"""
 
     def rank_details_sql(self, params: Params, period: Period, cutoff_for: Callable[[str], str]) -> str:
         """Per worker in the list parameter ``$1`` and per month of the window in which their division had
