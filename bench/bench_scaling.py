@@ -100,6 +100,10 @@ def main() -> None:
         }
         rows.append(row)
         print(f"{size:,}: evaluation median {row['median_s']:.2f} s, peak {row['peak_mib']:,.0f} MiB", flush=True)
+        write(args, rows)  # after every size: a long run that stops early still leaves its figures
+
+
+def write(args: argparse.Namespace, rows: list[dict]) -> None:
     base = rows[0]
     lines = [
         "# Scaling of the full evaluation on DuckDB",
