@@ -110,19 +110,25 @@ def feature_history(session: Session, *, program_id: str, channel: str) -> dict[
 
 
 def _cards(store: FactStore, chosen: list[Candidate], public_url: str) -> list[dict[str, Any]]:
-    profiles = worker_profiles(store, [c.worker_id for c in chosen])
+    ids = [c.worker_id for c in chosen]
+    profiles = worker_profiles(store, ids)
+    texts = (
+        dict(
+            store.con.cursor()
+            .execute(
+                "SELECT worker_id, coalesce(profile_text, '') FROM workers WHERE worker_id IN (SELECT unnest($1))",
+                [ids],
+            )
+            .fetchall()
+        )
+        if ids
+        else {}
+    )
     base = public_url.rstrip("/")
     cards = []
     for c in chosen:
         p = profiles.get(c.worker_id)
-        text = ""
-        if p is not None:
-            row = (
-                store.con.cursor()
-                .execute("SELECT coalesce(profile_text, '') FROM workers WHERE worker_id = ?", [c.worker_id])
-                .fetchone()
-            )
-            text = (row[0] if row else "")[:140]
+        text = texts.get(c.worker_id, "")[:140]
         cards.append(
             {
                 "worker_id": c.worker_id,

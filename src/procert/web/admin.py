@@ -35,9 +35,9 @@ from procert.ledger import (
     set_override,
 )
 from procert.programs import Program
+from procert.web.params import PageQuery, PerPageQuery
 
-PageQuery = Annotated[int, Query(ge=1, le=1_000_000)]
-PerPageQuery = Annotated[int, Query(ge=1, le=500)]
+AdminPerPageQuery = Annotated[int, Query(ge=1, le=500, description="Items per page, 1 to 500.")]
 KindQuery = Annotated[Literal["granted", "lost", "kept", "changes", "all"], Query(description="Which transitions.")]
 OutboxStatus = Literal["pending", "sent", "failed", "skipped"]
 KINDS: dict[str, tuple[str, ...]] = {
@@ -390,7 +390,7 @@ def add_admin_routes(
         return program.model_dump(mode="json")
 
     @app.get("/api/v1/runs", tags=["admin"])
-    def api_runs(request: Request, page: PageQuery = 1, per_page: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:
+    def api_runs(request: Request, page: PageQuery = 1, per_page: PerPageQuery = 20) -> dict:
         """Recorded runs, newest first: counts, duration, gained and lost."""
         api_admin(request)
         with session_scope(engine) as session:
@@ -408,7 +408,11 @@ def add_admin_routes(
 
     @app.get("/api/v1/runs/{run_id}/transitions", tags=["admin"])
     def api_run_transitions(
-        request: Request, run_id: int, kind: KindQuery = "changes", page: PageQuery = 1, per_page: PerPageQuery = 100
+        request: Request,
+        run_id: int,
+        kind: KindQuery = "changes",
+        page: PageQuery = 1,
+        per_page: AdminPerPageQuery = 100,
     ) -> dict[str, Any]:
         """Who gained and lost the status in a run, and why (`reason`, `failed` criteria, measured values)."""
         api_admin(request)
@@ -432,7 +436,7 @@ def add_admin_routes(
         worker_id: Annotated[str | None, Query(max_length=120)] = None,
         kind: KindQuery = "changes",
         page: PageQuery = 1,
-        per_page: PerPageQuery = 100,
+        per_page: AdminPerPageQuery = 100,
     ) -> dict[str, Any]:
         """Transitions across runs, newest first; of one worker with `worker_id`."""
         api_admin(request)
@@ -490,7 +494,7 @@ def add_admin_routes(
 
     @app.get("/api/v1/notifications", tags=["admin"])
     def api_notifications(
-        request: Request, status: OutboxStatus | None = None, page: PageQuery = 1, per_page: PerPageQuery = 50
+        request: Request, status: OutboxStatus | None = None, page: PageQuery = 1, per_page: AdminPerPageQuery = 50
     ) -> dict[str, Any]:
         """The notification outbox: counts by status and one page of notifications."""
         api_admin(request)
@@ -505,7 +509,7 @@ def add_admin_routes(
         request: Request,
         subject: Annotated[str | None, Query(max_length=200)] = None,
         page: PageQuery = 1,
-        per_page: PerPageQuery = 50,
+        per_page: AdminPerPageQuery = 50,
     ) -> dict[str, Any]:
         """The audit log, newest first; `subject` like `worker:W1` or `run:3`."""
         api_admin(request)

@@ -45,6 +45,7 @@ from procert.web.auth import LoginError, login_token, read_login_token
 from procert.web.badge import badge_svg, etag
 from procert.web.directory import Directory, ProCard, SortKey, pro_cards
 from procert.web.jobs import add_job_routes, utcnow
+from procert.web.params import PageQuery, PerPageQuery
 from procert.web.promotion import add_promotion_routes
 
 HERE = Path(__file__).resolve().parent
@@ -52,8 +53,6 @@ HERE = Path(__file__).resolve().parent
 DivisionQuery = Annotated[str | None, Query(max_length=120, description="Only this division.")]
 TextQuery = Annotated[str | None, Query(max_length=200, description="Words to find in name and profile.")]
 SortQuery = Annotated[SortKey, Query(description="rating, recent (most recently certified) or name.")]
-PageQuery = Annotated[int, Query(ge=1, le=100_000)]
-PerPageQuery = Annotated[int, Query(ge=1, le=100)]
 
 
 class WebContext:

@@ -25,9 +25,7 @@ from procert.benefits import (
 from procert.facts import FactStore
 from procert.ledger import session_scope
 from procert.programs import Program
-
-PageQuery = Annotated[int, Query(ge=1, le=100_000)]
-PerPageQuery = Annotated[int, Query(ge=1, le=100)]
+from procert.web.params import PageQuery, PerPageQuery
 
 
 def utcnow() -> datetime:
