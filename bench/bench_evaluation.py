@@ -271,6 +271,11 @@ def write_results(results: list[dict], args: argparse.Namespace) -> None:
         "Targets (issue #2): at 1M workers, full evaluation within 3× the scan floor, ≥ 5× faster than pandas, "
         "peak memory under 1.5 GB.",
         "",
+        "The other benchmarks write beside this file: the three engines, full and single-worker evaluation "
+        "([results-engines.md](results-engines.md), `bench/bench_engines.py`), DuckDB from 100,000 to 5,000,000 "
+        "workers ([results-scaling.md](results-scaling.md), `bench/bench_scaling.py`) and the web under load "
+        "([results-web.md](results-web.md), `bench/bench_web.py`).",
+        "",
     ]
     args.out.write_text("\n".join(lines), encoding="utf-8")
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=2), encoding="utf-8")

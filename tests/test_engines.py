@@ -36,6 +36,8 @@ def boundary_cases() -> Export:
     exp.scout("EDGE-LASTSECOND", "2026-10-01T00:00:00+09:00")  # outside
     for wid in ("TIE-1", "TIE-2"):
         pro(exp, wid, division="engineer")
+    # A quote in an id: single-worker evaluation on DuckDB passes ids as quoted literals.
+    pro(exp, "EDGE-O'QUOTE", email="quote@example.jp")
     return exp
 
 
@@ -125,3 +127,18 @@ def test_single_worker_evaluation_agrees_with_the_full_one_on_duckdb_and_postgre
                 for worker_id in sorted(picks):
                     assert evaluate_worker_postgres(conn, PROGRAM, as_of, worker_id) == full[worker_id], worker_id
                 assert evaluate_worker_postgres(conn, PROGRAM, as_of, "NOBODY") is None
+
+
+def test_single_worker_evaluation_reads_every_table_through_its_worker_index(marketplace: Path):
+    """DuckDB uses an ART index only when the worker is a scan's sole filter: the single-worker form must keep it
+    so (one index lookup per table read), or the dashboard's preview falls back to scanning row groups."""
+    from procert.evaluation.engine import evaluation_sql
+    from procert.facts.store import sql_literal
+    from procert.metrics import Period
+
+    sql = evaluation_sql(PROGRAM, Period(date(2026, 10, 1), PROGRAM.timezone), worker_id_param=True)
+    with FactStore(marketplace, read_only=True) as store:
+        plan = store.query("EXPLAIN ANALYZE " + sql.replace("$1", sql_literal("EDGE-90"))).fetchall()[0][1]
+    assert "Sequential Scan" not in plan
+    # The worker (status, then profile), contracts, reviews (two ratings), scouts and monthly earnings.
+    assert plan.count("Index Scan") == 7

@@ -269,7 +269,7 @@ def failing_import_dir(store: FactStore, directory: Path) -> ImportFailed:
 def test_a_version_1_store_is_upgraded_in_place_and_refused_read_only_until_then(tmp_path: Path):
     """Schema 2 adds the monthly ranks; they derive from the stored facts, so an old store upgrades itself."""
     from procert.facts import FactStoreError
-    from procert.facts.store import SCHEMA_VERSION
+    from procert.facts.store import SCHEMA_VERSION, WORKER_INDEXED, worker_index
 
     exp = Export()
     for wid, amount in (("A", 300), ("B", 500), ("C", 500)):
@@ -278,6 +278,8 @@ def test_a_version_1_store_is_upgraded_in_place_and_refused_read_only_until_then
     path = tmp_path / "facts.duckdb"
     with FactStore(path) as store:
         import_export(store, exp.write(tmp_path / "e"), timezone="Asia/Tokyo")
+        for table in WORKER_INDEXED:  # stores of that time had no worker indexes either
+            store.query(f"DROP INDEX {worker_index(table)}")
         store.query("ALTER TABLE monthly_earnings DROP COLUMN month_rank")
         store.set_meta("schema_version", "1")
     with pytest.raises(FactStoreError, match="schema version 1; this procert expects 2"):
@@ -285,4 +287,6 @@ def test_a_version_1_store_is_upgraded_in_place_and_refused_read_only_until_then
     with FactStore(path) as store:
         assert store.meta("schema_version") == SCHEMA_VERSION
         ranks = dict(store.query("SELECT worker_id, month_rank FROM monthly_earnings").fetchall())
+        indexes = {r[0] for r in store.query("SELECT index_name FROM duckdb_indexes()").fetchall()}
     assert ranks == {"B": 1, "C": 1, "A": 3}  # ties share the best rank, the next one skips
+    assert indexes == {worker_index(t) for t in WORKER_INDEXED}

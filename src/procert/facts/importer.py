@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 
 from procert.facts.contract import TABLE_ORDER, TABLES, Column, Table
-from procert.facts.store import FactStore
+from procert.facts.store import WORKER_INDEXED, FactStore
 
 MAX_REPORTED_PROBLEMS = 50
 SUPPORTED_SUFFIXES = (".csv", ".parquet")
@@ -438,16 +439,20 @@ def import_export(
                 continue
             table = TABLES[table_name]
             step(f"storing {table_name}")
-            if replace:
-                con.execute(f"DELETE FROM {table_name}")
-            else:
+            with ExitStack() as indexes:
+                if table_name in WORKER_INDEXED:
+                    indexes.enter_context(store.worker_index_dropped(table_name))
+                if replace:
+                    con.execute(f"DELETE FROM {table_name}")
+                else:
+                    con.execute(
+                        f"DELETE FROM {table_name} WHERE {table.key} IN (SELECT {table.key} FROM typed_{table_name})"
+                    )
+                # Sorted by worker so that one worker's facts sit together (fewer blocks per worker).
                 con.execute(
-                    f"DELETE FROM {table_name} WHERE {table.key} IN (SELECT {table.key} FROM typed_{table_name})"
+                    f"INSERT INTO {table_name} SELECT {_stored_select(table)} FROM typed_{table_name} "
+                    "ORDER BY worker_id"
                 )
-            # Sorted by worker so that one worker's facts sit together (cheap single-worker reads later).
-            con.execute(
-                f"INSERT INTO {table_name} SELECT {_stored_select(table)} FROM typed_{table_name} ORDER BY worker_id"
-            )
             report.rows[table_name] = con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone()[0]
         step("summing monthly earnings")
         store.rebuild_monthly_earnings()

@@ -8,7 +8,9 @@ portable to other engines.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,24 @@ MONTHLY_EARNINGS_SQL = """SELECT worker_id, division, paid_month, total_jpy,
                  GROUP BY p.worker_id, w.division, p.paid_month) totals"""
 
 
+#: Tables that carry an ART index on worker_id, read through it by single-worker evaluation (the dashboard's live
+#: preview): DuckDB answers ``worker_id = ?`` from the index instead of scanning a row group per table.
+WORKER_INDEXED = ("workers", "contracts", "reviews", "scouts", "monthly_earnings")
+#: Prepared statements kept per connection (see :meth:`FactStore.execute_prepared`); the oldest are released.
+PREPARED_PER_CONNECTION = 16
+
+
+def worker_index(table: str) -> str:
+    return f"{table}_by_worker"
+
+
+def sql_literal(value: str) -> str:
+    """A string as an SQL literal: standard SQL strings know one escape, the doubled quote (no backslashes)."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return "'" + value.replace("'", "''") + "'"
+
+
 class FactStoreError(RuntimeError):
     """The facts store cannot be used as asked (wrong time zone, newer schema, locked file...)."""
 
@@ -94,6 +114,11 @@ class FactStore:
             config["memory_limit"] = memory_limit
         if threads:
             config["threads"] = threads
+        self._prepared: OrderedDict[str, None] = OrderedDict()
+        self._local = threading.local()
+        # Nothing can import into a store opened read-only (DuckDB locks the file), so its meta data is fixed.
+        self.read_only = read_only
+        self._timezone: str | None = None
         try:
             self.con = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only, config=config)
         except duckdb.Error as exc:
@@ -113,7 +138,17 @@ class FactStore:
         DuckDB connection must not be used by several threads at once."""
         clone = object.__new__(FactStore)
         clone.path, clone.con = self.path, self.con.cursor()
+        clone._prepared, clone._local = OrderedDict(), threading.local()
+        clone.read_only, clone._timezone = self.read_only, self._timezone
         return clone
+
+    def thread_cursor(self) -> FactStore:
+        """This thread's own cursor, kept for the thread's lifetime: what keeps prepared statements between the
+        requests a web server thread handles (see :meth:`execute_prepared`)."""
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self.cursor()
+        return cursor
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -148,6 +183,9 @@ class FactStore:
         for table in TABLE_ORDER:
             self.con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({STORED_SCHEMA[table]})")
         self.con.execute(f"CREATE TABLE IF NOT EXISTS monthly_earnings ({MONTHLY_EARNINGS_SCHEMA})")
+        # Stores imported before the indexes existed get them here, once (seconds per million workers).
+        for table in WORKER_INDEXED:
+            self.con.execute(f"CREATE INDEX IF NOT EXISTS {worker_index(table)} ON {table} (worker_id)")
         self.con.execute(
             """CREATE TABLE IF NOT EXISTS procert_imports (
                    import_id INTEGER, imported_at TIMESTAMP, source VARCHAR, timezone VARCHAR,
@@ -167,7 +205,12 @@ class FactStore:
     @property
     def timezone(self) -> str | None:
         """The time zone naive timestamps and month keys were interpreted in at import, if any import ran."""
-        return self.meta("timezone")
+        if self._timezone is not None:
+            return self._timezone
+        stored = self.meta("timezone")
+        if self.read_only:
+            self._timezone = stored
+        return stored
 
     def require_timezone(self, timezone: str) -> None:
         """Refuse to evaluate a program whose time zone differs from the one the facts were keyed in."""
@@ -180,9 +223,20 @@ class FactStore:
 
     def rebuild_monthly_earnings(self) -> None:
         """Recompute the derived monthly totals from the stored payments and workers."""
-        self.con.execute("DELETE FROM monthly_earnings")
-        # Sorted by worker: a single worker's months are a few blocks (DuckDB skips the rest by min/max).
-        self.con.execute(f"INSERT INTO monthly_earnings SELECT * FROM ({MONTHLY_EARNINGS_SQL}) m ORDER BY worker_id")
+        with self.worker_index_dropped("monthly_earnings"):
+            self.con.execute("DELETE FROM monthly_earnings")
+            # Sorted by worker: a worker's months sit together, for the full evaluation's scans too.
+            self.con.execute(
+                f"INSERT INTO monthly_earnings SELECT * FROM ({MONTHLY_EARNINGS_SQL}) m ORDER BY worker_id"
+            )
+
+    @contextmanager
+    def worker_index_dropped(self, table: str) -> Iterator[None]:
+        """Bulk changes to ``table`` without its worker index, rebuilt afterwards: building an index once over
+        millions of rows is several times faster than maintaining it row by row."""
+        self.con.execute(f"DROP INDEX IF EXISTS {worker_index(table)}")
+        yield
+        self.con.execute(f"CREATE INDEX {worker_index(table)} ON {table} (worker_id)")
 
     # -- reading -------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
@@ -201,6 +255,26 @@ class FactStore:
 
     def query(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
         return self.con.execute(sql, params or [])
+
+    def execute_prepared(self, sql: str, args: Sequence[str]) -> duckdb.DuckDBPyConnection:
+        """Run ``sql`` (parameters ``$1``..``$n``, strings) as a statement prepared once on this connection.
+
+        DuckDB then parses, binds and plans the query once rather than on every call: about a quarter of a
+        single-worker evaluation. ``EXECUTE`` takes no bound parameters, so the arguments go in as quoted
+        literals (:func:`sql_literal`). Statements are named by their text; the least recently used beyond
+        :data:`PREPARED_PER_CONNECTION` are released (a new evaluation date means a new statement).
+        """
+        name = "procert_" + hashlib.sha256(sql.encode()).hexdigest()[:20]
+        if name in self._prepared:
+            self._prepared.move_to_end(name)
+        else:
+            self.con.execute(f"PREPARE {name} AS {sql}")
+            self._prepared[name] = None
+            while len(self._prepared) > PREPARED_PER_CONNECTION:
+                oldest, _ = self._prepared.popitem(last=False)
+                self.con.execute(f"DEALLOCATE {oldest}")
+        literals = ", ".join(sql_literal(a) for a in args)
+        return self.con.execute(f"EXECUTE {name}({literals})")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -23,6 +23,26 @@ from procert.metrics.period import Period, month_label, sql_timestamp
 ValueType = Literal["ratio", "integer", "boolean"]
 
 
+#: How a metric's SQL names a facts table in FROM: the whole table (:func:`all_rows`) or only one worker's rows
+#: (:func:`worker_rows`). A metric is written once, against this, for both the full and the single-worker form.
+RowSource = Callable[[str], str]
+
+
+def all_rows(table: str) -> str:
+    return table
+
+
+def worker_rows(worker: str, *, index_fence: bool = False) -> RowSource:
+    """FROM items holding only the rows of the worker given by the SQL expression ``worker`` (a query parameter).
+
+    With ``index_fence`` the worker's rows are fetched in a subquery the optimizer may not merge (``OFFSET 0``):
+    DuckDB answers an equality on an ART-indexed column with an index lookup only when it is the scan's sole
+    filter, and the metric's other conditions (kinds, windows) would otherwise join it and force a scan.
+    """
+    fence = " OFFSET 0" if index_fence else ""
+    return lambda table: f"(SELECT * FROM {table} WHERE worker_id = {worker}{fence}) {table}"
+
+
 def _sql_list(values: list[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
@@ -53,13 +73,14 @@ class Metric(ABC):
     description: ClassVar[str] = ""
 
     @abstractmethod
-    def sql(self, params: _Params, period: Period) -> str:
-        """SELECT worker_id and num/den or value, one row per worker with data."""
+    def sql(self, params: _Params, period: Period, rows: RowSource = all_rows) -> str:
+        """SELECT worker_id and num/den or value, one row per worker with data, reading each facts table as
+        ``rows(table)`` names it."""
 
-    def worker_sql(self, params: _Params, period: Period, worker: str) -> str:
-        """The same for the one worker given by the SQL expression ``worker`` (a query parameter): by default the
-        full query filtered, which the engines push down to the worker's rows (indexed or sorted by worker)."""
-        return f"SELECT * FROM ({self.sql(params, period)}) whole WHERE worker_id = {worker}"
+    def worker_sql(self, params: _Params, period: Period, worker: str, *, index_fence: bool = False) -> str:
+        """The same query for the one worker given by the SQL expression ``worker`` (a query parameter): every
+        facts table it reads is narrowed to that worker's rows first (indexed by worker in both engines)."""
+        return self.sql(params, period, worker_rows(worker, index_fence=index_fence))
 
     @abstractmethod
     def window(self, params: _Params, period: Period) -> Window:
@@ -92,13 +113,13 @@ class CompletionRate(Metric):
                 raise ValueError(f"unknown contract kind(s) {unknown}; known: {list(CONTRACT_KINDS)}")
             return kinds
 
-    def sql(self, params: Params, period: Period) -> str:  # type: ignore[override]
+    def sql(self, params: Params, period: Period, rows: RowSource = all_rows) -> str:  # type: ignore[override]
         assert set(CONTRACT_STATUSES) >= {"delivered", "cancelled"}
         return f"""
             SELECT worker_id,
                    SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) AS num,
                    COUNT(*) AS den
-            FROM contracts
+            FROM {rows("contracts")}
             WHERE kind IN ({_sql_list(params.contract_kinds)})
               AND status IN ('delivered', 'cancelled')
               AND closed_at >= {sql_timestamp(period.start(params.window_months))}
@@ -132,7 +153,7 @@ class ReviewMean(Metric):
                 raise ValueError("review items must not repeat")
             return items
 
-    def sql(self, params: Params, period: Period) -> str:  # type: ignore[override]
+    def sql(self, params: Params, period: Period, rows: RowSource = all_rows) -> str:  # type: ignore[override]
         total = "item_sum" if sorted(params.items) == sorted(RATING_ITEMS) else " + ".join(params.items)
         since = (
             f"AND created_at >= {sql_timestamp(period.start(params.window_months))}"
@@ -143,7 +164,7 @@ class ReviewMean(Metric):
             SELECT worker_id,
                    SUM(CAST({total} AS BIGINT)) AS num,
                    {len(params.items)} * COUNT(*) AS den
-            FROM reviews
+            FROM {rows("reviews")}
             WHERE created_at < {sql_timestamp(period.observed_end)} {since}
             GROUP BY worker_id"""
 
@@ -165,21 +186,13 @@ class EarningsBestRank(Metric):
     def month_range(self, params: Params, period: Period) -> tuple[int, int]:
         return period.month - params.months, period.last_observed_month
 
-    def sql(self, params: Params, period: Period) -> str:  # type: ignore[override]
+    def sql(self, params: Params, period: Period, rows: RowSource = all_rows) -> str:  # type: ignore[override]
         first, last = self.month_range(params, period)
         # Reads the monthly totals and ranks derived at import (see procert.facts.store): no join, no ranking.
         return f"""
             SELECT worker_id, MIN(month_rank) AS value
-            FROM monthly_earnings
+            FROM {rows("monthly_earnings")}
             WHERE paid_month BETWEEN {first} AND {last} AND total_jpy > 0
-            GROUP BY worker_id"""
-
-    def worker_sql(self, params: Params, period: Period, worker: str) -> str:  # type: ignore[override]
-        first, last = self.month_range(params, period)
-        return f"""
-            SELECT worker_id, MIN(month_rank) AS value
-            FROM monthly_earnings
-            WHERE worker_id = {worker} AND paid_month BETWEEN {first} AND {last} AND total_jpy > 0
             GROUP BY worker_id"""
 
     def rank_details_sql(self, params: Params, period: Period, cutoff_for: Callable[[str], str]) -> str:
@@ -238,10 +251,10 @@ class ScoutCount(Metric):
                 raise ValueError(f"unknown scout kind(s) {unknown}; known: {list(SCOUT_KINDS)}")
             return kinds
 
-    def sql(self, params: Params, period: Period) -> str:  # type: ignore[override]
+    def sql(self, params: Params, period: Period, rows: RowSource = all_rows) -> str:  # type: ignore[override]
         return f"""
             SELECT worker_id, COUNT(*) AS value
-            FROM scouts
+            FROM {rows("scouts")}
             WHERE kind IN ({_sql_list(params.kinds)})
               AND sent_at >= {sql_timestamp(period.start(params.window_months))}
               AND sent_at < {sql_timestamp(period.observed_end)}
@@ -270,9 +283,9 @@ class ProfileComplete(Metric):
                 raise ValueError(f"unknown profile field(s) {unknown}; known: {list(PROFILE_FIELDS)}")
             return fields
 
-    def sql(self, params: Params, period: Period) -> str:  # type: ignore[override]
+    def sql(self, params: Params, period: Period, rows: RowSource = all_rows) -> str:  # type: ignore[override]
         condition = " AND ".join(PROFILE_FIELDS[f] for f in params.fields)
-        return f"SELECT worker_id, ({condition}) AS value FROM workers"
+        return f"SELECT worker_id, ({condition}) AS value FROM {rows('workers')}"
 
     def window(self, params: Params, period: Period) -> Window:  # type: ignore[override]
         return Window("current")

@@ -27,25 +27,32 @@ def raw_columns(request: MetricRequest) -> list[str]:
 
 
 def metrics_sql(
-    requests: list[MetricRequest], period: Period, *, worker_id_param: bool = False, placeholder: str = "$1"
+    requests: list[MetricRequest],
+    period: Period,
+    *,
+    worker_id_param: bool = False,
+    placeholder: str = "$1",
+    index_fence: bool = False,
 ) -> str:
     """One row per worker (``worker_id``, ``division``, ``status``) with every request's raw columns.
 
     With ``worker_id_param`` only the worker given as the query parameter ``placeholder`` is measured, each
-    metric by its single-worker form (:meth:`Metric.worker_sql`).
+    metric by its single-worker form (:meth:`Metric.worker_sql`, ``index_fence`` passed on).
     """
-    ctes: list[str] = []
     selects = ["w.worker_id", "w.division", "w.status"]
     joins: list[str] = []
     for i, req in enumerate(requests):
         alias = f"m{i}"
         sql = (
-            req.metric.worker_sql(req.params, period, placeholder)  # type: ignore[arg-type]
+            req.metric.worker_sql(req.params, period, placeholder, index_fence=index_fence)  # type: ignore[arg-type]
             if worker_id_param
             else req.metric.sql(req.params, period)  # type: ignore[arg-type]
         )
-        ctes.append(f"{alias} AS ({sql})")
-        joins.append(f"LEFT JOIN {alias} ON {alias}.worker_id = w.worker_id")
+        # For one worker, every side holds only that worker: joining on the parameter lets the engine combine
+        # single rows instead of building a hash table per metric (a quarter of DuckDB's time per call).
+        key = placeholder if worker_id_param else "w.worker_id"
+        # Derived tables rather than CTEs: the same plan, bound a little faster (it counts for one worker).
+        joins.append(f"LEFT JOIN ({sql}) {alias} ON {alias}.worker_id = {key}")
         if req.metric.value_type == "ratio":
             selects += [f"{alias}.num AS {req.column}__num", f"{alias}.den AS {req.column}__den"]
         elif req.metric.missing_value is not None:
@@ -53,5 +60,5 @@ def metrics_sql(
         else:
             selects.append(f"{alias}.value AS {req.column}__value")
     where = f"WHERE w.worker_id = {placeholder}" if worker_id_param else ""
-    with_clause = ("WITH " + ",\n".join(ctes)) if ctes else ""
-    return f"{with_clause}\nSELECT {', '.join(selects)}\nFROM workers w\n{' '.join(joins)}\n{where}"
+    joined = "\n".join(joins)
+    return f"SELECT {', '.join(selects)}\nFROM workers w\n{joined}\n{where}"

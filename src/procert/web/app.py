@@ -448,7 +448,7 @@ def create_app(
 
     def live_preview(worker_id: str, lang: str) -> dict[str, Any]:
         """The worker evaluated alone as of today: each criterion's value, progress and what it would take."""
-        store = context.store.cursor()
+        store = context.store.thread_cursor()  # keeps the evaluation's prepared statement between requests
         today = context.today()
         row = evaluate_worker(store, program, today, worker_id)
         if row is None:
