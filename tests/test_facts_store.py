@@ -104,3 +104,20 @@ def test_a_prepared_single_worker_evaluation_sees_facts_imported_after_it(tmp_pa
     assert before is not None and after is not None
     assert (before["overall_rating__num"], before["overall_rating__den"], before["certified"]) == (25, 5, True)
     assert (after["overall_rating__num"], after["overall_rating__den"], after["certified"]) == (30, 10, False)
+
+
+def test_a_worker_with_many_rows_is_read_by_a_scan_not_row_by_row_through_the_index():
+    from procert.facts.store import INDEX_SCAN_MAX_ROWS
+
+    def plan(worker_id: str) -> str:
+        sql = f"SELECT count(*) FROM (SELECT * FROM contracts WHERE worker_id = {sql_literal(worker_id)} OFFSET 0)"
+        return store.query("EXPLAIN ANALYZE " + sql).fetchall()[0][1]
+
+    with FactStore() as store:
+        store.query(
+            "INSERT INTO contracts (contract_id, worker_id, kind, status) "
+            "SELECT 'C' || i, CASE WHEN i <= ? THEN 'BUSY' ELSE 'CALM' END, 'fixed', 'delivered' FROM range(1, ?) t(i)",
+            [INDEX_SCAN_MAX_ROWS + 1, INDEX_SCAN_MAX_ROWS + 5],
+        )
+        assert "Index Scan" in plan("CALM") and "Sequential Scan" not in plan("CALM")
+        assert "Sequential Scan" in plan("BUSY")

@@ -74,6 +74,10 @@ MONTHLY_EARNINGS_SQL = """SELECT worker_id, division, paid_month, total_jpy,
 #: Tables that carry an ART index on worker_id, read through it by single-worker evaluation (the dashboard's live
 #: preview): DuckDB answers ``worker_id = ?`` from the index instead of scanning a row group per table.
 WORKER_INDEXED = ("workers", "contracts", "reviews", "scouts", "monthly_earnings")
+#: The most rows of one table DuckDB fetches for a worker through the worker index; beyond it a scan of the
+#: row group is cheaper (each indexed row is fetched alone: about 3.6 µs a row against about 1 ms a row group,
+#: bench/results-engines.md). DuckDB's own default also allows 0.1 % of the table, 20,000 rows at 1M workers.
+INDEX_SCAN_MAX_ROWS = 256
 #: Prepared statements kept per connection (see :meth:`FactStore.execute_prepared`); the oldest are released.
 PREPARED_PER_CONNECTION = 16
 
@@ -123,6 +127,8 @@ class FactStore:
             self.con = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only, config=config)
         except duckdb.Error as exc:
             raise FactStoreError(f"cannot open facts database {self.path}: {exc}") from exc
+        self.con.execute(f"SET index_scan_max_count = {INDEX_SCAN_MAX_ROWS}")
+        self.con.execute("SET index_scan_percentage = 0")
         if not read_only:
             self._ensure_schema()
         elif self._has_meta() and self.meta("schema_version") not in (None, SCHEMA_VERSION):
