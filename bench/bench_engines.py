@@ -143,21 +143,21 @@ def task_single(engine: str, db: str, size: str) -> dict:
         return _latencies({"postgresql": lambda w: evaluate_worker_postgres(conn, program, AS_OF, w)}, sample, busiest)
 
 
-def _latencies(variants: dict, sample: list[str], busiest: list[str]) -> dict:  # type: ignore[type-arg]
+def _latencies(variants: dict, sample: list[str], busiest: list[str], rounds: int = 2) -> dict:  # type: ignore[type-arg]
     """Steady-state latencies: one untimed pass reads every sampled worker's pages into memory (as a server
-    that has run a while), then each worker is timed once per variant, the variants' order rotating so that
-    none is always first after another's work."""
+    that has run a while); then each variant evaluates the whole sample in a block of its own (as a server doing
+    only that), the blocks alternating for ``rounds`` rounds so the machine's noise falls on all variants alike."""
     for worker_id in sample + busiest:
         for one in variants.values():
             one(worker_id)
     times: dict[str, dict[str, list[float]]] = {v: {"typical": [], "busiest": []} for v in variants}
-    order = list(variants.items())
-    for name, ids in (("typical", sample), ("busiest", busiest)):
-        for i, worker_id in enumerate(ids):
-            for variant, one in order[i % len(order) :] + order[: i % len(order)]:
-                started = time.perf_counter()
-                one(worker_id)
-                times[variant][name].append((time.perf_counter() - started) * 1000)
+    for _ in range(rounds):
+        for name, ids in (("typical", sample), ("busiest", busiest)):
+            for variant, one in variants.items():
+                for worker_id in ids:
+                    started = time.perf_counter()
+                    one(worker_id)
+                    times[variant][name].append((time.perf_counter() - started) * 1000)
     figures: dict[str, dict] = {}  # type: ignore[type-arg]
     for variant, by_kind in times.items():
         figures[variant] = {}
