@@ -160,11 +160,14 @@ def run_child(task: str, *args: str) -> dict:
 
 
 def child_main(task: str, args: list[str]) -> None:
-    import resource
-
     result = TASKS[task](*args)
-    # ru_maxrss is in KiB on Linux: the process's own peak, buffers of the embedded engine included.
-    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The process's own peak (VmHWM), buffers of the embedded engine included. Not ru_maxrss: Linux carries it
+    # over exec from the parent that forked this process, so a child would report the generator's peak.
+    result["peak_mib"] = next(
+        int(line.split()[1]) / 1024
+        for line in Path("/proc/self/status").read_text().splitlines()
+        if line.startswith("VmHWM:")
+    )
     print(json.dumps(result))
 
 
@@ -247,7 +250,7 @@ def write_results(results: list[dict], args: argparse.Namespace) -> None:
         f"Measured {now} on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"by `python bench/bench_evaluation.py --sizes {args.sizes} --runs {args.runs}`. crowdworks-pro as of "
         f"{AS_OF}; demo marketplaces (seed {args.seed}) as Parquet. Each figure is the median of {args.runs} runs, "
-        "each in a fresh process (spread: fastest–slowest); peak memory is the process's max RSS.",
+        "each in a fresh process (spread: fastest–slowest); peak memory is the process's peak resident set (VmHWM).",
         "",
         "| workers | fact rows | import | scan floor | procert (DuckDB) | pandas | procert ÷ scan | pandas ÷ procert "
         "| peak MiB scan / procert / pandas |",
