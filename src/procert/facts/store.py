@@ -75,8 +75,8 @@ MONTHLY_EARNINGS_SQL = """SELECT worker_id, division, paid_month, total_jpy,
 #: preview): DuckDB answers ``worker_id = ?`` from the index instead of scanning a row group per table.
 WORKER_INDEXED = ("workers", "contracts", "reviews", "scouts", "monthly_earnings")
 #: The most rows of one table DuckDB fetches for a worker through the worker index; beyond it a scan of the
-#: row group is cheaper (each indexed row is fetched alone: about 3.6 µs a row against about 1 ms a row group,
-#: bench/results-engines.md). DuckDB's own default also allows 0.1 % of the table, 20,000 rows at 1M workers.
+#: row group is cheaper (indexed rows are fetched one by one: a busy worker's 2,000 contracts took 7 ms so, a row
+#: group's scan about 1 ms). DuckDB's own default also allows 0.1 % of the table, 20,000 rows at 1M workers.
 INDEX_SCAN_MAX_ROWS = 256
 #: Prepared statements kept per connection (see :meth:`FactStore.execute_prepared`); the oldest are released.
 PREPARED_PER_CONNECTION = 16
@@ -265,8 +265,9 @@ class FactStore:
     def execute_prepared(self, sql: str, args: Sequence[str]) -> duckdb.DuckDBPyConnection:
         """Run ``sql`` (parameters ``$1``..``$n``, strings) as a statement prepared once on this connection.
 
-        DuckDB then parses, binds and plans the query once rather than on every call: about a quarter of a
-        single-worker evaluation. ``EXECUTE`` takes no bound parameters, so the arguments go in as quoted
+        DuckDB then parses the query once rather than on every call (it still plans it again with the
+        arguments' values): about a tenth of a single-worker evaluation at 1M workers, bench/results-engines.md.
+        ``EXECUTE`` takes no bound parameters, so the arguments go in as quoted
         literals (:func:`sql_literal`). Statements are named by their text; the least recently used beyond
         :data:`PREPARED_PER_CONNECTION` are released (a new evaluation date means a new statement).
         """
