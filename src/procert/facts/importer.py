@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -439,9 +439,8 @@ def import_export(
                 continue
             table = TABLES[table_name]
             step(f"storing {table_name}")
-            with ExitStack() as indexes:
-                if table_name in WORKER_INDEXED:
-                    indexes.enter_context(store.worker_index_dropped(table_name))
+            indexed = table_name in WORKER_INDEXED
+            with store.worker_index_dropped(table_name) if indexed else nullcontext():
                 if replace:
                     con.execute(f"DELETE FROM {table_name}")
                 else:
