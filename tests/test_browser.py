@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,7 +21,7 @@ from tests.browser_support import ADMIN_PASSWORD, build_marketplace, ensure_chro
 from tests.test_notify import free_port
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-SECRET = "browser-test-secret-" + "z" * 40
+SECRET = secrets.token_urlsafe(32)
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +117,7 @@ def test_dashboard_progress_bars_and_history(page, site, shots):
     _base, (previous, latest) = site
     page.goto("/demo/login")
     page.click('a[data-worker="L1"]')
+    page.click("#login-button")
     page.wait_for_url("**/dashboard")
     assert "未認定" in page.locator("#status").inner_text()
     bars = page.locator('[role="progressbar"]')
@@ -183,6 +185,7 @@ def test_job_feed_early_access_and_recommended_pros(page, shots):
     assert page.goto("/jobs/EARLY").status == 404
     page.goto("/demo/login")
     page.click('a[data-worker="P1"]')
+    page.click("#login-button")
     page.wait_for_url("**/dashboard")
     feed = page.locator("#feed")
     assert feed.locator('li[data-job="EARLY"]').count() == 1

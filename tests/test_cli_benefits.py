@@ -3,6 +3,7 @@ and subscribers import, on the embedded default."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def test_jobs_import_reports_problems_and_stores_nothing_then_stores_a_good_file
 
 
 def test_newsletter_compose_and_send_from_the_command_line(tmp_path: Path):
-    env = environment(tmp_path / "home", None, PROCERT_SECRET_KEY="cli-secret-" + "s" * 40)
+    env = environment(tmp_path / "home", None, PROCERT_SECRET_KEY=secrets.token_urlsafe(32))
     exp = Export()
     pro(exp, "A", display_name="Pro A")
     assert procert(env, "import", str(exp.write(tmp_path / "e"))).returncode == 0

@@ -85,6 +85,7 @@ def test_the_readme_demo_builds_a_marketplace_with_history_and_serves_it(tmp_pat
     import httpx
 
     from tests.test_notify import free_port
+    from tests.test_web import use_login_link
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROCERT_")}
@@ -110,7 +111,9 @@ def test_the_readme_demo_builds_a_marketplace_with_history_and_serves_it(tmp_pat
             runs_page = client.get("/demo/login").text
             link = re.search(r'href="(/login\?token=[^"]+)" data-worker="([^"]+)"', runs_page)
             assert link is not None
-            dashboard = client.get(link.group(1))
+            dashboard = use_login_link(client, link.group(1).replace("&amp;", "&"))
+            assert dashboard.status_code == 303
+            dashboard = client.get(dashboard.headers["location"])
             assert dashboard.status_code == 200 and 'role="progressbar"' in dashboard.text
             history = client.get(f"/api/v1/workers/{link.group(2)}/status").json()["history"]
             assert history and history[0]["kind"] == "granted"

@@ -3,6 +3,7 @@ outbox to a real SMTP server with a working unsubscribe link, the archive and th
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from procert.benefits.promotion import (
     History,
     NewsletterError,
     choose_features,
+    choose_site_features,
     compose_issue,
     division_quotas,
     import_subscribers,
@@ -32,7 +34,7 @@ from tests.test_notify import parts, smtp  # noqa: F401  (the fixture)
 
 PROGRAM = load_program("crowdworks-pro")
 D1 = date(2025, 1, 1)
-SECRET = "promotion-secret-" + "q" * 40
+SECRET = secrets.token_urlsafe(32)
 
 
 def simulate(sizes: list[int], places: int, issues: int) -> dict[str, int]:
@@ -186,9 +188,28 @@ def test_newsletter_reaches_subscribers_by_smtp_and_unsubscribe_is_honoured(prom
         archive = client.get("/newsletter").text
         assert f'data-issue="{issue.id}"' in archive
         assert 'data-worker="A"' in client.get(f"/newsletter/{issue.id}").text
+        # Nothing chosen yet: reading does not choose (a GET never writes).
+        before = client.get("/api/v1/featured-pros").json()
+        assert (before["chosen_on"], before["items"]) == (None, [])
+        today = client.app.state.context.today()
+        with session_scope(engine, write=True) as session:
+            chosen = choose_site_features(
+                session,
+                store=FactStore(store.path, read_only=True),
+                program=PROGRAM,
+                pros=candidates(engine),
+                on=today,
+                actor="t",
+            )
+        assert {c.worker_id for c in chosen} == {"A", "B", "E"}
         featured = client.get("/api/v1/featured-pros").json()
+        assert featured["chosen_on"] == today.isoformat()
         assert {i["worker_id"] for i in featured["items"]} == {"A", "B", "E"}
         assert client.get("/api/v1/featured-pros").json() == featured  # the same all day
+        assert all(i["profile_url"].startswith("http://127.0.0.1:8000/") for i in featured["items"])
+        # The Host header never reaches the links: they are built from PROCERT_PUBLIC_URL.
+        forged = client.get("/api/v1/featured-pros", headers={"host": "evil.example"}).json()
+        assert not any("evil.example" in i["profile_url"] for i in forged["items"])
     with session_scope(engine, write=True) as session:
         compose_issue(
             session,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ from tests.test_ledger import pro
 from tests.test_notify import free_port
 
 D1 = date(2025, 1, 1)
-SECRET = "test-secret-" + "x" * 40
+SECRET = secrets.token_urlsafe(32)
 
 
 @pytest.fixture
@@ -183,10 +184,19 @@ def test_serve_runs_a_real_server(tmp_path: Path, processes: int):
 # ---- signing in and the worker's own dashboard ---------------------------------------------------------------
 
 
+def use_login_link(client, link: str):
+    """What a person does with a login link: open it (a page with a button, nothing used yet), press the button."""
+    page = client.get(link)
+    assert page.status_code == 200 and 'id="login-form"' in page.text, page.text
+    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"token": token, "csrf": csrf}, follow_redirects=False)
+
+
 def sign_in(client: TestClient, worker_id: str) -> None:
     from procert.web.auth import login_token
 
-    response = client.get(f"/login?token={login_token(SECRET, worker_id)}", follow_redirects=False)
+    response = use_login_link(client, f"/login?token={login_token(SECRET, worker_id)}")
     assert response.status_code == 303 and response.headers["location"] == "/dashboard"
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie

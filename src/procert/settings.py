@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -57,7 +57,9 @@ class Settings(BaseSettings):
         description="Signs login links and session cookies. Required to serve outside demo mode; keep it secret.",
     )
     demo: bool = Field(
-        default=False, description="Demo mode: a built-in secret key and a page to sign in as any worker."
+        default=False,
+        description="Demo mode: a random key made per process, a page to sign in as any worker, loopback only. "
+        "Refused together with PROCERT_SECRET_KEY or a PROCERT_DATABASE_URL.",
     )
     login_link_minutes: int = Field(default=15, ge=1, le=1440, description="How long a login link stays valid.")
     facts_url: str | None = Field(
@@ -73,6 +75,34 @@ class Settings(BaseSettings):
         description="How often the web server re-reads the latest run, overrides and API keys changed elsewhere.",
     )
     web_workers: int = Field(default=1, ge=1, le=64, description="Server processes of `procert serve`.")
+    max_body_bytes: int = Field(
+        default=2_000_000,
+        ge=1024,
+        description="Largest request body the web accepts from an admin (bigger: 413); anonymous forms get 64 KiB.",
+    )
+    max_header_bytes: int = Field(
+        default=16_384, ge=1024, description="Largest total size of a request's headers (bigger: 431)."
+    )
+    admin_lockout_failures: int = Field(
+        default=5, ge=1, le=100, description="Wrong admin passwords in a row before the account is locked."
+    )
+    admin_lockout_minutes: int = Field(
+        default=15, ge=1, le=1440, description="How long a locked admin account stays locked (or until unlocked)."
+    )
+    facts_reload_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="How often the web server looks for a newer facts store (written by `procert import`).",
+    )
+
+    @model_validator(mode="after")
+    def _demo_is_never_production(self) -> Settings:
+        if self.demo and self.database_url and not self.database_url.startswith("sqlite"):
+            raise ValueError(
+                "demo mode cannot run against PROCERT_DATABASE_URL (a production ledger): unset one of them"
+            )
+        return self
 
     @property
     def ledger_url(self) -> str:

@@ -363,11 +363,12 @@ def import_subscribers(session: Session, *, path: Path, actor: str) -> Subscribe
     return SubscriberImport(added, updated, kept)
 
 
-def featured_on_site(
-    session: Session, *, store: FactStore, program: Program, pros: list[Candidate], on: date, public_url: str
-) -> list[dict[str, Any]]:
-    """The pros featured on the operator's site on ``on``: chosen once a day under the same rotation rule
-    (and re-chosen that day if one of them stopped being eligible)."""
+def choose_site_features(
+    session: Session, *, store: FactStore, program: Program, pros: list[Candidate], on: date, actor: str
+) -> list[Candidate]:
+    """Choose the pros featured on the operator's site on ``on`` under the rotation rule, once a day (a run and
+    `procert featured choose` call it; a web request never does). Choosing again the same day keeps the choice
+    unless one of them stopped being eligible."""
     eligible = {c.worker_id: c for c in eligible_candidates(store, pros)}
     todays = list(
         session.scalars(
@@ -377,7 +378,7 @@ def featured_on_site(
         )
     )
     if todays and all(f.worker_id in eligible for f in todays):
-        return _cards(store, [eligible[f.worker_id] for f in todays], public_url)
+        return [eligible[f.worker_id] for f in todays]
     for f in todays:
         session.delete(f)
     session.flush()
@@ -394,7 +395,36 @@ def featured_on_site(
                 position=position,
             )
         )
-    return _cards(store, chosen, public_url)
+    audit(
+        session,
+        actor=actor,
+        action="featured.chosen",
+        program_id=program.id,
+        subject=f"featured:{on.isoformat()}",
+        details={"featured": [c.worker_id for c in chosen]},
+    )
+    return chosen
+
+
+def featured_on_site(
+    session: Session, *, store: FactStore, program: Program, pros: list[Candidate], on: date, public_url: str
+) -> tuple[date | None, list[dict[str, Any]]]:
+    """The pros featured on the site on ``on``: the latest choice made on or before that day (read only), less
+    anyone no longer certified and active. Returns the day of that choice (None before any) and the cards."""
+    chosen_on = session.scalar(
+        select(func.max(Feature.featured_on)).where(
+            Feature.program_id == program.id, Feature.channel == "site", Feature.featured_on <= on
+        )
+    )
+    if chosen_on is None:
+        return None, []
+    eligible = {c.worker_id: c for c in eligible_candidates(store, pros)}
+    rows = session.scalars(
+        select(Feature)
+        .where(Feature.program_id == program.id, Feature.channel == "site", Feature.featured_on == chosen_on)
+        .order_by(Feature.position)
+    )
+    return chosen_on, _cards(store, [eligible[f.worker_id] for f in rows if f.worker_id in eligible], public_url)
 
 
 def _utcnow() -> datetime:

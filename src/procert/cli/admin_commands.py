@@ -79,6 +79,38 @@ def admin_disable(username: UsernameArgument, actor: ActorOption = None, home: H
     out.print(f"admin {username!r} disabled")
 
 
+@admin_app.command("unlock")
+def admin_unlock(username: UsernameArgument, actor: ActorOption = None, home: HomeOption = None) -> None:
+    """Unlock an admin locked after repeated wrong passwords (the lock also ends by itself). Audited."""
+    from procert.ledger import unlock_admin
+
+    engine = ledger(load_settings(home))
+    try:
+        with session_scope(engine, write=True) as session:
+            unlock_admin(session, username=username, actor=actor_name(actor))
+    except AdminError as exc:
+        fail(str(exc))
+    out.print(f"admin {username!r} unlocked")
+
+
+@admin_app.command("sign-out")
+def admin_sign_out(
+    subject: Annotated[str, typer.Argument(help="The admin user name or worker id whose sessions end.")],
+    worker: Annotated[bool, typer.Option("--worker", help="SUBJECT is a worker id, not an admin.")] = False,
+    actor: ActorOption = None,
+    home: HomeOption = None,
+) -> None:
+    """End every session of an admin (or, with --worker, of a worker) at once, on every server. Audited."""
+    from procert.ledger import end_sessions
+
+    engine = ledger(load_settings(home))
+    with session_scope(engine, write=True) as session:
+        count = end_sessions(
+            session, kind="worker" if worker else "admin", subject=subject, actor=actor_name(actor)
+        )
+    out.print(f"{count} session(s) of {subject!r} ended")
+
+
 @admin_app.command("list")
 def admin_list(home: HomeOption = None) -> None:
     """List admins (never their passwords)."""

@@ -235,3 +235,36 @@ def jobs_digest(
     out.print(
         f"{queued} digest mail(s) queued for {len(pros):,} certified worker(s); deliver with `procert notify send`"
     )
+
+
+featured_app = typer.Typer(help="Pros featured on the operator's home page.", no_args_is_help=True)
+app.add_typer(featured_app, name="featured")
+
+
+def choose_featured_today(settings, prog, engine, actor: str) -> int | None:  # type: ignore[no-untyped-def]
+    """Choose today's featured pros once (a run and `run-due` call it): the web only reads the choice. Returns
+    how many were chosen, None without facts to check eligibility against."""
+    from procert.benefits.promotion import choose_site_features
+    from procert.cli.common import today_in
+
+    if not settings.facts_path.exists():
+        return None
+    day = today_in(prog)
+    pros = current_candidates(engine, prog, day)
+    with open_store(settings, read_only=True) as store, session_scope(engine, write=True) as session:
+        return len(choose_site_features(session, store=store, program=prog, pros=pros, on=day, actor=actor))
+
+
+@featured_app.command("choose")
+def featured_choose(
+    actor: ActorOption = None,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+) -> None:
+    """Choose today's featured pros by fair rotation (kept if already chosen today and all still eligible).
+    `procert run` and `procert run-due` do this too; run it daily from cron if runs are rarer."""
+    settings, prog, engine = program_ledger(home, program)
+    chosen = choose_featured_today(settings, prog, engine, actor_name(actor))
+    if chosen is None:
+        fail(f"no facts database at {settings.facts_path}: run `procert import DIR` first")
+    out.print(f"{chosen} pro(s) featured today", highlight=False)

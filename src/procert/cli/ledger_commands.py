@@ -178,6 +178,13 @@ def run_command(
                 **shared,
             )
     out.print(outcome.message)
+    _choose_featured(settings, prog, engine, actor)
+
+
+def _choose_featured(settings: Settings, prog: Program, engine: Engine, actor: str | None) -> None:
+    from procert.cli.benefits_commands import choose_featured_today
+
+    choose_featured_today(settings, prog, engine, actor_name(actor))
 
 
 @app.command("run-due")
@@ -191,6 +198,7 @@ def run_due_command(
     with recording(home, program, actor) as (settings, prog, engine, shared):
         outcome = run_due(engine, today=today_in(prog), notify=notify_options(settings), **shared)
     out.print(outcome.message)
+    _choose_featured(settings, prog, engine, actor)
     report = send_pending(engine, config=smtp_config(settings), actor=actor_name(actor))
     out.print(f"notifications: {report.sent} sent, {report.retrying} to retry, {report.failed} failed")
 
@@ -556,6 +564,14 @@ def serve_site(settings: Settings, prog: Program, *, host: str, port: int) -> No
     from procert.web.server import app_from_settings
 
     signing_secret(settings, "refusing to start")  # refuse before anything starts
+    if settings.demo:
+        if not is_loopback(host):
+            fail(
+                f"refusing to serve demo mode on {host}: anyone can sign in as anyone there, "
+                "so it listens on 127.0.0.1 only"
+            )
+        if settings.web_workers > 1:
+            fail("demo mode serves one process: its random key lives in that process")
     ledger(settings)  # migrated (SQLite) or checked (PostgreSQL)
     if not settings.facts_path.exists():
         fail(f"no facts database at {settings.facts_path}: run `procert import DIR` first")
@@ -580,6 +596,17 @@ def serve_site(settings: Settings, prog: Program, *, host: str, port: int) -> No
     uvicorn.run(app_from_settings(settings), host=host, port=port, log_level="warning")
 
 
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def signing_secret(settings: Settings, refusal: str) -> str:
     from procert.web.auth import resolve_secret
 
@@ -589,6 +616,18 @@ def signing_secret(settings: Settings, refusal: str) -> str:
         )
     except ValueError as exc:
         fail(f"{refusal}: {exc}")
+
+
+secret_app = typer.Typer(help="The key that signs sessions and links.", no_args_is_help=True)
+app.add_typer(secret_app, name="secret")
+
+
+@secret_app.command("generate")
+def secret_generate() -> None:
+    """Print a new random key (48 random bytes) for PROCERT_SECRET_KEY. Changing the key signs everyone out."""
+    from procert.web.auth import generate_secret
+
+    out.print(generate_secret(), soft_wrap=True, highlight=False)
 
 
 @app.command("login-link")

@@ -511,11 +511,11 @@ def _demo_benefits(settings: Any, prog: Any, store: Any, workers: int) -> None:
 
     from procert.benefits import Viewer, list_jobs, read_job_rows, store_jobs, validate_jobs
     from procert.benefits.models import Job, NewsletterIssue, Subscriber
-    from procert.benefits.promotion import Candidate, compose_issue, send_issue
+    from procert.benefits.promotion import Candidate, choose_site_features, compose_issue, send_issue
     from procert.cli.ledger_commands import ledger
     from procert.demo import generate_jobs
     from procert.ledger import current_pros, session_scope
-    from procert.web.auth import DEMO_SECRET
+    from procert.web.auth import resolve_secret
 
     engine = ledger(settings)
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -545,8 +545,10 @@ def _demo_benefits(settings: Any, prog: Any, store: Any, workers: int) -> None:
             public_url=settings.public_url,
             actor="demo",
         )
+        choose_site_features(session, store=store, program=prog, pros=pros, on=today, actor="demo")
+        secret = resolve_secret(None, demo=True)
         _sent, queued = send_issue(
-            session, program=prog, issue_id=issue.id, secret=DEMO_SECRET, public_url=settings.public_url, actor="demo"
+            session, program=prog, issue_id=issue.id, secret=secret, public_url=settings.public_url, actor="demo"
         )
         names = ", ".join(f"{f['display_name']} ({f['division']})" for f in issue.content["featured"])
     out.print(

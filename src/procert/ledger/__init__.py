@@ -2,19 +2,37 @@
 
 from .access import (
     AdminError,
+    AdminLocked,
     api_key_digest,
     authenticate_admin,
     check_api_key,
     create_admin,
     create_api_key,
     disable_admin,
+    end_session,
+    end_sessions,
     list_admins,
     list_api_keys,
     revoke_api_key,
+    session_subject,
     set_admin_password,
+    start_session,
+    unlock_admin,
+    use_login_link,
 )
 from .db import LedgerNotReady, make_engine, require_current, session_scope, upgrade
-from .models import AdminUser, ApiKey, AuditEntry, Notification, Override, Run, RunResult, Transition
+from .models import (
+    AdminUser,
+    ApiKey,
+    AuditEntry,
+    Notification,
+    Override,
+    Run,
+    RunResult,
+    Transition,
+    UsedLoginLink,
+    WebSession,
+)
 from .schedule import ScheduledDate, backfill, run_due, upcoming
 from .service import (
     Forecast,
@@ -42,6 +60,7 @@ from .service import (
 
 __all__ = [
     "AdminError",
+    "AdminLocked",
     "AdminUser",
     "ApiKey",
     "AuditEntry",
@@ -58,6 +77,8 @@ __all__ = [
     "ScheduledDate",
     "StatusReader",
     "Transition",
+    "UsedLoginLink",
+    "WebSession",
     "WorkerStatus",
     "api_key_digest",
     "audit",
@@ -70,6 +91,8 @@ __all__ = [
     "create_api_key",
     "current_pros",
     "disable_admin",
+    "end_session",
+    "end_sessions",
     "forecast_at_risk",
     "latest_run",
     "list_admins",
@@ -84,10 +107,14 @@ __all__ = [
     "revoke_api_key",
     "run_due",
     "session_scope",
+    "session_subject",
     "set_admin_password",
     "set_override",
+    "start_session",
+    "unlock_admin",
     "upcoming",
     "upgrade",
+    "use_login_link",
     "worker_history",
     "worker_status",
 ]

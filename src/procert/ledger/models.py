@@ -190,3 +190,29 @@ class AdminUser(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Wrong passwords in a row, and the lock they caused (cleared by time, a right password after it, or an admin).
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class WebSession(Base):
+    """A signed-in browser, server side: the cookie carries a random token whose SHA-256 digest is the key here,
+    so a session ends for good when it is revoked (sign-out, sign out everywhere, a password change)."""
+
+    __tablename__ = "web_sessions"
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # worker | admin
+    subject: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    __table_args__ = (Index("ix_web_sessions_subject", "kind", "subject"),)
+
+
+class UsedLoginLink(Base):
+    """A login link's one-time id, recorded when it is used: the primary key makes a second use fail."""
+
+    __tablename__ = "used_login_links"
+    link_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    worker_id: Mapped[str] = mapped_column(String(200))
+    used_at: Mapped[datetime] = mapped_column(DateTime)

@@ -577,6 +577,7 @@ class StatusReader:
         self._key_digests: dict[str, tuple[int, str]] = {}
         self.version: tuple[Any, ...] = ()
         self._lock = threading.Lock()
+        self._loaded = False
 
     def invalidate(self) -> None:
         self._checked = float("-inf")
@@ -587,7 +588,17 @@ class StatusReader:
         now = time.monotonic()
         if now - self._checked < self.refresh_seconds:
             return self.version
-        with self._lock, session_scope(self.engine) as session:
+        # One thread re-reads; the others answer from the snapshot they have (only the first read waits).
+        if not self._lock.acquire(blocking=not self._loaded):
+            return self.version
+        try:
+            self._reload(now)
+        finally:
+            self._lock.release()
+        return self.version
+
+    def _reload(self, now: float) -> None:
+        with session_scope(self.engine) as session:
             today = self.today()
             run = latest_run(session, program_id=self.program_id)
             overrides = active_overrides(session, program_id=self.program_id, on=today)
@@ -600,7 +611,7 @@ class StatusReader:
                 today,
             )
             self._checked = now
-        return self.version
+            self._loaded = True
 
     def read(self, worker_id: str) -> tuple[WorkerStatus, list[Any]]:
         """The worker's status and history (rows with ``as_of``, ``kind``, ``reason``, ``failed``, oldest

@@ -8,6 +8,7 @@ from a browser session must send it as ``X-CSRF-Token`` (API keys need none: a b
 from __future__ import annotations
 
 import hmac
+import math
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -16,9 +17,11 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
+from starlette.concurrency import run_in_threadpool
 
 from procert.i18n import t
 from procert.ledger import (
+    AdminLocked,
     AdminUser,
     Notification,
     Override,
@@ -27,14 +30,20 @@ from procert.ledger import (
     audit_entries,
     authenticate_admin,
     clear_override,
+    end_session,
+    end_sessions,
     list_notifications,
     list_overrides,
     list_runs,
     list_transitions,
     session_scope,
+    session_subject,
     set_override,
+    start_session,
 )
 from procert.programs import Program
+from procert.web.auth import SignInThrottle
+from procert.web.jobs import utcnow
 from procert.web.params import PageQuery, PerPageQuery
 
 AdminPerPageQuery = Annotated[int, Query(ge=1, le=500, description="Items per page, 1 to 500.")]
@@ -65,16 +74,25 @@ class OverrideRequest(BaseModel):
 
 
 def admin_session_valid(engine: Engine, request: Request) -> bool:
-    """The session names an admin who still exists and is not disabled."""
-    username = request.session.get("admin")
-    if not username:
-        return False
-    with session_scope(engine) as session:
-        row = session.scalar(select(AdminUser).where(AdminUser.username == username))
-    if row is None or row.disabled_at is not None:
+    """The session names an admin who still exists and is not disabled, and its server-side session is neither
+    revoked nor expired (checked once per request)."""
+    if hasattr(request.state, "admin_valid"):
+        return bool(request.state.admin_valid)
+    username, token = request.session.get("admin"), request.session.get("admin_sid")
+    valid = False
+    if username and token:
+        with session_scope(engine) as session:
+            row = session.scalar(select(AdminUser).where(AdminUser.username == username))
+            valid = (
+                row is not None
+                and row.disabled_at is None
+                and session_subject(session, token=str(token), kind="admin") == username
+            )
+    if not valid:
         request.session.pop("admin", None)
-        return False
-    return True
+        request.session.pop("admin_sid", None)
+    request.state.admin_valid = valid
+    return valid
 
 
 def run_json(run: Run) -> dict[str, Any]:
@@ -157,9 +175,13 @@ def add_admin_routes(
     worker_card: Callable[[str], dict[str, Any]],
     official_status: Callable[[str, str], dict[str, Any]],
     find_workers: Callable[[str], list[tuple[str, str]]],
+    session_hours: float = 8,
+    max_failures: int = 5,
+    lock_minutes: int = 15,
 ) -> Callable[..., str]:
     """Register the console pages and the admin API on ``app``; returns the admin check for other API routes
     (``api_admin(request, changes_state=False) -> actor``)."""
+    throttle = SignInThrottle()
 
     @app.exception_handler(AdminLoginRequired)
     async def to_sign_in(_request: Request, exc: AdminLoginRequired) -> Response:
@@ -204,23 +226,75 @@ def add_admin_routes(
 
     @app.post("/admin/login", include_in_schema=False)
     async def admin_login(request: Request) -> Response:
+        address = request.client.host if request.client else "unknown"
+        lang = lang_of(request)
         form = await request.form()
         check_csrf(request, str(form.get("csrf", "")))
         username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
         target = safe_next(str(form.get("next", "")))
-        with session_scope(engine, write=True) as session:
-            admin = authenticate_admin(session, username=username, password=password) if username else None
-        if admin is None:
-            error = t("web_admin_login_failed", lang_of(request))
+        wait = throttle.wait_seconds(address)
+        if wait > 0:
+            return too_many(request, target, wait)
+
+        def sign_in() -> str | None:
+            # Argon2 takes tens of milliseconds of CPU: in a worker thread, never on the event loop.
+            with session_scope(engine, write=True) as session:
+                admin = (
+                    authenticate_admin(
+                        session,
+                        username=username,
+                        password=password,
+                        max_failures=max_failures,
+                        lock_minutes=lock_minutes,
+                    )
+                    if username
+                    else None
+                )
+                if admin is None:
+                    return None
+                return start_session(
+                    session, kind="admin", subject=username, hours=session_hours, actor=f"admin:{username}"
+                )
+
+        try:
+            token = await run_in_threadpool(sign_in)
+        except AdminLocked as exc:
+            throttle.failed(address)
+            return too_many(request, target, (exc.until - utcnow()).total_seconds())
+        if token is None:
+            throttle.failed(address)
+            error = t("web_admin_login_failed", lang)
             return render(request, "admin_login.html", status_code=401, next=target, error=error)
+        throttle.succeeded(address)
         request.session.clear()  # a new session (and CSRF token) for a new sign-in
-        request.session["admin"] = username
+        request.session.update({"admin": username, "admin_sid": token})
         return RedirectResponse(target, status_code=303)
+
+    def too_many(request: Request, target: str, wait: float) -> HTMLResponse:
+        response = render(
+            request,
+            "admin_login.html",
+            status_code=429,
+            next=target,
+            error=t("web_too_many_attempts", lang_of(request)),
+        )
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
 
     @app.post("/admin/logout", include_in_schema=False)
     async def admin_logout(request: Request) -> Response:
         form = await request.form()
         check_csrf(request, str(form.get("csrf", "")))
+        username, token = request.session.get("admin"), request.session.get("admin_sid")
+
+        def revoke() -> None:
+            with session_scope(engine, write=True) as session:
+                if form.get("everywhere") and username and admin_session_valid(engine, request):
+                    end_sessions(session, kind="admin", subject=str(username), actor=f"admin:{username}")
+                elif token:
+                    end_session(session, token=str(token), actor=f"admin:{username}")
+
+        await run_in_threadpool(revoke)
         request.session.clear()
         return RedirectResponse("/admin/login", status_code=303)
 

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -35,20 +36,28 @@ from procert.ledger import (
     StatusReader,
     api_key_digest,
     current_pros,
+    end_session,
+    end_sessions,
     list_transitions,
     session_scope,
+    session_subject,
+    start_session,
+    use_login_link,
 )
 from procert.metrics import Period
 from procert.programs import Program
 from procert.web.admin import add_admin_routes, admin_session_valid
-from procert.web.auth import LoginError, login_token, read_login_token
+from procert.web.auth import LoginError, login_token, read_login_link, read_login_token
 from procert.web.badge import badge_svg, etag
 from procert.web.directory import Directory, ProCard, SortKey, pro_cards
+from procert.web.guard import RequestGuard
 from procert.web.jobs import add_job_routes, utcnow
 from procert.web.params import PageQuery, PerPageQuery
 from procert.web.promotion import add_promotion_routes
 
 HERE = Path(__file__).resolve().parent
+#: How long a sign-in lasts (cookie and server-side session alike).
+SESSION_HOURS = 8
 
 DivisionQuery = Annotated[str | None, Query(max_length=120, description="Only this division.")]
 TextQuery = Annotated[str | None, Query(max_length=200, description="Words to find in name and profile.")]
@@ -81,7 +90,11 @@ class WebContext:
         """Every worker certified now, with what the directory shows: rebuilt when the ledger's version changes."""
         version = self.statuses.refresh()
         if version != self._cards_version:
-            with self._cards_lock:
+            # One thread rebuilds; the others keep serving the previous cards meanwhile (they wait only for the
+            # very first build), so a slow ledger never queues every request behind one lock.
+            if not self._cards_lock.acquire(blocking=self._cards_version is None):
+                return self._cards
+            try:
                 if version != self._cards_version:
                     with session_scope(self.engine) as session:
                         pros = current_pros(session, program_id=self.program.id, on=self.today())
@@ -89,6 +102,8 @@ class WebContext:
                     self._cards, self._by_id = cards, {c.worker_id: c for c in cards}
                     self._directory = Directory(cards)
                     self._cards_version = version
+            finally:
+                self._cards_lock.release()
         return self._cards
 
     def directory(self) -> Directory:
@@ -132,6 +147,11 @@ def create_app(
     demo: bool = False,
     login_link_minutes: int = 15,
     ledger_refresh_seconds: float = 1.0,
+    public_url: str = "http://127.0.0.1:8000",
+    max_body_bytes: int = 2_000_000,
+    max_header_bytes: int = 16_384,
+    admin_lockout_failures: int = 5,
+    admin_lockout_minutes: int = 15,
 ) -> FastAPI:
     """The web app. ``secret`` signs login links and sessions (see :func:`procert.web.auth.resolve_secret`).
     Runs, overrides and API keys changed by another process show within ``ledger_refresh_seconds``."""
@@ -151,12 +171,32 @@ def create_app(
         description="Pro worker certification: public profiles, the Pro directory and badges.",
     )
     app.state.context = context
+
+    def authorize(scope: Any) -> tuple[int, str] | None:
+        """Admin credentials on a state-changing request, checked before its body is read (see guard)."""
+        request = Request(scope)
+        key = request.headers.get("x-api-key")
+        if key is not None:
+            return None if context.api_key(key) is not None else (401, "invalid or revoked API key")
+        if request.session.get("admin") and admin_session_valid(context.engine, request):
+            return None
+        if request.session.get("worker"):
+            return (403, "admins only")
+        return (401, "admin credentials needed: an X-API-Key or an admin session")
+
+    app.add_middleware(
+        RequestGuard,
+        authorize=authorize,
+        protected=writes_need_admin,
+        max_body_bytes=max_body_bytes,
+        max_header_bytes=max_header_bytes,
+    )
     # Sessions: a signed cookie, HTTP-only, SameSite=Lax, Secure outside demo mode.
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,
         session_cookie="procert_session",
-        max_age=8 * 3600,
+        max_age=SESSION_HOURS * 3600,
         same_site="lax",
         https_only=not demo,
     )
@@ -177,6 +217,7 @@ def create_app(
                 "admin": request.session.get("admin"),
                 "csrf": csrf_token(request),
                 "demo": demo,
+                "status_code": status_code,
                 **values,
             },
             status_code=status_code,
@@ -212,7 +253,7 @@ def create_app(
             context.store.con.cursor()
             .execute(
                 """SELECT w.display_name, w.division, w.profile_text, w.self_pr_text, count(r.review_id),
-                      sum(r.item_sum), sum(r.communication)
+                      sum(r.item_sum), sum(r.communication), w.status
                FROM workers w LEFT JOIN reviews r ON r.worker_id = w.worker_id
                WHERE w.worker_id = ? GROUP BY ALL""",
                 [worker_id],
@@ -221,8 +262,15 @@ def create_app(
         )
         if row is None:
             raise HTTPException(status_code=404, detail=f"no worker {worker_id!r}")
-        name, division, profile, self_pr, reviews, item_sum, communication = row
+        name, division, profile, self_pr, reviews, item_sum, communication, account = row
+        if account == "withdrawn":
+            # The worker left the marketplace: nothing of theirs stays public.
+            raise HTTPException(status_code=410, detail=f"worker {worker_id!r} has left the marketplace")
+        suspended = account == "suspended"
         certified, since = context.certified(worker_id)
+        if suspended:
+            profile = self_pr = ""
+            certified, since = False, None
         return {
             "worker_id": worker_id,
             "display_name": name,
@@ -234,6 +282,7 @@ def create_app(
             "communication_rating": round(communication / reviews, 2) if reviews else None,
             "certified": certified,
             "certified_since": since.isoformat() if since else None,
+            "suspended": suspended,
         }
 
     @app.get("/healthz", tags=["operations"])
@@ -245,10 +294,10 @@ def create_app(
     def home() -> RedirectResponse:
         return RedirectResponse("/pros")
 
-    # The hot read paths are coroutines: their work is in memory or one indexed ledger lookup (well under a
-    # millisecond), cheaper than a hop to the thread pool.
+    # Every route that may touch the ledger or the facts is a plain function, run in the thread pool: a slow or
+    # locked database then delays that request alone, never the event loop (and so never /healthz or a badge).
     @app.get("/api/v1/pros", tags=["directory"])
-    async def api_pros(
+    def api_pros(
         division: DivisionQuery = None,
         q: TextQuery = None,
         sort: SortQuery = "rating",
@@ -281,7 +330,7 @@ def create_app(
         return worker_card(worker_id)
 
     @app.get("/badge/{worker_id}.svg", tags=["badges"])
-    async def badge(worker_id: str, request: Request) -> Response:
+    def badge(worker_id: str, request: Request) -> Response:
         """The worker's badge: the Pro mark while certified, a neutral mark otherwise. Cached with an ETag."""
         certified, _since = context.certified(worker_id)
         lang = pick_lang(request)
@@ -293,7 +342,7 @@ def create_app(
         return Response(svg, media_type="image/svg+xml", headers=headers)
 
     @app.get("/pros", response_class=HTMLResponse, include_in_schema=False)
-    async def pros_page(
+    def pros_page(
         request: Request,
         division: DivisionQuery = None,
         q: TextQuery = None,
@@ -311,37 +360,89 @@ def create_app(
     def profile_page(request: Request, worker_id: str) -> HTMLResponse:
         try:
             card = worker_card(worker_id)
-        except HTTPException:
-            return render(request, "not_found.html", status_code=404, worker_id=worker_id)
+        except HTTPException as exc:
+            return render(request, "not_found.html", status_code=exc.status_code, worker_id=worker_id)
         return render(request, "profile.html", worker=card)
 
     # ---- signing in ------------------------------------------------------------------------------------
 
-    @app.get("/login", include_in_schema=False)
-    def login(request: Request, token: str = "") -> Response:
+    # A login link opens a page with a button (GET never writes, and mail scanners that open links do not use
+    # them up); pressing it uses the link once and starts a server-side session.
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_page(request: Request, token: str = "") -> HTMLResponse:
         try:
             worker_id = read_login_token(secret, token, max_age_seconds=login_link_minutes * 60)
             worker_card(worker_id)
         except (LoginError, HTTPException) as exc:
-            reason = str(exc) if isinstance(exc, LoginError) else "unknown worker"
-            return render(
-                request,
-                "message.html",
-                status_code=400,
-                title=t("web_login_failed", pick_lang(request)),
-                message=reason,
-            )
+            return login_refused(request, exc)
+        return render(request, "login_confirm.html", token=token)
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        check_csrf(request, str(form.get("csrf", "")))
+        token = str(form.get("token", ""))
+
+        def sign_in() -> tuple[str, str]:
+            worker_id, link_id = read_login_link(secret, token, max_age_seconds=login_link_minutes * 60)
+            worker_card(worker_id)
+            with session_scope(context.engine, write=True) as session:
+                if not use_login_link(session, link_id=link_id, worker_id=worker_id):
+                    raise LoginError("this login link was used already; ask for a new one")
+                return worker_id, start_session(
+                    session, kind="worker", subject=worker_id, hours=SESSION_HOURS, actor=f"worker:{worker_id}"
+                )
+
+        try:
+            worker_id, session_token = await run_in_threadpool(sign_in)
+        except (LoginError, HTTPException) as exc:
+            return login_refused(request, exc)
         request.session.clear()  # a new session for a new sign-in
-        request.session["worker"] = worker_id
+        request.session.update({"worker": worker_id, "sid": session_token})
         return RedirectResponse("/dashboard", status_code=303)
+
+    def login_refused(request: Request, exc: Exception) -> HTMLResponse:
+        reason = str(exc) if isinstance(exc, LoginError) else "unknown worker"
+        title = t("web_login_failed", pick_lang(request))
+        return render(request, "message.html", status_code=400, title=title, message=reason)
 
     @app.post("/logout", include_in_schema=False)
     async def logout(request: Request) -> Response:
         form = await request.form()
-        if not hmac.compare_digest(str(form.get("csrf", "")), csrf_token(request)):
-            raise HTTPException(status_code=403, detail="CSRF check failed: reload the page and try again")
+        check_csrf(request, str(form.get("csrf", "")))
+        worker_id, token = request.session.get("worker"), request.session.get("sid")
+
+        def revoke() -> None:
+            with session_scope(context.engine, write=True) as session:
+                if form.get("everywhere") and worker_id and current_worker(request):
+                    end_sessions(session, kind="worker", subject=worker_id, actor=f"worker:{worker_id}")
+                elif token:
+                    end_session(session, token=str(token), actor=f"worker:{worker_id}")
+
+        await run_in_threadpool(revoke)
         request.session.clear()
         return RedirectResponse("/pros", status_code=303)
+
+    def current_worker(request: Request) -> str | None:
+        """The worker this request's session signs in as, checked against the ledger (revoked or expired
+        sessions sign in nobody); once per request."""
+        if hasattr(request.state, "worker"):
+            return request.state.worker  # type: ignore[no-any-return]
+        worker, token = request.session.get("worker"), request.session.get("sid")
+        found = None
+        if worker and token:
+            with session_scope(context.engine) as session:
+                found = session_subject(session, token=str(token), kind="worker")
+        if found != worker:
+            found = None
+            request.session.pop("worker", None)
+            request.session.pop("sid", None)
+        request.state.worker = found
+        return found
+
+    def check_csrf(request: Request, token: str | None) -> None:
+        if not token or not hmac.compare_digest(token, csrf_token(request)):
+            raise HTTPException(status_code=403, detail="CSRF check failed: reload the page and try again")
 
     @app.get("/demo/login", response_class=HTMLResponse, include_in_schema=False)
     def demo_login(request: Request) -> HTMLResponse:
@@ -388,7 +489,7 @@ def create_app(
             if worker_id is None:
                 raise HTTPException(status_code=400, detail="name the worker")
             return worker_id
-        current = request.session.get("worker")
+        current = current_worker(request)
         if not current:
             raise HTTPException(status_code=401, detail="sign in with the login link from your platform")
         if worker_id is not None and worker_id != current:
@@ -477,7 +578,7 @@ def create_app(
         }
 
     @app.get("/api/v1/workers/{worker_id}/status", tags=["workers"])
-    async def api_status(request: Request, worker_id: str) -> dict[str, Any]:
+    def api_status(request: Request, worker_id: str) -> dict[str, Any]:
         """The worker's status by the last run: certified since, each criterion's value and pass flag, the
         at-risk forecast for the next evaluation and the history. Only for that worker's own session or an
         admin (session or X-API-Key): 401 without credentials, 403 for another worker."""
@@ -552,6 +653,9 @@ def create_app(
         worker_card=worker_card,
         official_status=official_status,
         find_workers=find_workers,
+        session_hours=SESSION_HOURS,
+        max_failures=admin_lockout_failures,
+        lock_minutes=admin_lockout_minutes,
     )
 
     def viewer_of(request: Request) -> Viewer:
@@ -563,7 +667,7 @@ def create_app(
             except HTTPException:
                 if request.headers.get("x-api-key") is not None:
                     raise
-        worker = request.session.get("worker")
+        worker = current_worker(request)
         if worker:
             return Viewer("worker", worker, certified=context.certified(worker)[0])
         return Viewer()
@@ -589,8 +693,17 @@ def create_app(
         render=render,
         candidates=lambda: [Candidate(c.worker_id, c.division, c.since) for c in context.cards()],
         today=context.today,
+        public_url=public_url,
     )
     return app
+
+
+def writes_need_admin(method: str, path: str) -> bool:
+    """State-changing requests that only admins may make: the API and the console (but for signing in and out,
+    which are checked by their CSRF token and held to a small body)."""
+    if path.startswith("/api/"):
+        return True
+    return path.startswith("/admin") and path not in ("/admin/login", "/admin/logout")
 
 
 def is_api(request: Request) -> bool:

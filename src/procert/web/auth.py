@@ -3,11 +3,24 @@ signed, HTTP-only session cookie. The operator's platform issues the links (`pro
 
 from __future__ import annotations
 
+import secrets
+import threading
+import time
+from collections.abc import Callable
+
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-#: Only for demo mode; `procert serve` refuses to start with it otherwise.
-DEMO_SECRET = "procert-demo-secret-not-for-production"
 _SALT = "procert.login-link"
+#: A key must be at least this long (the URL-safe text of 32 random bytes, what `procert secret generate` prints)
+#: and use at least this many different characters (hex keys have 16; "aaaa…" and short words repeated fail).
+MIN_SECRET_LENGTH = 43
+MIN_SECRET_DISTINCT = 12
+#: Demo mode's key: random, made once per process, never written anywhere; sessions and links die with it.
+_DEMO_SECRET = secrets.token_urlsafe(32)
+
+
+def generate_secret() -> str:
+    return secrets.token_urlsafe(48)
 
 
 class LoginError(ValueError):
@@ -15,33 +28,87 @@ class LoginError(ValueError):
 
 
 def login_token(secret: str, worker_id: str) -> str:
-    return URLSafeTimedSerializer(secret, salt=_SALT).dumps({"worker": worker_id})
+    """A signed login link token; its random ``link`` id makes it usable once (see :func:`read_login_link`)."""
+    payload = {"worker": worker_id, "link": secrets.token_urlsafe(16)}
+    return URLSafeTimedSerializer(secret, salt=_SALT).dumps(payload)
 
 
-def read_login_token(secret: str, token: str, *, max_age_seconds: int) -> str:
-    """The worker id a login token was issued for. Raises :class:`LoginError`."""
+def read_login_link(secret: str, token: str, *, max_age_seconds: int) -> tuple[str, str]:
+    """The (worker id, one-time link id) a login token was issued for. Raises :class:`LoginError`."""
     try:
         data = URLSafeTimedSerializer(secret, salt=_SALT).loads(token, max_age=max_age_seconds)
     except SignatureExpired:
         raise LoginError("this login link has expired; ask for a new one") from None
     except BadSignature:
         raise LoginError("this login link is not valid") from None
-    if not isinstance(data, dict) or not isinstance(data.get("worker"), str):
+    if not isinstance(data, dict) or not isinstance(data.get("worker"), str) or not isinstance(data.get("link"), str):
         raise LoginError("this login link is not valid")
-    return data["worker"]
+    return data["worker"], data["link"]
+
+
+def read_login_token(secret: str, token: str, *, max_age_seconds: int) -> str:
+    """The worker id a login token was issued for. Raises :class:`LoginError`."""
+    return read_login_link(secret, token, max_age_seconds=max_age_seconds)[0]
+
+
+class SignInThrottle:
+    """Failed sign-ins per client address, in this process: after ``free`` failures in a row each further attempt
+    must wait twice as long as the last (1 s, 2 s, 4 s … up to ``max_wait``). Accounts are locked in the ledger
+    (shared by every process); this slows one address guessing across many accounts."""
+
+    def __init__(self, *, free: int = 5, max_wait: float = 900.0, clock: Callable[[], float] = time.monotonic):
+        self.free, self.max_wait, self.clock = free, max_wait, clock
+        self._failures: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def wait_seconds(self, address: str) -> float:
+        """Seconds before ``address`` may try again (0: now)."""
+        with self._lock:
+            count, last = self._failures.get(address, (0, 0.0))
+        if count < self.free:
+            return 0.0
+        wait = min(2.0 ** (count - self.free), self.max_wait)
+        return max(0.0, last + wait - self.clock())
+
+    def failed(self, address: str) -> None:
+        with self._lock:
+            count, _ = self._failures.get(address, (0, 0.0))
+            self._failures[address] = (count + 1, self.clock())
+            if len(self._failures) > 100_000:  # bounded memory under a spray of addresses: forget the oldest
+                for key in sorted(self._failures, key=lambda k: self._failures[k][1])[:50_000]:
+                    del self._failures[key]
+
+    def succeeded(self, address: str) -> None:
+        with self._lock:
+            self._failures.pop(address, None)
 
 
 def login_url(public_url: str, secret: str, worker_id: str) -> str:
     return f"{public_url.rstrip('/')}/login?token={login_token(secret, worker_id)}"
 
 
+def secret_problem(secret_key: str) -> str | None:
+    """Why ``secret_key`` is too weak to sign sessions and links, or None."""
+    if len(secret_key) < MIN_SECRET_LENGTH or len(set(secret_key)) < MIN_SECRET_DISTINCT:
+        return (
+            f"PROCERT_SECRET_KEY is too weak: use at least {MIN_SECRET_LENGTH} random characters "
+            "(32 random bytes), for example the output of `procert secret generate`"
+        )
+    return None
+
+
 def resolve_secret(secret_key: str | None, *, demo: bool) -> str:
-    """The key to sign with; outside demo mode a real one is required."""
-    if secret_key and secret_key != DEMO_SECRET:
-        return secret_key
+    """The key to sign with: demo mode's per-process random key, or the configured one, which must be strong."""
     if demo:
-        return DEMO_SECRET
-    raise ValueError(
-        "PROCERT_SECRET_KEY is missing or is the demo key: set a long random secret (for example the output of "
-        "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`), or use demo mode for a demo"
-    )
+        if secret_key:
+            raise ValueError("demo mode cannot run with PROCERT_SECRET_KEY set: demo mode is never production")
+        return _DEMO_SECRET
+    if not secret_key:
+        raise ValueError(
+            "PROCERT_SECRET_KEY is missing: set a long random secret (`procert secret generate` prints one), "
+            "or use demo mode for a demo"
+        )
+    problem = secret_problem(secret_key)
+    if problem:
+        raise ValueError(problem)
+    return secret_key

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine, select
+from starlette.concurrency import run_in_threadpool
 
 from procert.benefits.models import NewsletterIssue, Subscriber
 from procert.benefits.promotion import (
@@ -33,6 +34,7 @@ def add_promotion_routes(
     render: Callable[..., HTMLResponse],
     candidates: Callable[[], list[Candidate]],
     today: Callable[[], date],
+    public_url: str,
 ) -> None:
     def subscriber_of(token: str) -> Subscriber:
         try:
@@ -46,15 +48,17 @@ def add_promotion_routes(
         return sub
 
     @app.get("/api/v1/featured-pros", tags=["promotion"])
-    def api_featured(request: Request) -> dict[str, Any]:
-        """Today's featured pros for the operator's home page: chosen once a day by the fair rotation (every pro
-        of a division once before anyone twice; divisions in proportion to their pros)."""
-        base = str(request.base_url).rstrip("/")
-        with session_scope(engine, write=True) as session:
-            items = featured_on_site(
-                session, store=store, program=program, pros=candidates(), on=today(), public_url=base
+    def api_featured() -> dict[str, Any]:
+        """Today's featured pros for the operator's home page, chosen once a day by the fair rotation (every pro
+        of a division once before anyone twice; divisions in proportion to their pros) when a run is recorded or
+        by `procert featured choose`. `chosen_on` is the day of that choice; anyone no longer certified is left
+        out. Reading never writes."""
+        on = today()
+        with session_scope(engine) as session:
+            chosen_on, items = featured_on_site(
+                session, store=store, program=program, pros=candidates(), on=on, public_url=public_url
             )
-        return {"date": today().isoformat(), "items": items}
+        return {"date": on.isoformat(), "chosen_on": chosen_on.isoformat() if chosen_on else None, "items": items}
 
     @app.get("/newsletter", response_class=HTMLResponse, include_in_schema=False)
     def archive(request: Request) -> HTMLResponse:
@@ -78,11 +82,15 @@ def add_promotion_routes(
     async def unsubscribe_post(request: Request, token: str = "") -> Response:
         form = await request.form()
         token = token or str(form.get("token", ""))
-        sub = subscriber_of(token)
+        sub = await run_in_threadpool(subscriber_of, token)
+
         # One-click unsubscribe from a mail client (RFC 8058) posts without our CSRF token; the signed token
         # in the URL is the proof, and unsubscribing is the only thing it can do.
-        with session_scope(engine, write=True) as session:
-            unsubscribe(session, subscriber_id=sub.id, actor=f"subscriber:{sub.id}")
+        def record() -> None:
+            with session_scope(engine, write=True) as session:
+                unsubscribe(session, subscriber_id=sub.id, actor=f"subscriber:{sub.id}")
+
+        await run_in_threadpool(record)
         return render(request, "unsubscribe.html", email=sub.email, token=token, done=True)
 
     @app.get("/newsletter/{issue_id}", response_class=HTMLResponse, include_in_schema=False)

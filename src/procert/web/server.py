@@ -23,6 +23,11 @@ def app_from_settings(settings: Settings) -> FastAPI:
         demo=settings.demo,
         login_link_minutes=settings.login_link_minutes,
         ledger_refresh_seconds=settings.ledger_refresh_seconds,
+        public_url=settings.public_url,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        admin_lockout_failures=settings.admin_lockout_failures,
+        admin_lockout_minutes=settings.admin_lockout_minutes,
     )
 
 
