@@ -105,9 +105,7 @@ def admin_sign_out(
 
     engine = ledger(load_settings(home))
     with session_scope(engine, write=True) as session:
-        count = end_sessions(
-            session, kind="worker" if worker else "admin", subject=subject, actor=actor_name(actor)
-        )
+        count = end_sessions(session, kind="worker" if worker else "admin", subject=subject, actor=actor_name(actor))
     out.print(f"{count} session(s) of {subject!r} ended")
 
 

@@ -236,31 +236,33 @@ def add_admin_routes(
         if wait > 0:
             return too_many(request, target, wait)
 
-        def sign_in() -> str | None:
+        def sign_in() -> str | AdminLocked | None:
             # Argon2 takes tens of milliseconds of CPU: in a worker thread, never on the event loop.
             with session_scope(engine, write=True) as session:
-                admin = (
-                    authenticate_admin(
-                        session,
-                        username=username,
-                        password=password,
-                        max_failures=max_failures,
-                        lock_minutes=lock_minutes,
+                try:
+                    admin = (
+                        authenticate_admin(
+                            session,
+                            username=username,
+                            password=password,
+                            max_failures=max_failures,
+                            lock_minutes=lock_minutes,
+                        )
+                        if username
+                        else None
                     )
-                    if username
-                    else None
-                )
+                except AdminLocked as locked:
+                    return locked  # returned, not raised: the refusal's audit entry is committed
                 if admin is None:
                     return None
                 return start_session(
                     session, kind="admin", subject=username, hours=session_hours, actor=f"admin:{username}"
                 )
 
-        try:
-            token = await run_in_threadpool(sign_in)
-        except AdminLocked as exc:
+        token = await run_in_threadpool(sign_in)
+        if isinstance(token, AdminLocked):
             throttle.failed(address)
-            return too_many(request, target, (exc.until - utcnow()).total_seconds())
+            return too_many(request, target, (token.until - utcnow()).total_seconds())
         if token is None:
             throttle.failed(address)
             error = t("web_admin_login_failed", lang)

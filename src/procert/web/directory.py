@@ -36,7 +36,8 @@ class DirectoryPage:
 
 
 def pro_cards(store: FactStore, pros: list[Pro]) -> list[ProCard]:
-    """Join the current pros with their public profile facts (name, profile text, lifetime rating)."""
+    """Join the current pros with their public profile facts (name, profile text, lifetime rating). Only workers
+    whose account is active now are shown: a suspended or withdrawn pro is neither listed nor badged."""
     if not pros:
         return []
     ids = [p.worker_id for p in pros]
@@ -48,13 +49,15 @@ def pro_cards(store: FactStore, pros: list[Pro]) -> list[ProCard]:
                FROM workers w
                LEFT JOIN (SELECT worker_id, count(*) AS reviews, sum(item_sum) AS item_sum FROM reviews
                           WHERE worker_id IN (SELECT unnest($1)) GROUP BY worker_id) r ON r.worker_id = w.worker_id
-               WHERE w.worker_id IN (SELECT unnest($1))""",
+               WHERE w.worker_id IN (SELECT unnest($1)) AND w.status = 'active'""",
             [ids],
         ).fetchall()
     }
     cards = []
     for pro in pros:
-        name, profile, reviews, item_sum = facts.get(pro.worker_id, (pro.worker_id, "", 0, None))
+        if pro.worker_id not in facts:
+            continue
+        name, profile, reviews, item_sum = facts[pro.worker_id]
         rating = item_sum / (5 * reviews) if reviews else None
         cards.append(
             ProCard(pro.worker_id, name or pro.worker_id, pro.division, pro.since, rating, reviews or 0, profile or "")

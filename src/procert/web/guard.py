@@ -101,6 +101,12 @@ class RequestGuard:
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if too_large:
+                # The app turned the cut-off body into an error of its own (FastAPI: 400): answer 413 instead.
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await _refuse(send, 413, f"the request body exceeds {limit} bytes")
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
