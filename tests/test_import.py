@@ -78,11 +78,11 @@ def test_reimport_upserts_by_id(loaded: FactStore, tmp_path: Path):
     exp = Export()
     exp.worker("W1", display_name="renamed")
     exp.worker("W3")
-    exp.payment("W3", "2024-07-01T00:00:00+09:00", 7, payment_id="P1")  # same id: replaces P1
+    exp.payment("W1", "2024-07-01T00:00:00+09:00", 7, payment_id="P1")  # same id: replaces P1
     import_export(loaded, exp.write(tmp_path / "second", tables=("workers", "payments")), timezone=TZ)
     assert loaded.counts()["workers"] == 3
     assert loaded.query("SELECT display_name FROM workers WHERE worker_id = 'W1'").fetchone() == ("renamed",)
-    assert loaded.query("SELECT worker_id, amount_jpy FROM payments").fetchall() == [("W3", 7)]
+    assert loaded.query("SELECT worker_id, amount_jpy FROM payments").fetchall() == [("W1", 7)]
     assert loaded.counts()["contracts"] == 1  # tables absent from the export are untouched
 
 

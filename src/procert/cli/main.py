@@ -33,7 +33,7 @@ from procert.cli.common import (
 )
 from procert.demo import generate
 from procert.evaluation import Evaluation, WorkerNotFound, evaluate, explain
-from procert.facts import FactStoreError, ImportFailed, import_export
+from procert.facts import FactStoreError, ImportFailed, atomic_import
 from procert.i18n import t
 from procert.programs import ProgramError, list_programs, load_program
 
@@ -56,38 +56,51 @@ def import_command(
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace whole tables instead of upserting by id (needs every table).")
     ] = False,
+    encoding: Annotated[
+        str,
+        typer.Option("--encoding", help="Text encoding of the CSV files: utf-8, or cp932 for Japanese Excel's CSV."),
+    ] = "utf-8",
     home: HomeOption = None,
     program: ProgramOption = None,
 ) -> None:
-    """Validate an export completely, then store it (rows with existing ids are replaced)."""
+    """Validate an export completely, then store it (rows with existing ids are replaced). The new facts are
+    switched in atomically: a running `procert serve` keeps serving and shows them within
+    PROCERT_FACTS_RELOAD_SECONDS."""
     settings = load_settings(home, program)
     prog = load_program_or_fail(settings)
-    with open_store(settings, read_only=False) as store, steps() as progress:
+    with steps() as progress:
         task = progress.add_task("importing", total=None)
         try:
-            report = import_export(
-                store,
+            report = atomic_import(
+                settings.facts_path,
                 directory,
                 timezone=prog.timezone,
                 replace=replace,
                 progress=lambda msg: progress.update(task, description=msg),
+                memory_limit=settings.duckdb_memory_limit,
+                threads=settings.duckdb_threads,
+                encoding=encoding,
             )
         except ImportFailed as exc:
             progress.stop()
             err.print(exc.report(), highlight=False, markup=False)
             raise typer.Exit(1) from None
         except FactStoreError as exc:
+            progress.stop()
             fail(str(exc))
-        counts = store.counts()
-        if settings.facts_url:
-            from procert.facts.postgres import load_postgres
+        with open_store(settings, read_only=True) as store:
+            counts = store.counts()
+            if settings.facts_url:
+                from procert.facts.postgres import load_postgres
 
-            progress.update(task, description="copying the facts to PostgreSQL")
-            try:
-                load_postgres(store, settings.facts_url, progress=lambda msg: progress.update(task, description=msg))
-            except Exception as exc:  # connection refused, permissions: the embedded import stands; say so
-                progress.stop()
-                fail(f"the facts are stored here, but copying them to PROCERT_FACTS_URL failed: {exc}")
+                progress.update(task, description="copying the facts to PostgreSQL")
+                try:
+                    load_postgres(
+                        store, settings.facts_url, progress=lambda msg: progress.update(task, description=msg)
+                    )
+                except Exception as exc:  # connection refused, permissions: the embedded import stands; say so
+                    progress.stop()
+                    fail(f"the facts are stored here, but copying them to PROCERT_FACTS_URL failed: {exc}")
     table = Table(title=f"imported {directory} ({'replace' if replace else 'upsert'}, {prog.timezone})")
     table.add_column("table")
     table.add_column("rows in file", justify="right")
@@ -401,12 +414,17 @@ def demo_command(
     summary = _generate(export, workers, seed, today, "csv")
     out.print(", ".join(f"{k} {v:,}" for k, v in summary.rows.items()), highlight=False)
     out.rule("2. import")
-    if settings.facts_path.exists():
-        settings.facts_path.unlink()  # the demo always starts from a clean store
-    with open_store(settings, read_only=False) as store, steps() as progress:
+    with steps() as progress:
         task = progress.add_task("importing", total=None)
-        import_export(
-            store, export, timezone=prog.timezone, progress=lambda msg: progress.update(task, description=msg)
+        # --replace: the demo's store holds exactly the generated marketplace, switched in atomically.
+        atomic_import(
+            settings.facts_path,
+            export,
+            timezone=prog.timezone,
+            replace=True,
+            progress=lambda msg: progress.update(task, description=msg),
+            memory_limit=settings.duckdb_memory_limit,
+            threads=settings.duckdb_threads,
         )
     out.print(f"facts stored in {settings.facts_path}", highlight=False)
     out.rule(f"3. evaluate {prog.label} as of {day}")

@@ -1,5 +1,6 @@
 """Facts: the marketplace data contract, validated import and the embedded facts store."""
 
+from procert.facts.atomic import atomic_import
 from procert.facts.contract import RATING_ITEMS, TABLE_ORDER, TABLES, Column, Table
 from procert.facts.importer import ImportFailed, ImportReport, Problem, import_export
 from procert.facts.store import FactStore, FactStoreError
@@ -15,5 +16,6 @@ __all__ = [
     "ImportReport",
     "Problem",
     "Table",
+    "atomic_import",
     "import_export",
 ]

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-ColumnKind = Literal["id", "text", "enum", "integer", "rating", "timestamp"]
+ColumnKind = Literal["id", "text", "line", "email", "enum", "integer", "rating", "timestamp"]
+#: id: an identifier without control characters; text: free text (line breaks allowed); line: one line of text
+#: (no control characters: it goes into mail headers and page titles); email: one address (RFC 5322 addr-spec,
+#: ASCII local part, the domain may be internationalised); enum, integer, rating, timestamp.
 
 RATING_ITEMS: tuple[str, ...] = ("skill", "quality", "schedule", "communication", "partnership")
 
@@ -53,6 +56,11 @@ CONTRACT_KINDS = ("fixed", "hourly")
 CONTRACT_STATUSES = ("active", "delivered", "cancelled")
 SCOUT_KINDS = ("direct", "mass")
 LOCALES = ("ja", "en")
+#: The largest amount one row may carry (one trillion yen): sums over millions of rows then stay far from the
+#: 64-bit limit.
+MAX_AMOUNT_JPY = 10**12
+#: Timestamps must fall in these years (year 0000 or 9999 are export errors, and break time-zone arithmetic).
+MIN_YEAR, MAX_YEAR = 1900, 2999
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -63,13 +71,13 @@ TABLES: dict[str, Table] = {
             description="One row per worker.",
             columns=(
                 Column("worker_id", "id"),
-                Column("display_name", "text"),
+                Column("display_name", "line"),
                 Column("division", "text"),
                 Column("registered_at", "timestamp"),
                 Column("profile_text", "text", nullable=True),
                 Column("self_pr_text", "text", nullable=True),
                 Column("status", "enum", choices=WORKER_STATUSES),
-                Column("email", "text", required=False, nullable=True),
+                Column("email", "email", required=False, nullable=True),
                 Column("locale", "enum", required=False, nullable=True, choices=LOCALES),
             ),
         ),
@@ -83,7 +91,7 @@ TABLES: dict[str, Table] = {
                 Column("client_id", "id"),
                 Column("kind", "enum", choices=CONTRACT_KINDS),
                 Column("status", "enum", choices=CONTRACT_STATUSES),
-                Column("amount_jpy", "integer", minimum=0),
+                Column("amount_jpy", "integer", minimum=0, maximum=MAX_AMOUNT_JPY),
                 Column("started_at", "timestamp"),
                 Column("closed_at", "timestamp", nullable=True),
             ),
@@ -112,7 +120,7 @@ TABLES: dict[str, Table] = {
                 Column("worker_id", "id", references="workers"),
                 Column("contract_id", "id", nullable=True, references="contracts"),
                 Column("paid_at", "timestamp"),
-                Column("amount_jpy", "integer"),
+                Column("amount_jpy", "integer", minimum=-MAX_AMOUNT_JPY, maximum=MAX_AMOUNT_JPY),
             ),
         ),
         Table(

@@ -6,17 +6,27 @@ transaction. A failed import therefore leaves the stored facts exactly as they w
 
 from __future__ import annotations
 
+import codecs
+import csv
+import gzip
+import io
 import json
+import os
+import re
+import shutil
+import sys
+import tempfile
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-from procert.facts.contract import TABLE_ORDER, TABLES, Column, Table
+from procert.facts.contract import MAX_YEAR, MIN_YEAR, TABLE_ORDER, TABLES, Column, Table
 from procert.facts.store import WORKER_INDEXED, FactStore
 
 MAX_REPORTED_PROBLEMS = 50
@@ -24,6 +34,13 @@ SUPPORTED_SUFFIXES = (".csv", ".parquet")
 
 # Blank: empty or only white space, including the ideographic (full-width) space U+3000.
 BLANK_PATTERN = r"[\s\p{Z}]*"
+# One address (RFC 5322 addr-spec): a dot-atom local part in ASCII, then a domain of two or more labels of
+# letters (any script: internationalised domains are sent in their IDNA form), digits and inner hyphens.
+_ATOM = r"[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+"
+_LABEL = r"[\p{L}\p{N}]([\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?"
+EMAIL_PATTERN = rf"{_ATOM}(\.{_ATOM})*@{_LABEL}(\.{_LABEL})+"
+# A timestamp's UTC offset, when it has one: hours and minutes after the time, from -12:00 to +14:00.
+_OFFSET = r"[T ][0-9:.]+([+-])([0-9]{2}):?([0-9]{2})?$"
 
 Progress = Callable[[str], None]
 
@@ -106,54 +123,216 @@ class _Collector:
         return ImportFailed(first[:MAX_REPORTED_PROBLEMS], self.total)
 
 
+def _table_of(path: Path) -> tuple[str, str] | None:
+    """The (table, format) a file name stands for: ``workers.csv``, ``workers.csv.gz``, ``workers.parquet``."""
+    name = path.name.lower()
+    for suffix, fmt in ((".csv.gz", "csv"), (".csv", "csv"), (".parquet", "parquet")):
+        if name.endswith(suffix):
+            return name[: -len(suffix)], fmt
+    return None
+
+
 def _find_files(directory: Path, problems: _Collector) -> dict[str, Path]:
     if not directory.is_dir():
         problems.add(Problem(str(directory), None, None, "not a folder"))
         return {}
     found: dict[str, Path] = {}
     for path in sorted(directory.iterdir()):
-        stem, suffix = path.stem, path.suffix.lower()
-        if stem not in TABLES or path.is_dir():
+        named = _table_of(path)
+        stem = named[0] if named else path.name.split(".", 1)[0].lower()
+        if stem not in TABLES:
             continue
-        if suffix not in SUPPORTED_SUFFIXES:
-            problems.add(Problem(path.name, None, None, "not a CSV or Parquet file (expected .csv or .parquet)"))
+        if path.is_dir():
+            problems.add(Problem(path.name, None, None, "is a folder; expected a CSV or Parquet file"))
+            continue
+        if named is None:
+            problems.add(
+                Problem(path.name, None, None, "not a CSV or Parquet file (expected .csv, .csv.gz or .parquet)")
+            )
+            continue
+        expected = path.name[: len(stem)]
+        if expected != stem:
+            problems.add(
+                Problem(
+                    path.name, None, None, f"file names are lower case: rename it to {stem}{path.name[len(stem) :]}"
+                )
+            )
             continue
         if stem in found:
             problems.add(Problem(path.name, None, None, f"{found[stem].name} holds the same table; keep one of them"))
             continue
         found[stem] = path
     if not found and problems.total == 0:
-        expected = ", ".join(f"{t}.csv" for t in TABLE_ORDER)
-        problems.add(Problem(str(directory), None, None, f"no table files found (expected {expected})"))
+        expected_files = ", ".join(f"{t}.csv" for t in TABLE_ORDER)
+        problems.add(Problem(str(directory), None, None, f"no table files found (expected {expected_files})"))
     return found
 
 
-def _stage(con: duckdb.DuckDBPyConnection, table: str, path: Path, problems: _Collector) -> bool:
+#: Longest value one CSV cell may hold (a profile of a million characters is an export error, not a profile).
+MAX_FIELD_CHARS = 1_000_000
+
+
+def _is_csv(path: Path) -> bool:
+    return path.name.lower().endswith((".csv", ".csv.gz"))
+
+
+def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
+    raw: IO[bytes] = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")  # noqa: SIM115 (the caller closes the wrapper)
+    return io.TextIOWrapper(raw, encoding=encoding, newline="", errors="strict")
+
+
+def _encoding_problem(path: Path, encoding: str) -> Problem | None:
+    """Whether the file decodes in ``encoding``; if not, where it stops and which encoding it looks like."""
+    try:
+        with _open_text(path, encoding) as text:
+            line = 1
+            while chunk := text.read(1 << 20):
+                line += chunk.count("\n")
+    except UnicodeDecodeError:
+        likely = ""
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rb") as fh:
+            head = fh.read(1 << 20)
+        for guess, label in (("cp932", "Shift_JIS (CP932), Japanese Excel's default"), ("euc_jp", "EUC-JP")):
+            try:
+                head.decode(guess)
+                likely = f"; it looks like {label}"
+                break
+            except UnicodeDecodeError:
+                continue
+        return Problem(
+            path.name,
+            None,
+            None,
+            f'not {encoding.upper()} text (near line {line}){likely}. Save it as "CSV UTF-8" or convert it '
+            f"(iconv -f CP932 -t UTF-8 {path.name} > utf8.csv), or import with --encoding cp932",
+        )
+    return None
+
+
+def _csv_problems(path: Path, encoding: str) -> list[Problem]:
+    """Find where a CSV file breaks the format, for a clear report (DuckDB's own errors name no row): the
+    encoding, a duplicate header, a row with a different number of fields, broken quoting, a huge cell."""
+    problem = _encoding_problem(path, encoding)
+    if problem is not None:
+        return [problem]
+    found: list[Problem] = []
+    csv.field_size_limit(sys.maxsize)
+    with _open_text(path, encoding) as text:
+        reader = csv.reader(text, strict=True)
+        try:
+            header = next(reader, [])
+            header[:1] = [h.lstrip("\ufeff") for h in header[:1]]
+            row_number = 0
+            seen: set[str] = set()
+            for name in header:
+                if name in seen:
+                    found.append(Problem(path.name, None, name, "appears twice in the header"))
+                seen.add(name)
+            row_number = 0
+            for row in reader:
+                row_number += 1
+                if len(row) != len(header):
+                    found.append(
+                        Problem(path.name, row_number, None, f"has {len(row)} fields; the header has {len(header)}")
+                    )
+                for name, value in zip(header, row, strict=False):
+                    if len(value) > MAX_FIELD_CHARS:
+                        found.append(
+                            Problem(
+                                path.name,
+                                row_number,
+                                name,
+                                f"a value of {len(value):,} characters (at most {MAX_FIELD_CHARS:,})",
+                            )
+                        )
+                if len(found) >= MAX_REPORTED_PROBLEMS:
+                    break
+        except csv.Error as exc:
+            found.append(Problem(path.name, row_number + 1, None, f"broken quoting near line {reader.line_num}: {exc}"))
+    return found
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection, table: str, path: Path, problems: _Collector, encoding: str = "utf-8"
+) -> bool:
     """Load one file, every column as text, into ``stage_<table>``; rowid + 1 is the data row number."""
     stage = f"stage_{table}"
     con.execute(f"DROP TABLE IF EXISTS {stage}")
+    source = path
     try:
-        if path.suffix.lower() == ".csv":
-            with path.open("rb") as fh:
+        if _is_csv(path):
+            opener = gzip.open if path.name.lower().endswith(".gz") else open
+            with opener(path, "rb") as fh:
                 head = fh.read(65536)
             if b"\x00" in head:
                 problems.add(Problem(path.name, None, None, "binary content: not a UTF-8 CSV file"))
                 return False
+            header_problems = [p for p in _csv_header_problems(path, encoding)]
+            if header_problems:
+                for p in header_problems:
+                    problems.add(p)
+                return False
+            if encoding.lower().replace("-", "_") not in ("utf_8", "utf8"):
+                source = _transcoded(path, encoding)
             con.execute(
-                f"""CREATE TEMP TABLE {stage} AS SELECT * FROM read_csv({_quote(str(path))},
+                f"""CREATE TEMP TABLE {stage} AS SELECT * FROM read_csv({_quote(str(source))},
                     header = true, all_varchar = true, delim = ',', quote = '"', escape = '"',
-                    encoding = 'utf-8', null_padding = false, strict_mode = true)"""
+                    encoding = 'utf-8', null_padding = false, strict_mode = true,
+                    max_line_size = {4 * MAX_FIELD_CHARS + 1024})"""
             )
         else:
             described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_quote(str(path))})").fetchall()
+            nested = [c[0] for c in described if re.search(r"\[|STRUCT|MAP|UNION", str(c[1]))]
+            for name in nested:
+                problems.add(Problem(path.name, None, name, "holds lists or structures; expected one plain value"))
+            names = [c[0] for c in described]
+            for name in sorted({n for n in names if names.count(n) > 1}):
+                problems.add(Problem(path.name, None, name, "appears twice in the schema"))
+            if nested or len(set(names)) != len(names):
+                return False
             casts = ", ".join(f"CAST({_ident(c[0])} AS VARCHAR) AS {_ident(c[0])}" for c in described)
             con.execute(f"CREATE TEMP TABLE {stage} AS SELECT {casts} FROM read_parquet({_quote(str(path))})")
     except duckdb.Error as exc:
+        if _is_csv(path):
+            found = _csv_problems(path, encoding)
+            if found:
+                for p in found:
+                    problems.add(p)
+                return False
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        kind = "CSV" if path.suffix.lower() == ".csv" else "Parquet"
+        kind = "CSV" if _is_csv(path) else "Parquet"
         problems.add(Problem(path.name, None, None, f"cannot be read as {kind}: {message}"))
         return False
+    finally:
+        if source != path:
+            source.unlink(missing_ok=True)
     return True
+
+
+def _csv_header_problems(path: Path, encoding: str) -> list[Problem]:
+    """The header alone, read before DuckDB (which renames a repeated column silently)."""
+    try:
+        with _open_text(path, encoding) as text:
+            header = next(csv.reader(text), [])
+    except (UnicodeDecodeError, csv.Error):
+        return _csv_problems(path, encoding)
+    header[:1] = [h.lstrip("\ufeff") for h in header[:1]]
+    return [
+        Problem(path.name, None, name, "appears twice in the header")
+        for name in sorted({n for n in header if header.count(n) > 1})
+    ]
+
+
+def _transcoded(path: Path, encoding: str) -> Path:
+    """A UTF-8 copy of a CSV file in another encoding (``--encoding cp932``), beside the temporary files."""
+    problem = _encoding_problem(path, encoding)
+    if problem is not None:
+        raise duckdb.InvalidInputException(problem.reason)
+    handle, name = tempfile.mkstemp(suffix=".csv", prefix="procert-utf8-")
+    with os.fdopen(handle, "w", encoding="utf-8", newline="") as out, _open_text(path, encoding) as text:
+        shutil.copyfileobj(text, out, 1 << 20)
+    return Path(name)
 
 
 def _timestamp_shape(raw: str) -> str:
@@ -179,9 +358,9 @@ def _build_typed(con: duckdb.DuckDBPyConnection, table: Table, present: set[str]
         inner.append(f"NULLIF(trim({c}), '') AS {raw}")
         shown = f"' (got ''' || left({raw}, 40) || ''')'"
         reasons = [] if col.nullable else [f"WHEN {raw} IS NULL THEN 'is empty'"]
-        if col.kind == "text":
+        if col.kind in ("text", "line"):
             inner.append(f"{c} AS {value}")
-        elif col.kind in ("id", "enum"):
+        elif col.kind in ("id", "enum", "email"):
             inner.append(f"{raw} AS {value}")
         elif col.kind in ("integer", "rating"):
             # The pattern first: TRY_CAST alone would round '4.5' to 5.
@@ -190,6 +369,22 @@ def _build_typed(con: duckdb.DuckDBPyConnection, table: Table, present: set[str]
             )
         else:
             inner.append(f"CASE WHEN {_timestamp_shape(raw)} THEN TRY_CAST({raw} AS TIMESTAMPTZ) END AS {value}")
+        if col.kind in ("text", "line"):
+            reasons.append(
+                f"WHEN length({c}) > {MAX_FIELD_CHARS} "
+                f"THEN 'a value of ' || format('{{:,}}', length({c})) || ' characters (at most {MAX_FIELD_CHARS:,})'"
+            )
+        if col.kind in ("id", "line", "email"):
+            # Control characters (NUL, line breaks, ESC…) break mail headers, URLs and other databases.
+            reasons.append(
+                f"WHEN regexp_matches({c}, '[\\x00-\\x1f\\x7f]') "
+                "THEN 'contains a control character (such as a line break, tab, NUL or ESC)'"
+            )
+        if col.kind == "email":
+            reasons.append(
+                f"WHEN length({raw}) > 254 OR NOT regexp_full_match({raw}, '{EMAIL_PATTERN}') "
+                f"THEN 'not one e-mail address' || {shown}"
+            )
         if col.kind == "enum":
             choices = ", ".join(_quote(v) for v in col.choices)
             expected = ", ".join(col.choices)
@@ -199,15 +394,29 @@ def _build_typed(con: duckdb.DuckDBPyConnection, table: Table, present: set[str]
             )
         elif col.kind in ("integer", "rating"):
             reasons.append(f"WHEN {value} IS NULL THEN 'not an integer' || {shown}")
-            if col.minimum is not None and col.maximum is not None:
+            if col.kind == "rating":
                 reasons.append(
                     f"WHEN {value} NOT BETWEEN {col.minimum} AND {col.maximum} "
                     f"THEN 'must be an integer from {col.minimum} to {col.maximum}' || {shown}"
                 )
-            elif col.minimum is not None:
-                reasons.append(f"WHEN {value} < {col.minimum} THEN 'must be ≥ {col.minimum}' || {shown}")
+            else:
+                if col.minimum is not None:
+                    reasons.append(f"WHEN {value} < {col.minimum} THEN 'must be ≥ {col.minimum:,}' || {shown}")
+                if col.maximum is not None:
+                    reasons.append(f"WHEN {value} > {col.maximum} THEN 'must be ≤ {col.maximum:,}' || {shown}")
         elif col.kind == "timestamp":
             reasons.append(f"WHEN {value} IS NULL THEN 'not an ISO 8601 timestamp' || {shown}")
+            sign, hours, minutes = (f"regexp_extract({raw}, '{_OFFSET}', {n})" for n in (1, 2, 3))
+            reasons.append(
+                f"WHEN regexp_matches({raw}, '{_OFFSET}') AND ("
+                f"CAST({hours} AS INTEGER) > CASE {sign} WHEN '-' THEN 12 ELSE 14 END "
+                f"OR CAST(coalesce(NULLIF({minutes}, ''), '0') AS INTEGER) > 59) "
+                f"THEN 'has an impossible UTC offset (from -12:00 to +14:00)' || {shown}"
+            )
+            reasons.append(
+                f"WHEN year({value}) NOT BETWEEN {MIN_YEAR} AND {MAX_YEAR} "
+                f"THEN 'the year must be from {MIN_YEAR} to {MAX_YEAR}' || {shown}"
+            )
         outer.append(f"{value} AS {name}")
         if reasons:
             # Empty cells of nullable columns are fine; every other reason applies to non-empty cells.
@@ -315,7 +524,7 @@ def _review_checks(
     if "contracts" in staged:
         sources.append("SELECT contract_id AS cid, worker_id AS wid, 0 AS pri FROM typed_contracts")
     if not (replace and "contracts" in staged):
-        sources.append("SELECT contract_id, worker_id, 1 FROM main.contracts")
+        sources.append("SELECT contract_id AS cid, worker_id AS wid, 1 AS pri FROM main.contracts")
     problems.add_query(
         con,
         file,
@@ -327,6 +536,49 @@ def _review_checks(
             JOIN (SELECT cid, arg_min(wid, pri) AS wid FROM ({" UNION ALL ".join(sources)}) GROUP BY cid) c
               ON c.cid = r.contract_id
             WHERE c.wid <> r.worker_id""",
+    )
+
+
+def _owner_checks(table: Table, file: str, con: duckdb.DuckDBPyConnection, problems: _Collector) -> None:
+    """An upsert may correct a row, never hand it to another worker (its reviews and payments would follow)."""
+    problems.add_query(
+        con,
+        file,
+        "worker_id",
+        f"""SELECT t._row AS row,
+                   '{table.key} ' || chr(39) || t.{table.key} || chr(39) || ' belongs to worker ' || chr(39)
+                   || s.worker_id || chr(39) || ' in the stored facts; a row cannot move to another worker '
+                   || '(use a new id, or --replace with a full export)' AS reason
+            FROM typed_{table.name} t JOIN main.{table.name} s ON s.{table.key} = t.{table.key}
+            WHERE t.worker_id IS NOT NULL AND s.worker_id <> t.worker_id""",
+    )
+
+
+def _domain_checks(file: str, con: duckdb.DuckDBPyConnection, problems: _Collector) -> None:
+    """Internationalised mail domains must have an IDNA form (they are sent in it)."""
+    rows = con.execute(
+        """SELECT _row, email FROM typed_workers
+           WHERE err_email IS NULL AND email IS NOT NULL AND regexp_matches(email, '[^\x00-\x7f]')"""
+    ).fetchall()
+    for row, email in rows:
+        try:
+            email.rsplit("@", 1)[1].encode("idna")
+        except UnicodeError:
+            problems.add(Problem(file, row, "email", f"the domain of {email[:60]!r} has no IDNA form"))
+
+
+def _keep_stored_values(con: duckdb.DuckDBPyConnection, table: Table, present: set[str]) -> None:
+    """Optional columns the file leaves out keep their stored values for the rows it updates (new rows get
+    none): re-importing workers without ``email`` must not erase every address."""
+    absent = [c.name for c in table.columns if c.name not in present and not c.required]
+    if not absent:
+        return
+    key = table.key
+    replaced = ", ".join(f"s.{name} AS {name}" for name in absent)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE typed_{table.name} AS
+            SELECT t.* REPLACE ({replaced}) FROM typed_{table.name} t
+            LEFT JOIN main.{table.name} s ON s.{key} = t.{key}"""
     )
 
 
@@ -360,11 +612,18 @@ def import_export(
     timezone: str,
     replace: bool = False,
     progress: Progress | None = None,
+    encoding: str = "utf-8",
 ) -> ImportReport:
     """Validate every table file in ``directory`` and store it (upsert by id, or ``replace`` whole tables).
+    CSV files are read in ``encoding`` (UTF-8 unless told, e.g. ``cp932`` for Japanese Excel's CSV).
 
-    Raises :class:`ImportFailed` without storing anything when any file has a problem.
+    An upsert keeps the stored value of an optional column the file leaves out, and refuses to move a row to
+    another worker. Raises :class:`ImportFailed` without storing anything when any file has a problem.
     """
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ImportFailed([Problem("import", None, "encoding", f"unknown encoding {encoding!r}")], 1) from None
     step = progress or (lambda _msg: None)
     directory = Path(directory)
     try:
@@ -401,7 +660,7 @@ def import_export(
             continue
         path = files[table_name]
         step(f"reading {path.name}")
-        if not _stage(con, table_name, path, problems):
+        if not _stage(con, table_name, path, problems, encoding):
             continue
         header = {row[0] for row in con.execute(f"DESCRIBE stage_{table_name}").fetchall()}
         table = TABLES[table_name]
@@ -426,6 +685,10 @@ def import_export(
             _contract_checks(present, file, con, problems)
         elif table_name == "reviews":
             _review_checks(present, file, staged, replace, con, problems)
+        if not replace and table_name != "workers" and "worker_id" in present:
+            _owner_checks(table, file, con, problems)
+        if "email" in present:
+            _domain_checks(file, con, problems)
 
     failure = problems.result()
     if failure is not None:
@@ -444,6 +707,7 @@ def import_export(
                 if replace:
                     con.execute(f"DELETE FROM {table_name}")
                 else:
+                    _keep_stored_values(con, table, present_columns[table_name])
                     con.execute(
                         f"DELETE FROM {table_name} WHERE {table.key} IN (SELECT {table.key} FROM typed_{table_name})"
                     )

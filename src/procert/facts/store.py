@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -120,15 +121,18 @@ class FactStore:
             config["threads"] = threads
         self._prepared: OrderedDict[str, None] = OrderedDict()
         self._local = threading.local()
-        # Nothing can import into a store opened read-only (DuckDB locks the file), so its meta data is fixed.
+        # Nothing can import into a store opened read-only (imports write a new file and rename it over this
+        # one, see procert.facts.atomic), so the meta data of the open file is fixed.
         self.read_only = read_only
         self._timezone: str | None = None
-        try:
-            self.con = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only, config=config)
-        except duckdb.Error as exc:
-            raise FactStoreError(f"cannot open facts database {self.path}: {exc}") from exc
-        self.con.execute(f"SET index_scan_max_count = {INDEX_SCAN_MAX_ROWS}")
-        self.con.execute("SET index_scan_percentage = 0")
+        self._config = config
+        #: Bumped whenever :meth:`reopen_if_replaced` switches to a newer file: caches keyed on it rebuild.
+        self.generation = 0
+        self._retired: list[duckdb.DuckDBPyConnection] = []
+        self._checked_at = time.monotonic()
+        self._swap_lock = threading.Lock()
+        self._identity = self._file_identity()
+        self.con = self._connect()
         if not read_only:
             self._ensure_schema()
         elif self._has_meta() and self.meta("schema_version") not in (None, SCHEMA_VERSION):
@@ -139,6 +143,54 @@ class FactStore:
                 "run `procert import` once (any export, even an empty re-import) to upgrade it"
             )
 
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        # Readers open the file the store's link points to now (see procert.facts.atomic): a newer version has
+        # another name, so DuckDB opens it afresh instead of handing back the database it has open already.
+        target = self.path.resolve() if self.path is not None and self.read_only else self.path
+        try:
+            con = duckdb.connect(str(target) if target else ":memory:", read_only=self.read_only, config=self._config)
+        except duckdb.Error as exc:
+            raise FactStoreError(f"cannot open facts database {self.path}: {exc}") from exc
+        con.execute(f"SET index_scan_max_count = {INDEX_SCAN_MAX_ROWS}")
+        con.execute("SET index_scan_percentage = 0")
+        return con
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        if self.path is None:
+            return None
+        try:
+            stat = self.path.stat()  # of the version the link points to
+        except FileNotFoundError:
+            return None
+        return (stat.st_dev, stat.st_ino)
+
+    def reopen_if_replaced(self, *, every_seconds: float = 0.0) -> bool:
+        """For a read-only store: if an import has switched a newer file in at :attr:`path` (checked at most every
+        ``every_seconds``), open it and serve from it from now on. Queries already running finish on the old
+        file, which stays open until two switches later. Returns whether it switched."""
+        if not self.read_only or self.path is None:
+            return False
+        now = time.monotonic()
+        if now - self._checked_at < every_seconds:
+            return False
+        self._checked_at = now
+        identity = self._file_identity()
+        if identity is None or identity == self._identity:
+            return False
+        with self._swap_lock:
+            if identity == self._identity:
+                return False
+            fresh = self._connect()
+            old, self.con = self.con, fresh
+            self._identity, self._timezone = identity, None
+            self._prepared = OrderedDict()
+            self._local = threading.local()
+            self.generation += 1
+            self._retired.append(old)
+            while len(self._retired) > 2:
+                self._retired.pop(0).close()
+        return True
+
     def cursor(self) -> FactStore:
         """A store on a new cursor of the same database: what each thread of a web server must use, since one
         DuckDB connection must not be used by several threads at once."""
@@ -146,18 +198,22 @@ class FactStore:
         clone.path, clone.con = self.path, self.con.cursor()
         clone._prepared, clone._local = OrderedDict(), threading.local()
         clone.read_only, clone._timezone = self.read_only, self._timezone
+        clone.generation, clone._retired = self.generation, []
         return clone
 
     def thread_cursor(self) -> FactStore:
         """This thread's own cursor, kept for the thread's lifetime: what keeps prepared statements between the
         requests a web server thread handles (see :meth:`execute_prepared`)."""
-        cursor = getattr(self._local, "cursor", None)
+        local = self._local  # replaced whole when the store switches to a newer file
+        cursor = getattr(local, "cursor", None)
         if cursor is None:
-            cursor = self._local.cursor = self.cursor()
+            cursor = local.cursor = self.cursor()
         return cursor
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def close(self) -> None:
+        for old in self._retired:
+            old.close()
         self.con.close()
 
     def __enter__(self) -> FactStore:

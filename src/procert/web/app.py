@@ -69,15 +69,23 @@ class WebContext:
     current pros cached per ledger version."""
 
     def __init__(
-        self, *, program: Program, engine: Engine, facts_path: Path, ledger_refresh_seconds: float = 1.0
+        self,
+        *,
+        program: Program,
+        engine: Engine,
+        facts_path: Path,
+        ledger_refresh_seconds: float = 1.0,
+        facts_reload_seconds: float = 5.0,
     ) -> None:
         self.program = program
+        self.facts_reload_seconds = facts_reload_seconds
         self.engine = engine
         self.store = FactStore(facts_path, read_only=True)
         self.statuses = StatusReader(
             engine, program_id=program.id, today=self.today, refresh_seconds=ledger_refresh_seconds
         )
         self._cards_version: tuple[Any, ...] | None = None
+
         self._cards: list[ProCard] = []
         self._by_id: dict[str, ProCard] = {}
         self._directory = Directory([])
@@ -88,7 +96,8 @@ class WebContext:
 
     def cards(self) -> list[ProCard]:
         """Every worker certified now, with what the directory shows: rebuilt when the ledger's version changes."""
-        version = self.statuses.refresh()
+        self.refresh_facts()
+        version = (self.statuses.refresh(), self.store.generation)
         if version != self._cards_version:
             # One thread rebuilds; the others keep serving the previous cards meanwhile (they wait only for the
             # very first build), so a slow ledger never queues every request behind one lock.
@@ -105,6 +114,10 @@ class WebContext:
             finally:
                 self._cards_lock.release()
         return self._cards
+
+    def refresh_facts(self) -> None:
+        """Switch to a newer facts store if an import wrote one (checked at most every facts_reload_seconds)."""
+        self.store.reopen_if_replaced(every_seconds=self.facts_reload_seconds)
 
     def directory(self) -> Directory:
         self.cards()
@@ -152,11 +165,16 @@ def create_app(
     max_header_bytes: int = 16_384,
     admin_lockout_failures: int = 5,
     admin_lockout_minutes: int = 15,
+    facts_reload_seconds: float = 5.0,
 ) -> FastAPI:
     """The web app. ``secret`` signs login links and sessions (see :func:`procert.web.auth.resolve_secret`).
     Runs, overrides and API keys changed by another process show within ``ledger_refresh_seconds``."""
     context = WebContext(
-        program=program, engine=engine, facts_path=facts_path, ledger_refresh_seconds=ledger_refresh_seconds
+        program=program,
+        engine=engine,
+        facts_path=facts_path,
+        ledger_refresh_seconds=ledger_refresh_seconds,
+        facts_reload_seconds=facts_reload_seconds,
     )
 
     @asynccontextmanager
@@ -249,6 +267,7 @@ def create_app(
         return render(request, "message.html", status_code=422, title=t("web_error_title", lang), message=message)
 
     def worker_card(worker_id: str) -> dict[str, Any]:
+        context.refresh_facts()
         row = (
             context.store.con.cursor()
             .execute(

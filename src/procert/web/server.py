@@ -28,6 +28,7 @@ def app_from_settings(settings: Settings) -> FastAPI:
         max_header_bytes=settings.max_header_bytes,
         admin_lockout_failures=settings.admin_lockout_failures,
         admin_lockout_minutes=settings.admin_lockout_minutes,
+        facts_reload_seconds=settings.facts_reload_seconds,
     )
 
 
