@@ -472,8 +472,31 @@ def notify_send(
     engine = ledger(settings)
     report = send_pending(engine, config=smtp_config(settings), limit=limit, actor=actor_name(actor))
     out.print(f"{report.sent} sent, {report.retrying} to retry, {report.failed} failed", highlight=False)
+    if report.interrupted:
+        out.print(
+            f"  {report.interrupted} left by an interrupted sender marked failed (not resent: at most once; "
+            "see `procert notify list --status failed`, `procert notify retry ID`)",
+            highlight=False,
+        )
     for error in report.errors[:5]:
         out.print(f"  {error}", highlight=False)
+    if report.connect_error:
+        fail(f"{report.connect_error}; nothing was sent (the notifications stay queued and are retried later)")
+
+
+@notify_app.command("retry")
+def notify_retry(
+    notification_id: Annotated[int, typer.Argument(help="The failed notification's id (`procert notify list`).")],
+    actor: ActorOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Queue a failed notification again (for example one whose delivery was interrupted). Audited."""
+    from procert.notify import retry_notification
+
+    engine = ledger(load_settings(home))
+    if not retry_notification(engine, notification_id=notification_id, actor=actor_name(actor)):
+        fail(f"no failed notification #{notification_id}")
+    out.print(f"notification #{notification_id} queued again", highlight=False)
 
 
 @notify_app.command("list")

@@ -6,6 +6,7 @@ test checks that every column named here is documented there.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -140,3 +141,37 @@ TABLES: dict[str, Table] = {
 
 #: Order in which tables are validated and stored: a table comes after the tables it references.
 TABLE_ORDER: tuple[str, ...] = ("workers", "contracts", "reviews", "payments", "scouts")
+
+
+_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+def email_problem(address: str) -> str | None:
+    """Why ``address`` is not exactly one deliverable e-mail address, or None. The rule of the contract: an RFC
+    5322 addr-spec with a dot-atom local part in ASCII and a domain of two or more labels (letters of any script,
+    digits, inner hyphens) that has an IDNA form. Used by the import and again by the sender."""
+    if len(address) > 254:
+        return "longer than 254 characters"
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in address):
+        return "contains a control character (such as a line break)"
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        return "not one e-mail address (name@example.jp)"
+    if not _LOCAL_PART.fullmatch(local):
+        return "not one e-mail address: the part before @ must be plain ASCII (letters, digits, . _ + - …)"
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(
+        0 < len(label) <= 63 and all(ch.isalnum() or ch == "-" for ch in label) and label[0] != "-" and label[-1] != "-"
+        for label in labels
+    ):
+        return "not one e-mail address: the domain must look like example.jp"
+    try:
+        idna_domain(domain)
+    except UnicodeError:
+        return "the domain has no IDNA form"
+    return None
+
+
+def idna_domain(domain: str) -> str:
+    """The ASCII (IDNA) form of a mail domain, as it is sent: 例え.jp → xn--r8jz45g.jp."""
+    return domain.encode("idna").decode("ascii")

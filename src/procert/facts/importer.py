@@ -7,6 +7,7 @@ transaction. A failed import therefore leaves the stored facts exactly as they w
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gzip
 import io
@@ -26,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-from procert.facts.contract import MAX_YEAR, MIN_YEAR, TABLE_ORDER, TABLES, Column, Table
+from procert.facts.contract import MAX_YEAR, MIN_YEAR, TABLE_ORDER, TABLES, Column, Table, email_problem
 from procert.facts.store import WORKER_INDEXED, FactStore
 
 MAX_REPORTED_PROBLEMS = 50
@@ -34,11 +35,6 @@ SUPPORTED_SUFFIXES = (".csv", ".parquet")
 
 # Blank: empty or only white space, including the ideographic (full-width) space U+3000.
 BLANK_PATTERN = r"[\s\p{Z}]*"
-# One address (RFC 5322 addr-spec): a dot-atom local part in ASCII, then a domain of two or more labels of
-# letters (any script: internationalised domains are sent in their IDNA form), digits and inner hyphens.
-_ATOM = r"[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+"
-_LABEL = r"[\p{L}\p{N}]([\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?"
-EMAIL_PATTERN = rf"{_ATOM}(\.{_ATOM})*@{_LABEL}(\.{_LABEL})+"
 # A timestamp's UTC offset, when it has one: hours and minutes after the time, from -12:00 to +14:00.
 _OFFSET = r"[T ][0-9:.]+([+-])([0-9]{2}):?([0-9]{2})?$"
 
@@ -381,9 +377,9 @@ def _build_typed(con: duckdb.DuckDBPyConnection, table: Table, present: set[str]
                 "THEN 'contains a control character (such as a line break, tab, NUL or ESC)'"
             )
         if col.kind == "email":
+            # The contract's one rule (procert.facts.contract.email_problem), called from SQL.
             reasons.append(
-                f"WHEN length({raw}) > 254 OR NOT regexp_full_match({raw}, '{EMAIL_PATTERN}') "
-                f"THEN 'not one e-mail address' || {shown}"
+                f"WHEN procert_email_problem({raw}) IS NOT NULL THEN procert_email_problem({raw}) || {shown}"
             )
         if col.kind == "enum":
             choices = ", ".join(_quote(v) for v in col.choices)
@@ -554,19 +550,6 @@ def _owner_checks(table: Table, file: str, con: duckdb.DuckDBPyConnection, probl
     )
 
 
-def _domain_checks(file: str, con: duckdb.DuckDBPyConnection, problems: _Collector) -> None:
-    """Internationalised mail domains must have an IDNA form (they are sent in it)."""
-    rows = con.execute(
-        """SELECT _row, email FROM typed_workers
-           WHERE err_email IS NULL AND email IS NOT NULL AND regexp_matches(email, '[^\x00-\x7f]')"""
-    ).fetchall()
-    for row, email in rows:
-        try:
-            email.rsplit("@", 1)[1].encode("idna")
-        except UnicodeError:
-            problems.add(Problem(file, row, "email", f"the domain of {email[:60]!r} has no IDNA form"))
-
-
 def _keep_stored_values(con: duckdb.DuckDBPyConnection, table: Table, present: set[str]) -> None:
     """Optional columns the file leaves out keep their stored values for the rows it updates (new rows get
     none): re-importing workers without ``email`` must not erase every address."""
@@ -647,6 +630,7 @@ def import_export(
 
     con = store.con
     con.execute(f"SET TimeZone = {_quote(timezone)}")
+    _register_functions(con)
     problems = _Collector()
     files = _find_files(directory, problems)
     if replace and files and set(files) != set(TABLE_ORDER):
@@ -687,8 +671,6 @@ def import_export(
             _review_checks(present, file, staged, replace, con, problems)
         if not replace and table_name != "workers" and "worker_id" in present:
             _owner_checks(table, file, con, problems)
-        if "email" in present:
-            _domain_checks(file, con, problems)
 
     failure = problems.result()
     if failure is not None:
@@ -734,6 +716,21 @@ def import_export(
         )
     _drop_stages(con)
     return report
+
+
+def _register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    def check_email(value: str | None) -> str | None:
+        return None if value is None else email_problem(value)
+
+    # Registered once per connection (DuckDB refuses a second function of the same name).
+    with contextlib.suppress(duckdb.NotImplementedException, duckdb.CatalogException):
+        con.create_function(
+            "procert_email_problem",
+            check_email,
+            [duckdb.sqltype("VARCHAR")],
+            duckdb.sqltype("VARCHAR"),
+            null_handling="special",
+        )
 
 
 def _drop_stages(con: duckdb.DuckDBPyConnection) -> None:

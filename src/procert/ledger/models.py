@@ -143,7 +143,7 @@ class Notification(Base):
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     locale: Mapped[str] = mapped_column(String(5))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | sent | failed | skipped
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | sending | sent | failed | skipped
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(DateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,7 +1,15 @@
-"""Deliver the outbox over SMTP: claim, send, record; retry with backoff; never send one twice normally.
+"""Deliver the outbox over SMTP: claim, send, record; retry with backoff; never send one twice.
 
-Each notification is claimed with a conditional UPDATE (so concurrent senders never pick the same row), sent
-with its stable Message-ID, and marked sent in its own transaction right after the server accepted it.
+Each notification is claimed with a conditional UPDATE that marks it ``sending`` and counts the attempt, committed
+before anything is sent (so concurrent senders never pick the same row); then it is sent, outside any database
+transaction, with its stable Message-ID and to its one address; then marked ``sent`` (or scheduled again, or
+``failed``) in a transaction of its own.
+
+The guarantee is **at most once**. A sender killed after the server accepted a mail but before recording it
+leaves the row ``sending``; once its lease has expired the next sender marks it ``failed`` with the reason
+("delivery was interrupted…"), visible in the outbox, instead of sending it again: the server may already have
+it. `procert notify retry ID` queues it again on purpose. A row that cannot become a mail at all (an address
+that is not one address, a line break in a name) fails by itself at once, without holding up the others.
 """
 
 from __future__ import annotations
@@ -16,7 +24,9 @@ from email.message import EmailMessage
 from email.utils import formataddr
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
 
+from procert.facts.contract import email_problem, idna_domain
 from procert.ledger import Notification, audit, session_scope
 from procert.ledger.service import utcnow
 from procert.notify.render import render
@@ -43,6 +53,10 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    #: Set when the SMTP server could not be reached: nothing was sent (the CLI then exits non-zero).
+    connect_error: str | None = None
+    #: Rows found left ``sending`` by a sender that died, now failed (see the module).
+    interrupted: int = 0
 
 
 def backoff(attempts: int) -> timedelta:
@@ -50,22 +64,43 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(minutes=2 ** max(attempts - 1, 0)), timedelta(hours=6))
 
 
-def build_message(notification: Notification, sender: str) -> EmailMessage:
+class UndeliverableError(ValueError):
+    """A notification that can never be sent as it is (bad address or header): failed at once, not retried."""
+
+
+def recipient(address: str | None) -> str:
+    """The one address to send to, its domain in IDNA form. Raises :class:`UndeliverableError`."""
+    if not address:
+        raise UndeliverableError("no e-mail address")
+    problem = email_problem(address)
+    if problem is not None:
+        raise UndeliverableError(f"e-mail address {address[:80]!r}: {problem}")
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{idna_domain(domain)}"
+
+
+def build_message(notification: Notification, sender: str) -> tuple[EmailMessage, str]:
+    """The mail and the one address it goes to. Raises :class:`UndeliverableError`."""
+    to = recipient(notification.email)
     mail = render(notification.payload, notification.locale)
-    message = EmailMessage()
-    message["Subject"] = mail.subject
-    message["From"] = sender
-    name = notification.payload.get("display_name") or notification.payload.get("name") or ""
-    message["To"] = formataddr((name, notification.email or ""))
-    message["Message-ID"] = notification.message_id
-    message["Content-Language"] = notification.locale
-    unsubscribe = notification.payload.get("unsubscribe_url")
-    if unsubscribe:  # RFC 2369 / 8058: mail clients offer their own unsubscribe button
-        message["List-Unsubscribe"] = f"<{unsubscribe}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(mail.text)
-    message.add_alternative(mail.html, subtype="html")
-    return message
+    name = str(notification.payload.get("display_name") or notification.payload.get("name") or "")
+    try:
+        message = EmailMessage()
+        message["Subject"] = mail.subject
+        message["From"] = sender
+        message["To"] = formataddr((name, to))
+        message["Message-ID"] = notification.message_id
+        message["Content-Language"] = notification.locale
+        unsubscribe = notification.payload.get("unsubscribe_url")
+        if unsubscribe:  # RFC 2369 / 8058: mail clients offer their own unsubscribe button
+            message["List-Unsubscribe"] = f"<{unsubscribe}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message.set_content(mail.text)
+        message.add_alternative(mail.html, subtype="html")
+        message.as_bytes()  # every header must encode now, not halfway through the SMTP exchange
+    except (ValueError, UnicodeError) as exc:  # a line break in a header, an unencodable value
+        raise UndeliverableError(f"cannot build the mail: {exc}") from None
+    return message, to
 
 
 def _connect(config: SmtpConfig) -> smtplib.SMTP:
@@ -94,6 +129,7 @@ def send_pending(
     """Deliver due pending notifications (``next_attempt_at <= now``), oldest first."""
     now = now or utcnow()
     report = DeliveryReport()
+    report.interrupted = _fail_interrupted(engine, now=now, actor=actor)
     with session_scope(engine) as session:
         due = list(
             session.scalars(
@@ -106,69 +142,26 @@ def send_pending(
     if not due:
         return report
     client: smtplib.SMTP | None = None
-    connect_error: str | None = None
     try:
         try:
             client = _connect(config)
         except (OSError, smtplib.SMTPException) as exc:
-            connect_error = f"cannot reach SMTP server {config.host}:{config.port}: {exc}"
+            report.connect_error = f"cannot reach SMTP server {config.host}:{config.port}: {exc}"
         for number, notification_id in enumerate(due, 1):
-            with session_scope(engine, write=True) as session:
-                claimed = session.execute(
-                    update(Notification)
-                    .where(
-                        Notification.id == notification_id,
-                        Notification.status == "pending",
-                        Notification.next_attempt_at <= now,
-                    )
-                    .values(next_attempt_at=now + LEASE)
-                ).rowcount
-            if not claimed:
-                continue  # another sender has it
-            with session_scope(engine, write=True) as session:
-                notification = session.get(Notification, notification_id)
-                assert notification is not None
-                error = connect_error
-                if error is None:
-                    try:
-                        assert client is not None
-                        client.send_message(build_message(notification, config.sender))
-                    except (OSError, smtplib.SMTPException) as exc:
-                        error = f"{type(exc).__name__}: {exc}"
-                notification.attempts += 1
-                if error is None:
-                    notification.status, notification.sent_at, notification.last_error = "sent", utcnow(), None
-                    report.sent += 1
-                    audit(
-                        session,
-                        actor=actor,
-                        action="notification.sent",
-                        program_id=notification.program_id,
-                        subject=f"worker:{notification.worker_id}",
-                        details={
-                            "notification_id": notification.id,
-                            "kind": notification.kind,
-                            "message_id": notification.message_id,
-                        },
-                    )
-                else:
-                    notification.last_error = error[:2000]
-                    if notification.attempts >= MAX_ATTEMPTS:
-                        notification.status = "failed"
-                        report.failed += 1
-                        audit(
-                            session,
-                            actor=actor,
-                            action="notification.failed",
-                            program_id=notification.program_id,
-                            subject=f"worker:{notification.worker_id}",
-                            details={"notification_id": notification.id, "error": notification.last_error},
-                        )
-                    else:
-                        notification.next_attempt_at = now + backoff(notification.attempts)
-                        report.retrying += 1
-                    if error not in report.errors:
-                        report.errors.append(error)
+            outcome = _claim(engine, notification_id, now=now, config=config, report=report, actor=actor)
+            if outcome is None:
+                continue
+            message, to = outcome
+            error = report.connect_error
+            if error is None:
+                assert client is not None
+                try:
+                    client.send_message(message, to_addrs=[to])
+                except smtplib.SMTPRecipientsRefused as exc:
+                    error = f"refused by the server: {exc.recipients}"
+                except (OSError, smtplib.SMTPException) as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+            _record(engine, notification_id, error=error, now=now, report=report, actor=actor)
             if progress:
                 progress(number)
     finally:
@@ -176,3 +169,115 @@ def send_pending(
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 client.quit()
     return report
+
+
+def _claim(
+    engine: Engine, notification_id: int, *, now: datetime, config: SmtpConfig, report: DeliveryReport, actor: str
+) -> tuple[EmailMessage, str] | None:
+    """Mark the row ``sending`` (committed before any byte goes out) and build its mail; None if another sender
+    has it or it cannot be a mail (then it is failed here, by itself)."""
+    with session_scope(engine, write=True) as session:
+        claimed = session.execute(
+            update(Notification)
+            .where(
+                Notification.id == notification_id,
+                Notification.status == "pending",
+                Notification.next_attempt_at <= now,
+            )
+            .values(status="sending", next_attempt_at=now + LEASE, attempts=Notification.attempts + 1)
+        ).rowcount
+        if not claimed:
+            return None  # another sender has it
+        notification = session.get(Notification, notification_id)
+        assert notification is not None
+        try:
+            return build_message(notification, config.sender)
+        except UndeliverableError as exc:
+            _mark_failed(session, notification, str(exc), actor=actor)
+            report.failed += 1
+            report.errors.append(str(exc)[:300])
+            return None
+
+
+def _record(
+    engine: Engine, notification_id: int, *, error: str | None, now: datetime, report: DeliveryReport, actor: str
+) -> None:
+    with session_scope(engine, write=True) as session:
+        notification = session.get(Notification, notification_id)
+        assert notification is not None
+        if error is None:
+            notification.status, notification.sent_at, notification.last_error = "sent", utcnow(), None
+            report.sent += 1
+            audit(
+                session,
+                actor=actor,
+                action="notification.sent",
+                program_id=notification.program_id,
+                subject=f"worker:{notification.worker_id}",
+                details={
+                    "notification_id": notification.id,
+                    "kind": notification.kind,
+                    "message_id": notification.message_id,
+                },
+            )
+            return
+        if notification.attempts >= MAX_ATTEMPTS:
+            _mark_failed(session, notification, error, actor=actor)
+            report.failed += 1
+        else:
+            notification.status = "pending"
+            notification.last_error = error[:2000]
+            notification.next_attempt_at = now + backoff(notification.attempts)
+            report.retrying += 1
+        if error not in report.errors:
+            report.errors.append(error)
+
+
+def _mark_failed(session: Session, notification: Notification, error: str, *, actor: str) -> None:
+    notification.status, notification.last_error = "failed", error[:2000]
+    audit(
+        session,
+        actor=actor,
+        action="notification.failed",
+        program_id=notification.program_id,
+        subject=f"worker:{notification.worker_id}",
+        details={"notification_id": notification.id, "error": notification.last_error},
+    )
+
+
+INTERRUPTED = (
+    "delivery was interrupted after sending began: the server may have received it, so it is not sent again "
+    "automatically (at most once); `procert notify retry {id}` sends it again"
+)
+
+
+def _fail_interrupted(engine: Engine, *, now: datetime, actor: str) -> int:
+    """Rows left ``sending`` by a sender that died, whose lease has expired: failed with the reason."""
+    with session_scope(engine, write=True) as session:
+        stuck = list(
+            session.scalars(
+                select(Notification).where(Notification.status == "sending", Notification.next_attempt_at <= now)
+            )
+        )
+        for notification in stuck:
+            _mark_failed(session, notification, INTERRUPTED.format(id=notification.id), actor=actor)
+    return len(stuck)
+
+
+def retry_notification(engine: Engine, *, notification_id: int, actor: str) -> bool:
+    """Queue a failed notification again, now (the operator's decision after an interrupted delivery)."""
+    with session_scope(engine, write=True) as session:
+        notification = session.get(Notification, notification_id)
+        if notification is None or notification.status != "failed":
+            return False
+        notification.status, notification.next_attempt_at = "pending", utcnow()
+        notification.attempts = 0
+        audit(
+            session,
+            actor=actor,
+            action="notification.retried",
+            program_id=notification.program_id,
+            subject=f"worker:{notification.worker_id}",
+            details={"notification_id": notification.id},
+        )
+    return True

@@ -48,7 +48,7 @@ from procert.web.params import PageQuery, PerPageQuery
 
 AdminPerPageQuery = Annotated[int, Query(ge=1, le=500, description="Items per page, 1 to 500.")]
 KindQuery = Annotated[Literal["granted", "lost", "kept", "changes", "all"], Query(description="Which transitions.")]
-OutboxStatus = Literal["pending", "sent", "failed", "skipped"]
+OutboxStatus = Literal["pending", "sending", "sent", "failed", "skipped"]
 KINDS: dict[str, tuple[str, ...]] = {
     "granted": ("granted",),
     "lost": ("lost",),
