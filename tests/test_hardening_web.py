@@ -374,3 +374,18 @@ def test_withdrawn_workers_are_gone_and_suspended_ones_hidden(tmp_path: Path, en
         assert (profile["certified"], profile["profile_text"], profile["suspended"]) == (False, "", True)
         assert "#c8102e" not in client.get("/badge/S.svg").text  # no Pro mark
         assert [i["worker_id"] for i in client.get("/api/v1/pros").json()["items"]] == ["A"]
+
+
+def test_a_signed_but_absurd_unsubscribe_id_is_refused_not_a_500(site):
+    from procert.benefits.promotion import unsubscribe_token
+
+    client, _ = site
+    for absurd in (10**30, -1, 0):
+        token = unsubscribe_token(SECRET, absurd)
+        assert client.get(f"/newsletter/unsubscribe?token={token}").status_code == 400
+
+
+def test_terminal_output_cannot_carry_control_sequences():
+    from procert.cli.common import terminal_safe
+
+    assert terminal_safe("名前\x1b[2J\x00\r消す\n次の行\t") == "名前\ufffd[2J\ufffd\ufffd消す\n次の行\t"

@@ -152,3 +152,20 @@ def test_daily_digest_mails_new_fitting_premium_jobs_once(jobs_site, tmp_path, s
     assert "a@example.jp" in mail["To"] and "1 件" in mail["Subject"]
     assert "SEO記事 FRESH" in text and "SEO記事 OLD" not in text and "同じ職種(writer)" in text
     assert "https://pro.example/jobs/FRESH" in html
+
+
+@pytest.mark.parametrize(
+    ("values", "column"),
+    [
+        ({"closes_at": "9999-12-31T23:59:59-12:00"}, "closes_at"),
+        ({"posted_at": "0001-01-01T00:00:00+09:00"}, "posted_at"),
+        ({"job_id": "JOB\x00X"}, "job_id"),
+        ({"title": "title\r\nwith a break"}, "title"),
+    ],
+)
+def test_impossible_dates_and_control_characters_are_a_422_not_a_500(jobs_site, values, column):
+    client, key = jobs_site
+    bad = {**job("NEW", timedelta(hours=-1)), **values}
+    response = client.post("/api/v1/jobs", json=[bad], headers={"X-API-Key": key})
+    assert response.status_code == 422, response.text
+    assert any(d["location"].endswith(column) for d in response.json()["error"]["details"])

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from procert.facts import FactStore
+from procert.facts.contract import MAX_YEAR, MIN_YEAR
 from procert.ledger import audit
 from procert.programs import Program
 
@@ -61,6 +62,22 @@ class JobIn(BaseModel):
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("job_id", "client_id", "company_name", "company_tier", "title", "division")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        # Ids go into URLs and databases, names into pages and mails: no NUL, line breaks or ESC.
+        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+            raise ValueError("contains a control character (such as a line break, tab, NUL or ESC)")
+        return value
+
+    @field_validator("posted_at", "closes_at")
+    @classmethod
+    def _plausible_year(cls, value: datetime) -> datetime:
+        # Far years overflow when converted to UTC (9999-12-31T23:59:59-12:00 is in year 10000).
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise ValueError(f"the year must be from {MIN_YEAR} to {MAX_YEAR}")
+        return value
 
     @model_validator(mode="after")
     def _closes_after_posting(self) -> JobIn:

@@ -232,7 +232,8 @@ def read_unsubscribe_token(secret: str, token: str) -> int:
         value = URLSafeSerializer(secret, salt=_UNSUBSCRIBE_SALT).loads(token)
     except BadSignature:
         raise NewsletterError("this unsubscribe link is not valid") from None
-    if not isinstance(value, int):
+    # Signed ids are ours, but keep any value the database could not hold out (a bool is an int too).
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
         raise NewsletterError("this unsubscribe link is not valid")
     return value
 

@@ -63,6 +63,15 @@ def load_settings(home: Path | None = None, program: str | None = None, lang: st
         fail(f"invalid setting: {exc}", code=2)
 
 
+_CONTROL = {c: "\ufffd" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def terminal_safe(text: str) -> str:
+    """Text for a terminal: control characters (ESC sequences, NUL, carriage returns) from user data shown as
+    U+FFFD, so a name cannot move the cursor, recolour or hide output. Line breaks and tabs stay."""
+    return text.translate(_CONTROL)
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code)

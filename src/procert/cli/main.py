@@ -29,6 +29,7 @@ from procert.cli.common import (
     parse_as_of,
     programs_app,
     steps,
+    terminal_safe,
     today_in,
 )
 from procert.demo import generate
@@ -296,7 +297,7 @@ def explain_command(
         }
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
         return
-    out.print(explanation.to_text(), highlight=False, markup=False, soft_wrap=True)
+    out.print(terminal_safe(explanation.to_text()), highlight=False, markup=False, soft_wrap=True)
 
 
 @programs_app.command("list")
@@ -443,7 +444,7 @@ def demo_command(
         )
         for row in picks[:explanations]:
             out.print(
-                explain(store, prog, day, row["worker_id"], settings.lang).to_text(),
+                terminal_safe(explain(store, prog, day, row["worker_id"], settings.lang).to_text()),
                 highlight=False,
                 markup=False,
                 soft_wrap=True,
