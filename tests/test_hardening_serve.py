@@ -53,6 +53,19 @@ def marketplace(directory: Path, extra: tuple[str, ...] = (), pros: int = 30) ->
     return exp.write(directory)
 
 
+def wait_until_serving(base: str, process: subprocess.Popen, path: str = "/healthz") -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}{path}", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
     home = tmp_path / "home"
@@ -68,16 +81,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+        wait_until_serving(base, process)
         yield base, env, tmp_path
     finally:
         process.terminate()
@@ -219,16 +223,7 @@ def test_serve_starts_while_an_import_runs(tmp_path: Path):
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/pros", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert serving.poll() is None, serving.stderr.read() if serving.stderr else ""
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_until_serving(f"http://127.0.0.1:{port}", serving, path="/pros")
         assert importing.wait(timeout=120) == 0, importing.stderr.read() if importing.stderr else ""
     finally:
         serving.terminate()

@@ -389,3 +389,72 @@ def test_terminal_output_cannot_carry_control_sequences():
     from procert.cli.common import terminal_safe
 
     assert terminal_safe("名前\x1b[2J\x00\r消す\n次の行\t") == "名前\ufffd[2J\ufffd\ufffd消す\n次の行\t"
+
+
+# ---- access control over every route ---------------------------------------------------------------------------
+
+#: Routes anyone may read. Every other route must refuse an anonymous visitor and a worker who is not an admin.
+PUBLIC = {
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/healthz",
+    "/",
+    "/api/v1/pros",
+    "/api/v1/workers/{worker_id}/profile",
+    "/badge/{worker_id}.svg",
+    "/pros",
+    "/workers/{worker_id}",
+    "/login",
+    "/logout",
+    "/demo/login",
+    "/admin/login",
+    "/admin/logout",
+    "/api/v1/jobs",
+    "/api/v1/jobs/{job_id}",
+    "/api/v1/jobs/{job_id}/recommended-pros",
+    "/jobs",
+    "/jobs/{job_id}",
+    "/jobs/{job_id}/recommended-pros",
+    "/api/v1/featured-pros",
+    "/newsletter",
+    "/newsletter/unsubscribe",
+    "/newsletter/{issue_id}",
+}
+#: Routes of one worker's own data: that worker (or an admin) only.
+OWN = {
+    "/api/v1/workers/{worker_id}/status",
+    "/api/v1/workers/{worker_id}/preview",
+    "/dashboard/{worker_id}",
+    "/api/v1/workers/{worker_id}/jobs",
+    "/dashboard",
+}
+
+
+def every_route(app) -> list[tuple[str, str]]:
+    from fastapi.routing import APIRoute
+
+    return [(method, r.path) for r in app.routes if isinstance(r, APIRoute) for method in sorted(r.methods)]
+
+
+def test_every_route_refuses_anonymous_visitors_and_other_workers(admin_site):
+    client, _ = admin_site
+    routes = every_route(client.app)
+    assert {p for _m, p in routes} - PUBLIC - OWN, "no admin routes found"
+    anonymous = TestClient(client.app, base_url="https://testserver")
+    worker = TestClient(client.app, base_url="https://testserver")
+    sign_in(worker, "A")
+    checked = 0
+    for method, template in routes:
+        if template in PUBLIC:
+            continue
+        path = template.format(worker_id="B", run_id=1, job_id="X", issue_id=1)
+        for who, visitor in (("anonymous", anonymous), ("worker A", worker)):
+            response = visitor.request(method, path, follow_redirects=False, json={} if method != "GET" else None)
+            if template == "/dashboard" and who == "worker A":
+                continue  # A's own dashboard
+            assert response.status_code in (303, 401, 403), f"{who}: {method} {path} → {response.status_code}"
+            checked += 1
+    protected = [r for r in routes if r[1] not in PUBLIC]
+    assert checked == 2 * len(protected) - 1  # every protected route, twice, but A's own /dashboard

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     admin_lockout_minutes: int = Field(
         default=15, ge=1, le=1440, description="How long a locked admin account stays locked (or until unlocked)."
     )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies trusted to say the client's address and scheme (X-Forwarded-For/-Proto), comma-separated.",
+    )
     facts_reload_seconds: float = Field(
         default=5.0,
         ge=0,

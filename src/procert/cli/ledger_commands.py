@@ -598,6 +598,14 @@ def serve_site(settings: Settings, prog: Program, *, host: str, port: int) -> No
     ledger(settings)  # migrated (SQLite) or checked (PostgreSQL)
     if not settings.facts_path.exists():
         fail(f"no facts database at {settings.facts_path}: run `procert import DIR` first")
+    # Behind a TLS proxy that is trusted, X-Forwarded-Proto makes the scheme https (Secure cookies, HSTS).
+    server_options: dict[str, Any] = {
+        "log_level": "warning",
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "timeout_keep_alive": 5,
+    }
     if settings.web_workers > 1:
         # Each process builds its app from the environment: hand it the settings chosen on the command line.
         os.environ.update(
@@ -613,10 +621,10 @@ def serve_site(settings: Settings, prog: Program, *, host: str, port: int) -> No
             workers=settings.web_workers,
             host=host,
             port=port,
-            log_level="warning",
+            **server_options,
         )
         return
-    uvicorn.run(app_from_settings(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(app_from_settings(settings), host=host, port=port, **server_options)
 
 
 def is_loopback(host: str) -> bool:

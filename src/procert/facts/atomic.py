@@ -103,7 +103,7 @@ def atomic_import(
             link.unlink(missing_ok=True)
             link.symlink_to(work.relative_to(path.parent))
             os.replace(link, path)
-            _fsync_dir(path.parent)
+            _fsync(path.parent)
         except duckdb.IOException as exc:
             _remove(work)
             if "No space left" in str(exc):
@@ -133,15 +133,8 @@ def _no_space(path: Path) -> str:
 
 
 def _fsync(path: Path) -> None:
+    """Flush a file, or a folder's entries (after a rename), to disk."""
     fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
