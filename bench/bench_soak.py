@@ -218,6 +218,14 @@ def main() -> None:
         for n in range(args.clients)
     ]
     threads.append(threading.Thread(target=wrong_logins, args=(base, recorder, stop), daemon=True))
+    memory: list[tuple[float, float]] = []  # (seconds since start, RSS in MB), every 10 s
+
+    def sample_memory() -> None:
+        while not stop.is_set():
+            memory.append((time.monotonic() - started, process.memory_info().rss / 2**20))
+            stop.wait(10)
+
+    threads.append(threading.Thread(target=sample_memory, daemon=True))
     total = args.minutes * 60
     events: list[str] = []
     started = time.monotonic()
@@ -268,6 +276,7 @@ def main() -> None:
         "error_samples": [e for es in recorder.errors.values() for e in es][:20],
         "rss_mb_start": round(rss_start / 2**20, 1),
         "rss_mb_end": round(rss_end / 2**20, 1),
+        "rss_mb_every_10s": [[round(t), round(mb, 1)] for t, mb in memory],
         "new_workers_served_after_import": f"{new_visible}/20",
         "events": events,
         "endpoints": rows,
@@ -283,6 +292,9 @@ def main() -> None:
         f"**{result['requests']:,} requests, {errors} errors.** Server memory (RSS) {result['rss_mb_start']} MB at "
         f"the start, {result['rss_mb_end']} MB at the end. New workers from the mid-run import served at the end: "
         f"{new_visible}/20.",
+        "",
+        "Server memory over the run (MB, sampled every 10 s): "
+        + ", ".join(f"{t:.0f} s {mb:.0f}" for t, mb in memory[:: max(1, len(memory) // 12)]),
         "",
         *[f"- {e}" for e in events],
         "",

@@ -115,6 +115,10 @@ class WebContext:
                 self._cards_lock.release()
         return self._cards
 
+    def cards_version(self) -> tuple[Any, ...] | None:
+        """Changes whenever the current pros or their facts do (after :meth:`cards`)."""
+        return self._cards_version
+
     def refresh_facts(self) -> None:
         """Switch to a newer facts store if an import wrote one (checked at most every facts_reload_seconds)."""
         self.store.reopen_if_replaced(every_seconds=self.facts_reload_seconds)
@@ -713,6 +717,7 @@ def create_app(
         candidates=lambda: [Candidate(c.worker_id, c.division, c.since) for c in context.cards()],
         today=context.today,
         public_url=public_url,
+        version=context.cards_version,
     )
     return app
 

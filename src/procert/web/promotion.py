@@ -8,10 +8,10 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from starlette.concurrency import run_in_threadpool
 
-from procert.benefits.models import NewsletterIssue, Subscriber
+from procert.benefits.models import Feature, NewsletterIssue, Subscriber
 from procert.benefits.promotion import (
     Candidate,
     NewsletterError,
@@ -35,7 +35,10 @@ def add_promotion_routes(
     candidates: Callable[[], list[Candidate]],
     today: Callable[[], date],
     public_url: str,
+    version: Callable[[], Any],
 ) -> None:
+    featured_cache: dict[str, tuple[Any, dict[str, Any]]] = {}
+
     def subscriber_of(token: str) -> Subscriber:
         try:
             subscriber_id = read_unsubscribe_token(secret, token)
@@ -54,11 +57,24 @@ def add_promotion_routes(
         by `procert featured choose`. `chosen_on` is the day of that choice; anyone no longer certified is left
         out. Reading never writes."""
         on = today()
+        pros = candidates()
+        # The answer changes only with the day, the pros (ledger or facts) or a new choice (a feature count).
         with session_scope(engine) as session:
-            chosen_on, items = featured_on_site(
-                session, store=store, program=program, pros=candidates(), on=on, public_url=public_url
+            choices = session.scalar(
+                select(func.count())
+                .select_from(Feature)
+                .where(Feature.program_id == program.id, Feature.channel == "site")
             )
-        return {"date": on.isoformat(), "chosen_on": chosen_on.isoformat() if chosen_on else None, "items": items}
+            key = (on, version(), choices)
+            cached = featured_cache.get("answer")
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            chosen_on, items = featured_on_site(
+                session, store=store, program=program, pros=pros, on=on, public_url=public_url
+            )
+        answer = {"date": on.isoformat(), "chosen_on": chosen_on.isoformat() if chosen_on else None, "items": items}
+        featured_cache["answer"] = (key, answer)
+        return answer
 
     @app.get("/newsletter", response_class=HTMLResponse, include_in_schema=False)
     def archive(request: Request) -> HTMLResponse:
