@@ -305,6 +305,9 @@ def test_demo_cookies_cannot_be_forged_with_a_published_key(tmp_path: Path, engi
             assert client.post("/api/v1/overrides", json={}).status_code == 401
         client.cookies.clear()
         assert 'id="demo-banner"' in client.get("/pros").text
+        # Published through a proxy on the same machine, the demo refuses to serve.
+        for header in ("X-Forwarded-For", "X-Real-IP", "Forwarded"):
+            assert client.get("/pros", headers={header: "203.0.113.9"}).status_code == 403
 
 
 def test_the_demo_key_is_random_per_process():

@@ -382,8 +382,12 @@ def add_admin_routes(
 
     @app.post("/admin/overrides", include_in_schema=False)
     async def admin_set_override(request: Request) -> Response:
-        actor = page_admin(request)
         form = await request.form()
+        # The ledger and the facts are read and written in a worker thread, never on the event loop.
+        return await run_in_threadpool(set_override_from_form, request, dict(form))
+
+    def set_override_from_form(request: Request, form: dict[str, Any]) -> Response:
+        actor = page_admin(request)
         check_csrf(request, str(form.get("csrf", "")))
         worker_id = str(form.get("worker_id", "")).strip()
         lang = lang_of(request)
@@ -414,8 +418,11 @@ def add_admin_routes(
 
     @app.post("/admin/overrides/clear", include_in_schema=False)
     async def admin_clear_override(request: Request) -> Response:
-        actor = page_admin(request)
         form = await request.form()
+        return await run_in_threadpool(clear_override_from_form, request, dict(form))
+
+    def clear_override_from_form(request: Request, form: dict[str, Any]) -> Response:
+        actor = page_admin(request)
         check_csrf(request, str(form.get("csrf", "")))
         worker_id = str(form.get("worker_id", "")).strip()
         with session_scope(engine, write=True) as session:

@@ -212,6 +212,7 @@ def create_app(
         protected=writes_need_admin,
         max_body_bytes=max_body_bytes,
         max_header_bytes=max_header_bytes,
+        demo=demo,
     )
     # Sessions: a signed cookie, HTTP-only, SameSite=Lax, Secure outside demo mode.
     app.add_middleware(

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PROXY_HEADERS = frozenset({b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto", b"forwarded", b"x-real-ip"})
 
 #: Pages: only our own scripts, styles and images; never framed (admin forms cannot be clickjacked).
 PAGE_CSP = (
@@ -43,8 +44,10 @@ class RequestGuard:
         max_body_bytes: int,
         max_header_bytes: int,
         anonymous_body_bytes: int = 64 * 1024,
+        demo: bool = False,
     ) -> None:
         self.app = app
+        self.demo = demo
         self.authorize = authorize
         self.protected = protected
         self.max_body_bytes = max_body_bytes
@@ -61,6 +64,11 @@ class RequestGuard:
         header_bytes = sum(len(k) + len(v) + 4 for k, v in scope["headers"])
         if header_bytes > self.max_header_bytes:
             await _refuse(send, 431, f"request headers exceed {self.max_header_bytes} bytes")
+            return
+        if self.demo and any(k in PROXY_HEADERS for k, _ in scope["headers"]):
+            # Demo mode lets anyone sign in as anyone: it serves this machine's own browser, never a proxy's
+            # visitors (it listens on loopback only; a proxy on the same host must not publish it).
+            await _refuse(send, 403, "demo mode is served to this machine only, not through a proxy")
             return
         method: str = scope["method"]
         if method == "HEAD":
