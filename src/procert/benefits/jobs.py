@@ -219,7 +219,7 @@ def client_order_rates(
         return {}
     starts: dict[str, list[datetime]] = defaultdict(list)
     for client, started in (
-        store.con.cursor()
+        store.reader()
         .execute(
             "SELECT client_id, started_at FROM contracts "
             "WHERE client_id IN (SELECT unnest($1)) AND started_at IS NOT NULL",

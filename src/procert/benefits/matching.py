@@ -40,7 +40,7 @@ def worker_profiles(store: FactStore, worker_ids: list[str]) -> dict[str, Worker
     if not worker_ids:
         return {}
     rows = (
-        store.con.cursor()
+        store.reader()
         .execute(
             """WITH ids AS (SELECT unnest($1) AS worker_id),
                c AS (SELECT worker_id, quantile_cont(amount_jpy, 0.25) AS lo, quantile_cont(amount_jpy, 0.75) AS hi
@@ -218,7 +218,7 @@ def queue_job_digests(
         profiles = worker_profiles(store, batch)
         contacts = {
             w: (email, locale or "ja")
-            for w, email, locale in store.con.cursor()
+            for w, email, locale in store.reader()
             .execute("SELECT worker_id, email, locale FROM workers WHERE worker_id IN (SELECT unnest($1))", [batch])
             .fetchall()
         }

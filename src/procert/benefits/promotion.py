@@ -90,7 +90,7 @@ def eligible_candidates(store: FactStore, pros: list[Candidate]) -> list[Candida
         return []
     active = {
         w
-        for (w,) in store.con.cursor()
+        for (w,) in store.reader()
         .execute(
             "SELECT worker_id FROM workers WHERE status = 'active' AND worker_id IN (SELECT unnest($1))",
             [[p.worker_id for p in pros]],
@@ -114,7 +114,7 @@ def _cards(store: FactStore, chosen: list[Candidate], public_url: str) -> list[d
     profiles = worker_profiles(store, ids)
     texts = (
         dict(
-            store.con.cursor()
+            store.reader()
             .execute(
                 "SELECT worker_id, coalesce(profile_text, '') FROM workers WHERE worker_id IN (SELECT unnest($1))",
                 [ids],

@@ -140,7 +140,7 @@ class WebContext:
         return self.statuses.api_key(digest) if digest else None
 
     def known_worker(self, worker_id: str) -> bool:
-        found = self.store.con.cursor().execute("SELECT 1 FROM workers WHERE worker_id = ?", [worker_id]).fetchone()
+        found = self.store.reader().execute("SELECT 1 FROM workers WHERE worker_id = ?", [worker_id]).fetchone()
         return found is not None
 
     def close(self) -> None:
@@ -274,7 +274,7 @@ def create_app(
     def worker_card(worker_id: str) -> dict[str, Any]:
         context.refresh_facts()
         row = (
-            context.store.con.cursor()
+            context.store.reader()
             .execute(
                 """SELECT w.display_name, w.division, w.profile_text, w.self_pr_text, count(r.review_id),
                       sum(r.item_sum), sum(r.communication), w.status
@@ -479,7 +479,7 @@ def create_app(
             _n, lost = list_transitions(session, program_id=program.id, kinds=("lost",), limit=5)
         lost_ids = [x.worker_id for x in lost]
         others = (
-            context.store.con.cursor()
+            context.store.reader()
             .execute("SELECT worker_id, display_name FROM workers WHERE status = 'active' ORDER BY worker_id LIMIT 15")
             .fetchall()
         )
@@ -487,7 +487,7 @@ def create_app(
         if lost_ids:
             placeholders = ", ".join("?" for _ in lost_ids)
             names |= dict(
-                context.store.con.cursor()
+                context.store.reader()
                 .execute(f"SELECT worker_id, display_name FROM workers WHERE worker_id IN ({placeholders})", lost_ids)
                 .fetchall()
             )
@@ -655,7 +655,7 @@ def create_app(
     def find_workers(text: str) -> list[tuple[str, str]]:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = (
-            context.store.con.cursor()
+            context.store.reader()
             .execute(
                 "SELECT worker_id, display_name FROM workers WHERE worker_id ILIKE ? ESCAPE '\\' "
                 "OR display_name ILIKE ? ESCAPE '\\' ORDER BY worker_id LIMIT 20",

@@ -41,7 +41,7 @@ def pro_cards(store: FactStore, pros: list[Pro]) -> list[ProCard]:
     if not pros:
         return []
     ids = [p.worker_id for p in pros]
-    cursor = store.con.cursor()  # a cursor per call: safe from the web server's worker threads
+    cursor = store.reader()  # this thread's own connection: safe from the web server's worker threads
     facts: dict[str, tuple[Any, ...]] = {
         row[0]: row[1:]
         for row in cursor.execute(
