@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,8 @@ from procert.web.auth import generate_secret
 from tests.conftest import Export
 from tests.test_ledger import pro
 from tests.test_notify import free_port
+
+D1 = date(2025, 1, 1)
 
 
 def environment(home: Path, **extra: str) -> dict[str, str]:
@@ -228,3 +231,64 @@ def test_serve_starts_while_an_import_runs(tmp_path: Path):
     finally:
         serving.terminate()
         serving.wait(timeout=20)
+
+
+def test_a_locked_ledger_never_stalls_the_event_loop(tmp_path: Path):
+    """A ledger table locked by someone else (here: PostgreSQL, ACCESS EXCLUSIVE): requests that read the ledger
+    wait in worker threads; /healthz and badges (answered from the fresh snapshot) go on answering at once."""
+    import psycopg
+
+    from procert.facts import import_export
+    from procert.ledger import NotifyOptions, create_api_key, record_run, session_scope
+    from procert.programs import load_program
+    from procert.web import create_app
+    from tests.browser_support import serve
+    from tests.ledger_support import PG_URL, ledger_url, ready_engine
+
+    program = load_program("crowdworks-pro")
+    for url in ledger_url("postgresql", tmp_path):
+        engine = ready_engine(url)
+        exp = Export()
+        pro(exp, "A")
+        with FactStore(tmp_path / "facts.duckdb") as store:
+            import_export(store, exp.write(tmp_path / "e"), timezone=program.timezone)
+            with session_scope(engine, write=True) as session:
+                record_run(
+                    session,
+                    store=store,
+                    program=program,
+                    as_of=D1,
+                    actor="t",
+                    notify=NotifyOptions(enabled=False),
+                )
+                _row, key = create_api_key(session, name="t", actor="t")
+        app = create_app(
+            program=program,
+            engine=engine,
+            facts_path=tmp_path / "facts.duckdb",
+            secret=generate_secret(),
+            ledger_refresh_seconds=600,
+        )
+        schema = url.split("search_path%3D")[-1]
+        with serve(app, free_port()) as base, httpx.Client(base_url=base, timeout=5) as client:
+            assert client.get("/badge/A.svg").status_code == 200  # the snapshot is loaded
+            with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://")) as locker:
+                locker.execute(f"LOCK TABLE {schema}.run_results IN ACCESS EXCLUSIVE MODE")
+                hung: list[int] = []
+
+                def read_status(into: list[int] = hung, api_key: str = key) -> None:
+                    response = httpx.get(f"{base}/api/v1/workers/A/status", headers={"X-API-Key": api_key}, timeout=30)
+                    into.append(response.status_code)
+
+                waiting = threading.Thread(target=read_status, daemon=True)
+                waiting.start()
+                time.sleep(0.5)
+                assert waiting.is_alive()  # it waits for the lock…
+                for _ in range(20):  # …while the loop answers everyone else
+                    assert client.get("/healthz").status_code == 200
+                    assert client.get("/badge/A.svg").status_code == 200
+                    assert client.get("/api/v1/pros").status_code == 200
+                locker.rollback()  # the lock ends
+            waiting.join(timeout=30)
+            assert hung == [200]
+        engine.dispose()

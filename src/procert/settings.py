@@ -75,6 +75,9 @@ class Settings(BaseSettings):
         description="How often the web server re-reads the latest run, overrides and API keys changed elsewhere.",
     )
     web_workers: int = Field(default=1, ge=1, le=64, description="Server processes of `procert serve`.")
+    web_threads: int = Field(
+        default=4, ge=1, le=256, description="Worker threads per server process for database work."
+    )
     max_body_bytes: int = Field(
         default=2_000_000,
         ge=1024,

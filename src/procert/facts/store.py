@@ -164,6 +164,10 @@ class FactStore:
             return None
         return (stat.st_dev, stat.st_ino)
 
+    def reload_due(self, every_seconds: float) -> bool:
+        """Whether :meth:`reopen_if_replaced` would look at the file system now."""
+        return self.read_only and self.path is not None and time.monotonic() - self._checked_at >= every_seconds
+
     def reopen_if_replaced(self, *, every_seconds: float = 0.0) -> bool:
         """For a read-only store: if an import has switched a newer file in at :attr:`path` (checked at most every
         ``every_seconds``), open it and serve from it from now on. Queries already running finish on the old

@@ -582,6 +582,10 @@ class StatusReader:
     def invalidate(self) -> None:
         self._checked = float("-inf")
 
+    def is_fresh(self) -> bool:
+        """Whether :meth:`refresh` would answer without reading the database."""
+        return self._loaded and time.monotonic() - self._checked < self.refresh_seconds
+
     def refresh(self) -> tuple[Any, ...]:
         """Re-read the snapshot if it is older than ``refresh_seconds``; returns its version (changes whenever a
         run is recorded, an override changes or the day turns)."""

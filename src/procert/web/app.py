@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import anyio.to_thread
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -115,6 +116,15 @@ class WebContext:
                 self._cards_lock.release()
         return self._cards
 
+    def snapshot_is_fresh(self) -> bool:
+        """Whether :meth:`cards` would answer from memory, touching neither the ledger nor the facts: what lets
+        the hottest routes stay on the event loop without ever blocking it."""
+        return (
+            self.statuses.is_fresh()
+            and not self.store.reload_due(self.facts_reload_seconds)
+            and self._cards_version == (self.statuses.version, self.store.generation)
+        )
+
     def cards_version(self) -> tuple[Any, ...] | None:
         """Changes whenever the current pros or their facts do (after :meth:`cards`)."""
         return self._cards_version
@@ -170,6 +180,7 @@ def create_app(
     admin_lockout_failures: int = 5,
     admin_lockout_minutes: int = 15,
     facts_reload_seconds: float = 5.0,
+    web_threads: int = 4,
 ) -> FastAPI:
     """The web app. ``secret`` signs login links and sessions (see :func:`procert.web.auth.resolve_secret`).
     Runs, overrides and API keys changed by another process show within ``ledger_refresh_seconds``."""
@@ -183,6 +194,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+        # Few worker threads: ledger reads are Python work under the GIL, and forty threads contending for it
+        # cost more than they overlap (bench/results-web-hardening.md: status API 1,207 req/s with 40, 1,971
+        # with 2, p99 60 → 11 ms). Raise PROCERT_WEB_THREADS for a ledger far away on the network.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = web_threads
         yield
         context.close()
 
@@ -318,10 +333,16 @@ def create_app(
     def home() -> RedirectResponse:
         return RedirectResponse("/pros")
 
-    # Every route that may touch the ledger or the facts is a plain function, run in the thread pool: a slow or
-    # locked database then delays that request alone, never the event loop (and so never /healthz or a badge).
+    # Every route that may touch the ledger or the facts runs its database work in the thread pool: a slow or
+    # locked database then delays that request alone, never the event loop (and so never /healthz). The hottest
+    # reads (badges, the directory) are coroutines that answer from the in-memory snapshot while it is fresh and
+    # hop to a thread only to refresh it (at most once per PROCERT_LEDGER_REFRESH_SECONDS).
+    async def fresh_snapshot() -> None:
+        if not context.snapshot_is_fresh():
+            await run_in_threadpool(context.cards)
+
     @app.get("/api/v1/pros", tags=["directory"])
-    def api_pros(
+    async def api_pros(
         division: DivisionQuery = None,
         q: TextQuery = None,
         sort: SortQuery = "rating",
@@ -329,6 +350,7 @@ def create_app(
         per_page: PerPageQuery = 20,
     ) -> dict[str, Any]:
         """Every currently certified worker, searchable; `total` counts all matches, `items` is one page."""
+        await fresh_snapshot()
         result = context.directory().search(q=q, division=division, sort=sort, page=page, per_page=per_page)
         return {
             "total": result.total,
@@ -354,8 +376,9 @@ def create_app(
         return worker_card(worker_id)
 
     @app.get("/badge/{worker_id}.svg", tags=["badges"])
-    def badge(worker_id: str, request: Request) -> Response:
+    async def badge(worker_id: str, request: Request) -> Response:
         """The worker's badge: the Pro mark while certified, a neutral mark otherwise. Cached with an ETag."""
+        await fresh_snapshot()
         certified, _since = context.certified(worker_id)
         lang = pick_lang(request)
         svg = badge_svg(program.name.get(lang), certified, t("badge_pro" if certified else "badge_none", lang))
@@ -366,13 +389,14 @@ def create_app(
         return Response(svg, media_type="image/svg+xml", headers=headers)
 
     @app.get("/pros", response_class=HTMLResponse, include_in_schema=False)
-    def pros_page(
+    async def pros_page(
         request: Request,
         division: DivisionQuery = None,
         q: TextQuery = None,
         sort: SortQuery = "rating",
         page: PageQuery = 1,
     ) -> HTMLResponse:
+        await fresh_snapshot()
         directory = context.directory()
         result = directory.search(q=q, division=division, sort=sort, page=page, per_page=20)
         divisions = directory.divisions

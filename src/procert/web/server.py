@@ -29,6 +29,7 @@ def app_from_settings(settings: Settings) -> FastAPI:
         admin_lockout_failures=settings.admin_lockout_failures,
         admin_lockout_minutes=settings.admin_lockout_minutes,
         facts_reload_seconds=settings.facts_reload_seconds,
+        web_threads=settings.web_threads,
     )
 
 
