@@ -461,3 +461,29 @@ def test_every_route_refuses_anonymous_visitors_and_other_workers(admin_site):
             checked += 1
     protected = [r for r in routes if r[1] not in PUBLIC]
     assert checked == 2 * len(protected) - 1  # every protected route, twice, but A's own /dashboard
+
+
+def test_old_sessions_and_used_links_are_purged_at_the_next_sign_in(engine):
+    from datetime import timedelta
+
+    from procert.ledger import UsedLoginLink, start_session, use_login_link
+    from procert.ledger.service import utcnow
+
+    with session_scope(engine, write=True) as session:
+        old = start_session(session, kind="worker", subject="A", hours=8, actor="t")
+        assert use_login_link(session, link_id="old-link", worker_id="A")
+        assert use_login_link(session, link_id="fresh-link", worker_id="A")
+        assert not use_login_link(session, link_id="fresh-link", worker_id="A")  # used once only
+    with session_scope(engine, write=True) as session:
+        session.query(WebSession).update({WebSession.expires_at: utcnow() - timedelta(days=8)})
+        session.query(UsedLoginLink).filter(UsedLoginLink.link_id == "old-link").update(
+            {UsedLoginLink.used_at: utcnow() - timedelta(days=3)}
+        )
+    with session_scope(engine, write=True) as session:
+        start_session(session, kind="worker", subject="B", hours=8, actor="t")
+    with session_scope(engine) as session:
+        assert [s.subject for s in session.scalars(select(WebSession))] == ["B"]
+        assert [u.link_id for u in session.scalars(select(UsedLoginLink))] == ["fresh-link"]
+        from procert.ledger import session_subject
+
+        assert session_subject(session, token=old, kind="worker") is None  # the purged token signs nobody in

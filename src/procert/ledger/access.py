@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -180,6 +180,9 @@ def start_session(session: Session, *, kind: str, subject: str, hours: float, ac
     """A new server-side session; returns the token for the (signed) cookie. Only its digest is stored."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    # Sessions ended a week ago and links used two days ago (a link lives at most a day) are kept no longer.
+    session.execute(delete(WebSession).where(WebSession.expires_at < now - timedelta(days=7)))
+    session.execute(delete(UsedLoginLink).where(UsedLoginLink.used_at < now - timedelta(days=2)))
     session.add(
         WebSession(
             token_digest=_digest(token),

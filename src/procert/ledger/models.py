@@ -206,7 +206,10 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    __table_args__ = (Index("ix_web_sessions_subject", "kind", "subject"),)
+    __table_args__ = (
+        Index("ix_web_sessions_subject", "kind", "subject"),
+        Index("ix_web_sessions_expires", "expires_at"),
+    )
 
 
 class UsedLoginLink(Base):
@@ -216,3 +219,4 @@ class UsedLoginLink(Base):
     link_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     worker_id: Mapped[str] = mapped_column(String(200))
     used_at: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_used_login_links_used", "used_at"),)

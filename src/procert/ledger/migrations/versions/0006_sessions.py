@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_digest"),
     )
     op.create_index("ix_web_sessions_subject", "web_sessions", ["kind", "subject"])
+    op.create_index("ix_web_sessions_expires", "web_sessions", ["expires_at"])
     op.create_table(
         "used_login_links",
         sa.Column("link_id", sa.String(length=64), nullable=False),
@@ -38,10 +39,13 @@ def upgrade() -> None:
         sa.Column("used_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("link_id"),
     )
+    op.create_index("ix_used_login_links_used", "used_login_links", ["used_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_used_login_links_used", table_name="used_login_links")
     op.drop_table("used_login_links")
+    op.drop_index("ix_web_sessions_expires", table_name="web_sessions")
     op.drop_index("ix_web_sessions_subject", table_name="web_sessions")
     op.drop_table("web_sessions")
     with op.batch_alter_table("admin_users") as batch:
