@@ -1,4 +1,6 @@
-"""The one-way flow: facts -> metrics -> programs -> evaluation -> cli. No stage imports a later one."""
+"""The one-way flow (written once in README.md, the package docstring and docs/architecture.md, and checked here
+against each other): facts → metrics → programs → evaluation → ledger → notify → benefits → web / cli. No stage
+imports a later one."""
 
 from __future__ import annotations
 
@@ -62,3 +64,15 @@ def test_no_stage_imports_a_later_stage():
 def test_demo_does_not_depend_on_evaluation_results():
     for path in (SRC / "demo").rglob("*.py"):
         assert not ({"metrics", "programs", "evaluation"} & _imports(path)), path
+
+
+FLOW_LINE = "facts  →  metrics  →  programs  →  evaluation  →  ledger  →  notify  →  benefits  →  web / cli"
+
+
+def test_the_flow_is_written_the_same_everywhere_and_matches_the_layers():
+    root = SRC.parents[1]
+    for path in (root / "README.md", SRC / "__init__.py", root / "docs" / "architecture.md"):
+        assert FLOW_LINE in path.read_text(encoding="utf-8"), f"{path} does not show the flow as {FLOW_LINE!r}"
+    stages = [part.strip() for step in FLOW_LINE.split("→") for part in step.split("/")]
+    ordered = sorted((s for s in LAYERS if s in stages), key=lambda s: (LAYERS[s], stages.index(s)))
+    assert ordered == stages, "LAYERS orders the stages differently from the written flow"
