@@ -11,6 +11,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "procert"
 
 # Lower numbers come earlier in the flow. Shared utilities (settings, i18n) sit at the bottom.
 LAYERS = {
+    "errors": 0,  # the root of procert's own errors
     "settings": 0,
     "i18n": 0,
     "locale": 0,  # data only: the message catalogues i18n reads

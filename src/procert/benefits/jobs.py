@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from procert.errors import ProcertError
 from procert.facts import FactStore
 from procert.facts.contract import MAX_YEAR, MIN_YEAR
 from procert.ledger import audit
@@ -97,7 +98,7 @@ class JobProblem:
         return f"{self.file}, row {self.row}, column {self.column}: {self.reason}"
 
 
-class JobImportFailed(ValueError):
+class JobImportFailed(ProcertError, ValueError):
     """Jobs that were not stored (none of them), with every problem found (the first 50)."""
 
     def __init__(self, problems: list[JobProblem], total: int) -> None:

@@ -23,6 +23,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from procert.errors import ProcertError
 from procert.facts import FactStore
 from procert.ledger import Notification, audit
 from procert.programs import Program
@@ -148,7 +149,7 @@ def _cards(store: FactStore, chosen: list[Candidate], public_url: str) -> list[d
 # ---- the newsletter ------------------------------------------------------------------------------------------
 
 
-class NewsletterError(ValueError):
+class NewsletterError(ProcertError, ValueError):
     pass
 
 

@@ -1,3 +1,3 @@
-from procert.cli.main import app
+from procert.cli.main import main
 
-app(prog_name="procert")
+main()

@@ -40,7 +40,7 @@ from procert.programs import ProgramError, list_programs, load_program
 
 
 @app.callback(invoke_without_command=True)
-def main(
+def root(
     version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
 ) -> None:
     """procert: Pro worker certification for crowdsourcing marketplaces."""
@@ -595,3 +595,15 @@ def _demo_admin(settings: Any) -> str:
 
 
 from procert.cli import admin_commands, benefits_commands, ledger_commands  # noqa: E402,F401  (registers their commands)
+
+
+def main() -> None:
+    """The `procert` command: any of procert's own refusals a command did not report itself ends as one clear
+    line on standard error and exit status 1, never a traceback."""
+    from procert.errors import ProcertError
+
+    try:
+        app(prog_name="procert")
+    except ProcertError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None

@@ -10,6 +10,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
+from procert.errors import NotFoundError
 from procert.evaluation.engine import evaluate_worker
 from procert.facts import FactStore
 from procert.i18n import t
@@ -27,7 +28,7 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 SEARCH_LIMIT = 10_000_000
 
 
-class WorkerNotFound(LookupError):
+class WorkerNotFound(NotFoundError, LookupError):
     pass
 
 

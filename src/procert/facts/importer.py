@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
+from procert.errors import ProcertError
 from procert.facts.contract import MAX_YEAR, MIN_YEAR, TABLE_ORDER, TABLES, Column, Table, email_problem
 from procert.facts.store import WORKER_INDEXED, FactStore
 
@@ -59,7 +60,7 @@ class Problem:
         return f"{where}: {self.reason}"
 
 
-class ImportFailed(Exception):
+class ImportFailed(ProcertError):
     """The export has problems; nothing was stored."""
 
     def __init__(self, problems: list[Problem], total: int) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from procert.errors import ProcertError
 from procert.facts.contract import TABLE_ORDER
 
 SCHEMA_VERSION = "2"  # 2: monthly_earnings.month_rank
@@ -94,7 +95,7 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-class FactStoreError(RuntimeError):
+class FactStoreError(ProcertError, RuntimeError):
     """The facts store cannot be used as asked (wrong time zone, newer schema, locked file...)."""
 
 

@@ -14,6 +14,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from procert.errors import ProcertError
+
 from .models import AdminUser, ApiKey, UsedLoginLink, WebSession
 from .service import audit, utcnow
 
@@ -73,7 +75,7 @@ MIN_PASSWORD_LENGTH = 12
 _DUMMY_HASH = _hasher.hash("procert-no-such-admin")
 
 
-class AdminError(ValueError):
+class AdminError(ProcertError, ValueError):
     """An admin user that cannot be created or changed as asked."""
 
 

@@ -13,10 +13,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session
 
+from procert.errors import ProcertError
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-class LedgerNotReady(RuntimeError):
+class LedgerNotReady(ProcertError, RuntimeError):
     """The ledger's schema is missing or older than this procert: run `procert db upgrade`."""
 
 

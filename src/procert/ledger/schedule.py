@@ -16,7 +16,7 @@ from procert.programs import Program
 
 from .db import session_scope
 from .models import Run
-from .service import NotifyOptions, RunOutcome, RunRefused, record_run
+from .service import NotifyOptions, RunOutcome, RunRaced, record_run
 
 
 @dataclass
@@ -69,10 +69,8 @@ def run_due(
                 max_worker_drop=max_worker_drop,
                 notify=notify,
             )
-    except RunRefused as exc:
-        if "at the same time" in str(exc):
-            return RunOutcome("skipped", f"{program.id} as of {due} was recorded by another process")
-        raise
+    except RunRaced:
+        return RunOutcome("skipped", f"{program.id} as of {due} was recorded by another process")
 
 
 def backfill(

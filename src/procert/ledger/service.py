@@ -19,6 +19,7 @@ from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from procert.errors import ConflictError, ProcertError
 from procert.evaluation import evaluate, explain_rows, keeps, near_miss
 from procert.facts import FactStore
 from procert.metrics import Period
@@ -30,8 +31,12 @@ from .models import ApiKey, AuditEntry, Notification, Override, Run, RunResult, 
 BATCH = 5_000
 
 
-class RunRefused(RuntimeError):
+class RunRefused(ProcertError, RuntimeError):
     """A safety check stopped the run; nothing was recorded. The message says why and how to proceed."""
+
+
+class RunRaced(RunRefused, ConflictError):
+    """Another process recorded the same program and date at the same moment (its run stands)."""
 
 
 @dataclass
@@ -189,7 +194,7 @@ def record_run(
     try:
         session.flush()
     except IntegrityError as exc:
-        raise RunRefused(f"another process recorded {program.id} as of {as_of} at the same time") from exc
+        raise RunRaced(f"another process recorded {program.id} as of {as_of} at the same time") from exc
     if existing is not None:
         session.execute(update(Run).where(Run.id == existing.id).values(superseded_by=run.id))
 

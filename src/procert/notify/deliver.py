@@ -26,6 +26,7 @@ from email.utils import formataddr
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from procert.errors import ProcertError
 from procert.facts.contract import email_problem, idna_domain
 from procert.ledger import Notification, audit, session_scope
 from procert.ledger.service import utcnow
@@ -64,7 +65,7 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(minutes=2 ** max(attempts - 1, 0)), timedelta(hours=6))
 
 
-class UndeliverableError(ValueError):
+class UndeliverableError(ProcertError, ValueError):
     """A notification that can never be sent as it is (bad address or header): failed at once, not retried."""
 
 

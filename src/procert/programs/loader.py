@@ -8,10 +8,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from procert.errors import ProcertError
 from procert.programs.model import Program
 
 
-class ProgramError(ValueError):
+class ProgramError(ProcertError, ValueError):
     """A program cannot be found or its file is malformed; the message says where and why."""
 
 

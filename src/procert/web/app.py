@@ -30,6 +30,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from procert.benefits import Viewer, pro_feed
 from procert.benefits.promotion import Candidate
+from procert.errors import ProcertError
 from procert.evaluation import evaluate_worker, explain_rows, threshold_text
 from procert.facts import FactStore
 from procert.i18n import format_value, t
@@ -275,6 +276,16 @@ def create_app(
         lang = pick_lang(request)
         return render(
             request, "message.html", status_code=exc.status_code, title=t("web_error_title", lang), message=message
+        )
+
+    @app.exception_handler(ProcertError)
+    async def refused(request: Request, exc: ProcertError) -> Response:
+        """Any of procert's own refusals that a route did not answer itself: one body, the kind's status."""
+        if is_api(request):
+            return JSONResponse(error_body(exc.status, str(exc)), status_code=exc.status)
+        lang = pick_lang(request)
+        return render(
+            request, "message.html", status_code=exc.status, title=t("web_error_title", lang), message=str(exc)
         )
 
     @app.exception_handler(RequestValidationError)

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from procert.errors import ProcertError
+
 _SALT = "procert.login-link"
 #: A key must be at least this long (the URL-safe text of 32 random bytes, what `procert secret generate` prints)
 #: and use at least this many different characters (hex keys have 16; "aaaa…" and short words repeated fail).
@@ -23,7 +25,7 @@ def generate_secret() -> str:
     return secrets.token_urlsafe(48)
 
 
-class LoginError(ValueError):
+class LoginError(ProcertError, ValueError):
     """A login link that is forged, altered or too old."""
 
 
