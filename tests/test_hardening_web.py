@@ -487,3 +487,23 @@ def test_old_sessions_and_used_links_are_purged_at_the_next_sign_in(engine):
         from procert.ledger import session_subject
 
         assert session_subject(session, token=old, kind="worker") is None  # the purged token signs nobody in
+
+
+def test_the_webs_facts_store_keeps_the_configured_duckdb_limits(tmp_path: Path):
+    from procert.settings import Settings
+    from procert.web.auth import generate_secret
+    from procert.web.server import app_from_settings
+
+    exp = Export()
+    pro(exp, "A")
+    with FactStore(tmp_path / "facts.duckdb") as store:
+        import_export(store, exp.write(tmp_path / "e"), timezone="Asia/Tokyo")
+    settings = Settings(home=tmp_path, secret_key=generate_secret(), duckdb_memory_limit="256MiB", duckdb_threads=1)
+    app = app_from_settings(settings)
+    limit, threads = (
+        app.state.context.store.reader()
+        .execute("SELECT current_setting('memory_limit'), current_setting('threads')")
+        .fetchone()
+    )
+    assert (limit, threads) == ("256.0 MiB", 1)
+    app.state.context.close()

@@ -78,11 +78,13 @@ class WebContext:
         facts_path: Path,
         ledger_refresh_seconds: float = 1.0,
         facts_reload_seconds: float = 5.0,
+        facts_memory_limit: str | None = None,
+        facts_threads: int | None = None,
     ) -> None:
         self.program = program
         self.facts_reload_seconds = facts_reload_seconds
         self.engine = engine
-        self.store = FactStore(facts_path, read_only=True)
+        self.store = FactStore(facts_path, read_only=True, memory_limit=facts_memory_limit, threads=facts_threads)
         self.statuses = StatusReader(
             engine, program_id=program.id, today=self.today, refresh_seconds=ledger_refresh_seconds
         )
@@ -182,6 +184,8 @@ def create_app(
     admin_lockout_minutes: int = 15,
     facts_reload_seconds: float = 5.0,
     web_threads: int = 4,
+    facts_memory_limit: str | None = None,
+    facts_threads: int | None = None,
 ) -> FastAPI:
     """The web app. ``secret`` signs login links and sessions (see :func:`procert.web.auth.resolve_secret`).
     Runs, overrides and API keys changed by another process show within ``ledger_refresh_seconds``."""
@@ -191,6 +195,8 @@ def create_app(
         facts_path=facts_path,
         ledger_refresh_seconds=ledger_refresh_seconds,
         facts_reload_seconds=facts_reload_seconds,
+        facts_memory_limit=facts_memory_limit,
+        facts_threads=facts_threads,
     )
 
     @asynccontextmanager

@@ -30,6 +30,8 @@ def app_from_settings(settings: Settings) -> FastAPI:
         admin_lockout_minutes=settings.admin_lockout_minutes,
         facts_reload_seconds=settings.facts_reload_seconds,
         web_threads=settings.web_threads,
+        facts_memory_limit=settings.duckdb_memory_limit,
+        facts_threads=settings.duckdb_threads,
     )
 
 
