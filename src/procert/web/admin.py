@@ -7,7 +7,6 @@ from a browser session must send it as ``X-CSRF-Token`` (API keys need none: a b
 
 from __future__ import annotations
 
-import hmac
 import math
 from collections.abc import Callable
 from datetime import date
@@ -42,7 +41,7 @@ from procert.ledger import (
     start_session,
 )
 from procert.programs import Program
-from procert.web.auth import SignInThrottle
+from procert.web.auth import SignInThrottle, check_csrf
 from procert.web.jobs import utcnow
 from procert.web.params import PageQuery, PerPageQuery
 
@@ -168,7 +167,6 @@ def add_admin_routes(
     engine: Engine,
     program: Program,
     render: Callable[..., HTMLResponse],
-    csrf_token: Callable[[Request], str],
     lang_of: Callable[[Request], str],
     api_key: Callable[[str], tuple[int, str] | None],
     ledger_changed: Callable[[], None],
@@ -186,10 +184,6 @@ def add_admin_routes(
     @app.exception_handler(AdminLoginRequired)
     async def to_sign_in(_request: Request, exc: AdminLoginRequired) -> Response:
         return RedirectResponse(f"/admin/login?next={exc.next_path}", status_code=303)
-
-    def check_csrf(request: Request, token: str | None) -> None:
-        if not token or not hmac.compare_digest(token, csrf_token(request)):
-            raise HTTPException(status_code=403, detail="CSRF check failed: reload the page and try again")
 
     def page_admin(request: Request) -> str:
         """The signed-in admin's audit name, or a redirect to the sign-in page."""

@@ -8,8 +8,6 @@ ledger's current statuses and the facts store. API errors share one body: ``{"er
 
 from __future__ import annotations
 
-import hmac
-import secrets
 import threading
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -49,9 +47,10 @@ from procert.ledger import (
 from procert.metrics import Period
 from procert.programs import Program
 from procert.web.admin import add_admin_routes, admin_session_valid
-from procert.web.auth import LoginError, login_token, read_login_link, read_login_token
+from procert.web.auth import LoginError, check_csrf, csrf_token, login_token, read_login_link, read_login_token
 from procert.web.badge import badge_svg, etag
 from procert.web.directory import Directory, ProCard, SortKey, pro_cards
+from procert.web.errors import error_body
 from procert.web.guard import RequestGuard
 from procert.web.jobs import add_job_routes, utcnow
 from procert.web.params import PageQuery, PerPageQuery
@@ -505,10 +504,6 @@ def create_app(
         request.state.worker = found
         return found
 
-    def check_csrf(request: Request, token: str | None) -> None:
-        if not token or not hmac.compare_digest(token, csrf_token(request)):
-            raise HTTPException(status_code=403, detail="CSRF check failed: reload the page and try again")
-
     @app.get("/demo/login", response_class=HTMLResponse, include_in_schema=False)
     def demo_login(request: Request) -> HTMLResponse:
         """Demo mode only: pick a worker to sign in as."""
@@ -711,7 +706,6 @@ def create_app(
         engine=context.engine,
         program=program,
         render=render,
-        csrf_token=csrf_token,
         lang_of=pick_lang,
         api_key=context.api_key,
         ledger_changed=context.statuses.invalidate,
@@ -774,38 +768,6 @@ def writes_need_admin(method: str, path: str) -> bool:
 
 def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
-
-
-def error_body(status: int, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The one shape of every API error."""
-    return {
-        "error": {
-            "status": status,
-            "code": ERROR_CODES.get(status, "error"),
-            "message": message,
-            "details": details or [],
-        }
-    }
-
-
-ERROR_CODES = {
-    400: "bad_request",
-    401: "unauthenticated",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    422: "invalid_parameters",
-}
-
-
-def csrf_token(request: Request) -> str:
-    """A per-session secret that every form posts back (double submit against the signed session)."""
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(24)
-        request.session["csrf"] = token
-    return token
 
 
 def progress(criterion: Any, value: Any, division: str) -> float:

@@ -3,11 +3,13 @@ signed, HTTP-only session cookie. The operator's platform issues the links (`pro
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import threading
 import time
 from collections.abc import Callable
 
+from fastapi import HTTPException, Request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from procert.errors import ProcertError
@@ -114,3 +116,18 @@ def resolve_secret(secret_key: str | None, *, demo: bool) -> str:
     if problem:
         raise ValueError(problem)
     return secret_key
+
+
+def csrf_token(request: Request) -> str:
+    """A per-session secret that every form posts back (double submit against the signed session)."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return str(token)
+
+
+def check_csrf(request: Request, token: str | None) -> None:
+    """403 unless ``token`` is the session's CSRF token (compared in constant time)."""
+    if not token or not hmac.compare_digest(token, csrf_token(request)):
+        raise HTTPException(status_code=403, detail="CSRF check failed: reload the page and try again")

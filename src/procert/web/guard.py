@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from procert.web.errors import error_body
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PROXY_HEADERS = frozenset({b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto", b"forwarded", b"x-real-ip"})
@@ -179,11 +180,7 @@ def _without_body(send: Send) -> Send:
 
 
 async def _refuse(send: Send, status: int, message: str) -> None:
-    codes = {401: "unauthenticated", 403: "forbidden", 413: "payload_too_large", 431: "headers_too_large"}
-    body: dict[str, Any] = {
-        "error": {"status": status, "code": codes.get(status, "error"), "message": message, "details": []}
-    }
-    payload = json.dumps(body).encode()
+    payload = json.dumps(error_body(status, message)).encode()
     await send(
         {
             "type": "http.response.start",
