@@ -13,6 +13,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "procert"
 LAYERS = {
     "errors": 0,  # the root of procert's own errors
     "settings": 0,
+    "signing": 0,  # the signing key's rules
     "i18n": 0,
     "locale": 0,  # data only: the message catalogues i18n reads
     "facts": 1,
@@ -23,8 +24,9 @@ LAYERS = {
     "ledger": 5,
     "notify": 6,
     "benefits": 7,
-    "web": 8,
-    "cli": 9,
+    "core": 8,  # procert.Procert: the settings turned into every stage's objects, taken by the web and the CLI
+    "web": 9,
+    "cli": 10,
 }
 
 

@@ -133,7 +133,7 @@ def test_schedule_lists_dates_with_their_state(tmp_path: Path):
 
 KILLER = textwrap.dedent("""
     import os, signal, sys
-    import procert.ledger.service as service
+    import procert.ledger.record as service
 
     def die(*args, **kwargs):
         # Everything else of the run is written by now, inside its transaction: die before the commit.

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 
 from procert.facts import import_export
 from procert.ledger import Notification, NotifyOptions, make_engine, record_run, session_scope
-from procert.ledger.service import utcnow
+from procert.ledger.audit import utcnow
 from procert.notify import SmtpConfig, send_pending
 from procert.notify.deliver import INTERRUPTED
 from tests.conftest import Export

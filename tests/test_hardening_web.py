@@ -467,7 +467,7 @@ def test_old_sessions_and_used_links_are_purged_at_the_next_sign_in(engine):
     from datetime import timedelta
 
     from procert.ledger import UsedLoginLink, start_session, use_login_link
-    from procert.ledger.service import utcnow
+    from procert.ledger.audit import utcnow
 
     with session_scope(engine, write=True) as session:
         old = start_session(session, kind="worker", subject="A", hours=8, actor="t")

@@ -187,7 +187,13 @@ def test_recommended_pros_for_a_job_by_fit_then_rating(market):
     engine, store = market
     with session_scope(engine) as session:
         view = get_job(session, store=store, program=PROGRAM, job_id="J1", viewer=ADMIN, now=T)
-    ranked = recommended_pros(store=store, view=view, pro_ids_by_division={"engineer": ["W1", "W2", "W3"]})
+    ranked = recommended_pros(
+        store=store,
+        program=PROGRAM,
+        view=view,
+        pro_ids_by_division={"engineer": ["W1", "W2", "W3"]},
+        rated_as_of=T.date(),
+    )
     assert [r.profile.worker_id for r in ranked] == ["W1", "W3", "W2"]
     assert ranked[0].to_json()["reasons"][0] == {"part": "division", "points": 40.0, "division": "engineer"}
 

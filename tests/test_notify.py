@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from procert.facts import import_export
 from procert.ledger import Notification, NotifyOptions, record_run, session_scope
-from procert.ledger.service import utcnow
+from procert.ledger.audit import utcnow
 from procert.notify import SmtpConfig, send_pending
 from tests.conftest import Export
 from tests.test_ledger import pro

@@ -218,20 +218,11 @@ def client_order_rates(
         past[client].append((posted, closes))
     if not past:
         return {}
-    starts: dict[str, list[datetime]] = defaultdict(list)
-    for client, started in (
-        store.reader()
-        .execute(
-            "SELECT client_id, started_at FROM contracts "
-            "WHERE client_id IN (SELECT unnest($1)) AND started_at IS NOT NULL",
-            [sorted(past)],
-        )
-        .fetchall()
-    ):
-        starts[client].append(started)
+    starts = store.contract_starts(sorted(past))
     rates = {}
     for client, jobs in past.items():
-        ordered = sum(1 for posted, closes in jobs if any(posted <= s <= closes + ORDER_WINDOW for s in starts[client]))
+        started = starts.get(client, [])
+        ordered = sum(1 for posted, closes in jobs if any(posted <= s <= closes + ORDER_WINDOW for s in started))
         rates[client] = (ordered, len(jobs))
     return rates
 

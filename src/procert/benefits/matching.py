@@ -3,15 +3,16 @@ a job), each ranked by a transparent fit with its reasons."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from procert.facts import FactStore
+from procert.ledger import DigestJob, JobDigest, OutboxItem, enqueue, latest_run
+from procert.metrics import lifetime_ratings
 from procert.programs import Program
 
 from .jobs import JobView, Viewer, list_jobs
@@ -35,31 +36,30 @@ class WorkerProfile:
     reviews: int
 
 
-def worker_profiles(store: FactStore, worker_ids: list[str]) -> dict[str, WorkerProfile]:
-    """What matching needs to know of these workers, from the facts, in one query."""
+def rating_date(session: Session, *, program: Program) -> date:
+    """The date the ratings shown with benefits are evaluated at: the latest run's (so a card never shows a
+    rating the evaluation did not use), or today before any run."""
+    run = latest_run(session, program_id=program.id)
+    return run.as_of if run is not None else datetime.now(ZoneInfo(program.timezone)).date()
+
+
+def worker_profiles(
+    store: FactStore, worker_ids: list[str], *, program: Program, rated_as_of: date
+) -> dict[str, WorkerProfile]:
+    """What matching needs to know of these workers: their facts, usual contract amounts and the evaluated
+    lifetime rating as of ``rated_as_of``."""
     if not worker_ids:
         return {}
-    rows = (
-        store.reader()
-        .execute(
-            """WITH ids AS (SELECT unnest($1) AS worker_id),
-               c AS (SELECT worker_id, quantile_cont(amount_jpy, 0.25) AS lo, quantile_cont(amount_jpy, 0.75) AS hi
-                     FROM contracts WHERE worker_id IN (SELECT worker_id FROM ids) AND amount_jpy > 0
-                     GROUP BY worker_id),
-               r AS (SELECT worker_id, count(*) AS n, sum(item_sum) AS s FROM reviews
-                     WHERE worker_id IN (SELECT worker_id FROM ids) GROUP BY worker_id)
-               SELECT w.worker_id, w.display_name, w.division,
-                      coalesce(w.profile_text, '') || ' ' || coalesce(w.self_pr_text, ''), c.lo, c.hi, r.n, r.s
-               FROM workers w LEFT JOIN c USING (worker_id) LEFT JOIN r USING (worker_id)
-               WHERE w.worker_id IN (SELECT worker_id FROM ids)""",
-            [worker_ids],
-        )
-        .fetchall()
-    )
-    return {
-        w: WorkerProfile(w, name or w, division, text.casefold(), lo, hi, s / (5 * n) if n else None, n or 0)
-        for w, name, division, text, lo, hi, n, s in rows
-    }
+    facts = store.workers(worker_ids)
+    prices = store.contract_amount_quartiles(list(facts))
+    ratings = lifetime_ratings(store, list(facts), as_of=rated_as_of, timezone=program.timezone)
+    profiles = {}
+    for w, f in facts.items():
+        lo, hi = prices.get(w, (None, None))
+        rating = ratings[w]
+        text = f"{f.profile_text} {f.self_pr_text}".casefold()
+        profiles[w] = WorkerProfile(w, f.display_name, f.division, text, lo, hi, rating.overall, rating.reviews)
+    return profiles
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,9 @@ def pro_feed(
     Empty for a worker who is not certified (the feed is a benefit of the status)."""
     if not certified:
         return []
-    profile = worker_profiles(store, [worker_id]).get(worker_id)
+    profile = worker_profiles(
+        store, [worker_id], program=program, rated_as_of=rating_date(session, program=program)
+    ).get(worker_id)
     if profile is None:
         return []
     viewer = Viewer("worker", worker_id, certified=True)
@@ -167,12 +169,18 @@ class Recommendation:
 
 
 def recommended_pros(
-    *, store: FactStore, view: JobView, pro_ids_by_division: dict[str, list[str]], limit: int = 10
+    *,
+    store: FactStore,
+    program: Program,
+    view: JobView,
+    pro_ids_by_division: dict[str, list[str]],
+    rated_as_of: date,
+    limit: int = 10,
 ) -> list[Recommendation]:
-    """The certified workers who fit a job best (fit, then rating), to scout directly. Candidates are the pros
-    of the job's division."""
+    """The certified workers who fit a job best (fit, then the rating evaluated as of ``rated_as_of``), to scout
+    directly. Candidates are the pros of the job's division."""
     candidates = pro_ids_by_division.get(view.job.division, [])
-    profiles = worker_profiles(store, candidates)
+    profiles = worker_profiles(store, candidates, program=program, rated_as_of=rated_as_of)
     ranked = []
     for profile in profiles.values():
         f = fit(profile, view)
@@ -196,8 +204,6 @@ def queue_job_digests(
     """Queue one digest mail per certified worker who has premium jobs posted in the last ``new_within`` that
     fit them (their feed, top ``per_mail``), through the outbox. One digest per worker and day: running it twice
     queues nobody twice. Returns how many were queued."""
-    from procert.ledger import Notification
-
     viewer = Viewer("worker", None, certified=True)
     _total, views = list_jobs(
         session, store=store, program=program, viewer=viewer, now=now, premium_only=True, per_page=100_000
@@ -205,28 +211,18 @@ def queue_job_digests(
     fresh = [v for v in views if v.job.posted_at >= now - new_within]
     if not fresh or not pro_ids:
         return 0
-    day = now.date().isoformat()
-    existing = set(
-        session.scalars(
-            select(Notification.dedupe_key).where(Notification.dedupe_key.like(f"job_digest:{program.id}:{day}:%"))
-        )
-    )
+    day = now.date()
+    rated_as_of = rating_date(session, program=program)
     base = public_url.rstrip("/")
     queued = 0
     for start in range(0, len(pro_ids), 5_000):
         batch = pro_ids[start : start + 5_000]
-        profiles = worker_profiles(store, batch)
-        contacts = {
-            w: (email, locale or "ja")
-            for w, email, locale in store.reader()
-            .execute("SELECT worker_id, email, locale FROM workers WHERE worker_id IN (SELECT unnest($1))", [batch])
-            .fetchall()
-        }
+        profiles = worker_profiles(store, batch, program=program, rated_as_of=rated_as_of)
+        contacts = store.workers(batch)
+        outbox: list[OutboxItem] = []
         for worker_id in batch:
-            key = f"job_digest:{program.id}:{day}:{worker_id}"
-            profile = profiles.get(worker_id)
-            email, locale = contacts.get(worker_id, (None, "ja"))
-            if key in existing or profile is None or not email:
+            profile, facts = profiles.get(worker_id), contacts.get(worker_id)
+            if profile is None or facts is None or not facts.email:
                 continue
             items = []
             for view in fresh:
@@ -239,42 +235,35 @@ def queue_job_digests(
             items.sort(key=lambda i: (-i.rank, i.view.job.job_id))
             if not items:
                 continue
-            session.add(
-                Notification(
-                    dedupe_key=key,
+            payload = JobDigest(
+                kind="job_digest",
+                worker_id=worker_id,
+                display_name=profile.display_name,
+                program_name=program.name.model_dump(),
+                date=day,
+                dashboard_url=f"{base}/dashboard/{worker_id}",
+                jobs=[
+                    DigestJob(
+                        job_id=i.view.job.job_id,
+                        title=i.view.job.title,
+                        company_name=i.view.job.company_name,
+                        budget_jpy=i.view.job.budget_jpy,
+                        url=f"{base}/jobs/{i.view.job.job_id}",
+                        score=round(i.view.score.total, 1),
+                        reasons=i.fit.reasons,
+                    )
+                    for i in items[:per_mail]
+                ],
+            )
+            outbox.append(
+                OutboxItem(
                     program_id=program.id,
-                    worker_id=worker_id,
-                    run_id=None,
-                    kind="job_digest",
-                    email=email,
-                    locale=locale,
-                    payload={
-                        "kind": "job_digest",
-                        "worker_id": worker_id,
-                        "display_name": profile.display_name,
-                        "program_name": program.name.model_dump(),
-                        "date": day,
-                        "dashboard_url": f"{base}/dashboard/{worker_id}",
-                        "jobs": [
-                            {
-                                "job_id": i.view.job.job_id,
-                                "title": i.view.job.title,
-                                "company_name": i.view.job.company_name,
-                                "budget_jpy": i.view.job.budget_jpy,
-                                "url": f"{base}/jobs/{i.view.job.job_id}",
-                                "score": round(i.view.score.total, 1),
-                                "reasons": i.fit.reasons,
-                            }
-                            for i in items[:per_mail]
-                        ],
-                    },
-                    status="pending",
-                    attempts=0,
-                    not_before=now,
-                    next_attempt_at=now,
-                    message_id=f"<digest.{day}.{worker_id}.{secrets.token_hex(6)}@procert>",
-                    created_at=now,
+                    occasion=day.isoformat(),
+                    recipient=worker_id,
+                    payload=payload,
+                    email=facts.email,
+                    locale=facts.locale,
                 )
             )
-            queued += 1
+        queued += enqueue(session, outbox, now=now)
     return queued

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import re
-import secrets
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -25,11 +24,11 @@ from sqlalchemy.orm import Session
 
 from procert.errors import ProcertError
 from procert.facts import FactStore
-from procert.ledger import Notification, audit
+from procert.ledger import NewsletterMail, Notification, OutboxItem, audit, enqueue
 from procert.programs import Program
 
 from .jobs import Viewer, list_jobs
-from .matching import worker_profiles
+from .matching import rating_date, worker_profiles
 from .models import Feature, NewsletterIssue, Subscriber
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -87,18 +86,8 @@ def choose_features(candidates: list[Candidate], history: dict[str, History], pl
 
 def eligible_candidates(store: FactStore, pros: list[Candidate]) -> list[Candidate]:
     """Pros whose account is active in the facts now (a paused or suspended pro is not promoted)."""
-    if not pros:
-        return []
-    active = {
-        w
-        for (w,) in store.reader()
-        .execute(
-            "SELECT worker_id FROM workers WHERE status = 'active' AND worker_id IN (SELECT unnest($1))",
-            [[p.worker_id for p in pros]],
-        )
-        .fetchall()
-    }
-    return [p for p in pros if p.worker_id in active]
+    facts = store.workers([p.worker_id for p in pros])
+    return [p for p in pros if p.worker_id in facts and facts[p.worker_id].active]
 
 
 def feature_history(session: Session, *, program_id: str, channel: str) -> dict[str, History]:
@@ -110,21 +99,12 @@ def feature_history(session: Session, *, program_id: str, channel: str) -> dict[
     return {w: History(n, last) for w, n, last in rows}
 
 
-def _cards(store: FactStore, chosen: list[Candidate], public_url: str) -> list[dict[str, Any]]:
+def _cards(
+    store: FactStore, program: Program, chosen: list[Candidate], public_url: str, rated_as_of: date
+) -> list[dict[str, Any]]:
     ids = [c.worker_id for c in chosen]
-    profiles = worker_profiles(store, ids)
-    texts = (
-        dict(
-            store.reader()
-            .execute(
-                "SELECT worker_id, coalesce(profile_text, '') FROM workers WHERE worker_id IN (SELECT unnest($1))",
-                [ids],
-            )
-            .fetchall()
-        )
-        if ids
-        else {}
-    )
+    profiles = worker_profiles(store, ids, program=program, rated_as_of=rated_as_of)
+    texts = {w: f.profile_text for w, f in store.workers(ids).items()}
     base = public_url.rstrip("/")
     cards = []
     for c in chosen:
@@ -186,7 +166,7 @@ def compose_issue(
     content = {
         "program_name": program.name.model_dump(),
         "issue_date": issue_date.isoformat(),
-        "featured": _cards(store, chosen, public_url),
+        "featured": _cards(store, program, chosen, public_url, rating_date(session, program=program)),
         "jobs": [
             {
                 "job_id": v.job.job_id,
@@ -251,41 +231,27 @@ def send_issue(
         raise NewsletterError("no such issue: compose one with `procert newsletter compose`")
     now = _utcnow()
     base = public_url.rstrip("/")
-    already = set(
-        session.scalars(select(Notification.dedupe_key).where(Notification.dedupe_key.like(f"newsletter:{issue.id}:%")))
-    )
-    queued = 0
-    for sub in session.scalars(select(Subscriber).where(Subscriber.unsubscribed_at.is_(None)).order_by(Subscriber.id)):
-        key = f"newsletter:{issue.id}:{sub.id}"
-        if key in already:
-            continue
-        payload = {
-            "kind": "newsletter",
-            "issue_id": issue.id,
-            "name": sub.name,
-            "unsubscribe_url": f"{base}/newsletter/unsubscribe?token={unsubscribe_token(secret, sub.id)}",
-            "archive_url": f"{base}/newsletter/{issue.id}",
-            **issue.content,
-        }
-        session.add(
-            Notification(
-                dedupe_key=key,
-                program_id=program.id,
-                worker_id=f"subscriber:{sub.id}",
-                run_id=None,
+    outbox = [
+        OutboxItem(
+            program_id=program.id,
+            occasion=f"newsletter-{issue.id}",
+            recipient=f"subscriber:{sub.id}",
+            payload=NewsletterMail(
                 kind="newsletter",
-                email=sub.email,
-                locale=sub.locale,
-                payload=payload,
-                status="pending",
-                attempts=0,
-                not_before=now,
-                next_attempt_at=now,
-                message_id=f"<newsletter.{issue.id}.{sub.id}.{secrets.token_hex(6)}@procert>",
-                created_at=now,
-            )
+                issue_id=issue.id,
+                name=sub.name,
+                unsubscribe_url=f"{base}/newsletter/unsubscribe?token={unsubscribe_token(secret, sub.id)}",
+                archive_url=f"{base}/newsletter/{issue.id}",
+                **issue.content,
+            ),
+            email=sub.email,
+            locale=sub.locale,
         )
-        queued += 1
+        for sub in session.scalars(
+            select(Subscriber).where(Subscriber.unsubscribed_at.is_(None)).order_by(Subscriber.id)
+        )
+    ]
+    queued = enqueue(session, outbox, now=now)
     issue.sent_at = issue.sent_at or now
     audit(
         session,
@@ -426,7 +392,8 @@ def featured_on_site(
         .where(Feature.program_id == program.id, Feature.channel == "site", Feature.featured_on == chosen_on)
         .order_by(Feature.position)
     )
-    return chosen_on, _cards(store, [eligible[f.worker_id] for f in rows if f.worker_id in eligible], public_url)
+    shown = [eligible[f.worker_id] for f in rows if f.worker_id in eligible]
+    return chosen_on, _cards(store, program, shown, public_url, rating_date(session, program=program))
 
 
 def _utcnow() -> datetime:

@@ -12,14 +12,14 @@ from procert.evaluation.engine import (
     write_rows,
 )
 from procert.evaluation.explain import (
-    CriterionExplanation,
-    Explanation,
     WorkerNotFound,
     explain,
     explain_rows,
     min_steps,
+    progress,
     threshold_text,
 )
+from procert.evaluation.explanation import CriterionExplanation, Explanation
 
 __all__ = [
     "CriterionExplanation",
@@ -36,6 +36,7 @@ __all__ = [
     "min_steps",
     "near_miss",
     "output_columns",
+    "progress",
     "threshold_text",
     "write_rows",
 ]

@@ -5,15 +5,15 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from typing import Any
 
 from procert.errors import NotFoundError
 from procert.evaluation.engine import evaluate_worker
+from procert.evaluation.explanation import CriterionExplanation, Explanation
 from procert.facts import FactStore
-from procert.i18n import t
+from procert.i18n import format_value, t
 from procert.metrics import Period, Window, month_label
 from procert.metrics.catalog import PROFILE_FIELDS, EarningsBestRank
 from procert.programs import Criterion, Program
@@ -30,70 +30,6 @@ SEARCH_LIMIT = 10_000_000
 
 class WorkerNotFound(NotFoundError, LookupError):
     pass
-
-
-@dataclass
-class CriterionExplanation:
-    id: str
-    label: str
-    value: Any
-    value_text: str
-    threshold_text: str
-    passed: bool
-    window_text: str
-    takes: str | None
-    margin: str | None
-    advice: str
-    facts: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Explanation:
-    worker_id: str
-    display_name: str | None
-    division: str
-    status: str
-    certified: bool
-    program: Program
-    as_of: date
-    next_evaluation: date
-    lang: str
-    criteria: list[CriterionExplanation]
-
-    @property
-    def headline(self) -> str:
-        return t(
-            "header",
-            self.lang,
-            name=self.program.name.get(self.lang),
-            program=self.program.label,
-            worker=self.worker_id,
-            division=self.division,
-            as_of=self.as_of.isoformat(),
-            tz=self.program.timezone,
-        )
-
-    @property
-    def verdict(self) -> str:
-        if self.status not in self.program.eligible_statuses:
-            return t(
-                "ineligible_status", self.lang, status=self.status, eligible=", ".join(self.program.eligible_statuses)
-            )
-        return t("certified" if self.certified else "not_certified", self.lang)
-
-    def to_text(self) -> str:
-        lines = [self.headline, self.verdict, ""]
-        for c in self.criteria:
-            mark = t("pass" if c.passed else "fail", self.lang)
-            lines.append(f"[{mark}] {c.label}: {c.value_text} ({c.threshold_text})")
-            lines.append(f"    {t('col_window', self.lang)}: {c.window_text}")
-            if c.takes:
-                lines.append(f"    {t('takes', self.lang)}: {c.takes}")
-            if c.margin:
-                lines.append(f"    {t('margin', self.lang)}: {c.margin}")
-            lines.append(f"    {t('advice', self.lang)}: {c.advice}")
-        lines += ["", t("next_evaluation", self.lang, date=self.next_evaluation.isoformat())]
-        return "\n".join(lines)
 
 
 def min_steps(predicate: Callable[[int], bool], limit: int = SEARCH_LIMIT) -> int | None:
@@ -114,17 +50,16 @@ def _yen(amount: int) -> str:
     return f"{amount:,}"
 
 
-def _format_number(value: Any, criterion: Criterion, num: int | None = None, den: int | None = None) -> str:
+def progress(criterion: Criterion, value: Any, division: str) -> float:
+    """How far along a criterion the worker is, 0..1 (for progress bars)."""
     if value is None:
-        return "—"
+        return 0.0
     if isinstance(value, bool):
-        return str(value).lower()
-    if criterion.metric_def.value_type == "ratio":
-        exact = f" ({num}/{den})" if num is not None and den is not None else ""
-        if criterion.display == "percent":
-            return f"{float(value) * 100:.2f}%{exact}"
-        return f"{float(value):.4f}".rstrip("0").rstrip(".") + exact
-    return str(value)
+        return 1.0 if value else 0.0
+    threshold = float(criterion.threshold_for(division))
+    if criterion.comparison in ("<=", "<"):
+        return min(threshold / value, 1.0) if value > 0 else 0.0
+    return min(float(value) / threshold, 1.0) if threshold > 0 else 1.0
 
 
 def threshold_text(criterion: Criterion, division: str) -> str:
@@ -337,16 +272,16 @@ def _explain_one(
         if kind == "ratio":
             num, den = row[f"{criterion.id}__num"], row[f"{criterion.id}__den"]
             facts = {"numerator": num, "denominator": den}
-            value_text = _format_number(value, criterion, num, den)
+            value_text = format_value(value, lang, display=criterion.display)
             takes, margin = _ratio_gaps(criterion, row, criterion.threshold_fraction(division), lang, passed)
         elif criterion.metric == "earnings_best_rank":
-            value_text = _format_number(value, criterion)
+            value_text = format_value(value, lang, display=criterion.display)
             takes, margin, facts = _rank_gaps(criterion, rank_details[criterion.id], division, value, lang, passed)
         elif kind == "integer":
-            value_text = _format_number(value, criterion)
+            value_text = format_value(value, lang, display=criterion.display)
             takes, margin = _count_gaps(criterion, value or 0, criterion.threshold_fraction(division), lang, passed)
         else:
-            value_text = _format_number(value, criterion)
+            value_text = format_value(value, lang, display=criterion.display)
             margin = None
             takes = None
             if not passed and criterion.metric == "profile_complete":
@@ -367,6 +302,7 @@ def _explain_one(
                 takes=takes,
                 margin=margin,
                 advice=criterion.advice.get(lang),
+                progress=progress(criterion, value, division),
                 facts=facts,
             )
         )
@@ -376,6 +312,8 @@ def _explain_one(
         division=division,
         status=row["status"],
         certified=bool(row["certified"]),
+        program_id=program.id,
+        program_version=program.version,
         program=program,
         as_of=as_of,
         next_evaluation=program.cadence.next_after(as_of),

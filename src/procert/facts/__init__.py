@@ -3,6 +3,7 @@
 from procert.facts.atomic import atomic_import
 from procert.facts.contract import RATING_ITEMS, TABLE_ORDER, TABLES, Column, Table
 from procert.facts.importer import ImportFailed, ImportReport, Problem, import_export
+from procert.facts.reads import WorkerFacts
 from procert.facts.store import FactStore, FactStoreError
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "ImportReport",
     "Problem",
     "Table",
+    "WorkerFacts",
     "atomic_import",
     "import_export",
 ]

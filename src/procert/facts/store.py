@@ -20,6 +20,7 @@ import duckdb
 
 from procert.errors import ProcertError
 from procert.facts.contract import TABLE_ORDER
+from procert.facts.reads import WorkerReads
 
 SCHEMA_VERSION = "2"  # 2: monthly_earnings.month_rank
 
@@ -99,7 +100,7 @@ class FactStoreError(ProcertError, RuntimeError):
     """The facts store cannot be used as asked (wrong time zone, newer schema, locked file...)."""
 
 
-class FactStore:
+class FactStore(WorkerReads):
     """A DuckDB database of marketplace facts. Use as a context manager or call :meth:`close`."""
 
     def __init__(

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from procert.errors import ProcertError
 
+from .audit import audit, utcnow
 from .models import AdminUser, ApiKey, UsedLoginLink, WebSession
-from .service import audit, utcnow
 
 PREFIX = "pck_"
 

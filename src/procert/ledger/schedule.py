@@ -16,7 +16,7 @@ from procert.programs import Program
 
 from .db import session_scope
 from .models import Run
-from .service import NotifyOptions, RunOutcome, RunRaced, record_run
+from .record import NotifyOptions, RunOutcome, RunRaced, record_run
 
 
 @dataclass

@@ -3,14 +3,18 @@
 from procert.metrics.catalog import METRICS, Metric, Window, get_metric
 from procert.metrics.period import Period, month_index, month_label, shift_months
 from procert.metrics.query import MetricRequest, metrics_sql, raw_columns
+from procert.metrics.ratings import NO_REVIEWS, Rating, lifetime_ratings
 
 __all__ = [
     "METRICS",
+    "NO_REVIEWS",
     "Metric",
     "MetricRequest",
     "Period",
+    "Rating",
     "Window",
     "get_metric",
+    "lifetime_ratings",
     "metrics_sql",
     "month_index",
     "month_label",

@@ -23,13 +23,14 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr
 
+from pydantic import ValidationError
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from procert.errors import ProcertError
 from procert.facts.contract import email_problem, idna_domain
 from procert.ledger import Notification, audit, session_scope
-from procert.ledger.service import utcnow
+from procert.ledger.audit import utcnow
 from procert.notify.render import render
 
 MAX_ATTEMPTS = 8
@@ -83,7 +84,10 @@ def recipient(address: str | None) -> str:
 def build_message(notification: Notification, sender: str) -> tuple[EmailMessage, str]:
     """The mail and the one address it goes to. Raises :class:`UndeliverableError`."""
     to = recipient(notification.email)
-    mail = render(notification.payload, notification.locale)
+    try:
+        mail = render(notification.payload, notification.locale)
+    except ValidationError as exc:
+        raise UndeliverableError(f"the notification's payload cannot be read: {exc.errors()[0]['msg']}") from None
     name = str(notification.payload.get("display_name") or notification.payload.get("name") or "")
     try:
         message = EmailMessage()

@@ -8,6 +8,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from procert.i18n import t
+from procert.ledger import StatusMail, parse_payload
 
 _env = Environment(
     loader=PackageLoader("procert.notify", "templates"),
@@ -24,8 +25,14 @@ class RenderedMail:
     html: str
 
 
-def render(payload: dict[str, Any], lang: str) -> RenderedMail:
-    """The mail for one notification payload (as written by the ledger) in ``lang`` (ja or en)."""
+def render(stored: dict[str, Any], lang: str) -> RenderedMail:
+    """The mail for one notification payload (as written by :func:`procert.ledger.enqueue`) in ``lang`` (ja or
+    en). Raises pydantic's ValidationError for a payload of no known kind or shape."""
+    parsed = parse_payload(stored)
+    payload = parsed.model_dump(mode="json", by_alias=False)
+    if isinstance(parsed, StatusMail):  # the value with its exact counts, as the CLI's text shows it
+        for shown, criterion in zip(payload["criteria"], parsed.criteria, strict=True):
+            shown["exact_text"] = criterion.exact_text
     kind = payload["kind"]
     if kind == "newsletter":
         return _render_newsletter(payload, lang)

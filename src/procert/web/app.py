@@ -742,6 +742,7 @@ def create_app(
         signed_in_as=signed_in_as,
         certified=context.certified,
         pro_ids=lambda: [(c.worker_id, c.division) for c in context.cards()],
+        rated_as_of=lambda: context.statuses.latest_as_of or context.today(),
     )
     add_promotion_routes(
         app,

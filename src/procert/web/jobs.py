@@ -44,6 +44,7 @@ def add_job_routes(
     signed_in_as: Callable[[Request, str | None], str],
     certified: Callable[[str], tuple[bool, Any]],
     pro_ids: Callable[[], list[tuple[str, str]]],
+    rated_as_of: Callable[[], Any],
 ) -> None:
     def pros_by_division() -> dict[str, list[str]]:
         grouped: dict[str, list[str]] = defaultdict(list)
@@ -112,7 +113,14 @@ def add_job_routes(
     ) -> dict[str, Any]:
         """The certified workers who fit the job best (fit, then rating), to scout directly, with reasons."""
         view = one_job(job_id, viewer_of(request))
-        ranked = recommended_pros(store=store, view=view, pro_ids_by_division=pros_by_division(), limit=limit)
+        ranked = recommended_pros(
+            store=store,
+            program=program,
+            view=view,
+            pro_ids_by_division=pros_by_division(),
+            rated_as_of=rated_as_of(),
+            limit=limit,
+        )
         return {"job_id": job_id, "items": [r.to_json() for r in ranked]}
 
     @app.get("/api/v1/workers/{worker_id}/jobs", tags=["workers"])
@@ -171,5 +179,12 @@ def add_job_routes(
     @app.get("/jobs/{job_id}/recommended-pros", response_class=HTMLResponse, include_in_schema=False)
     def recommended_page(request: Request, job_id: str) -> HTMLResponse:
         view = one_job(job_id, viewer_of(request))
-        ranked = recommended_pros(store=store, view=view, pro_ids_by_division=pros_by_division(), limit=20)
+        ranked = recommended_pros(
+            store=store,
+            program=program,
+            view=view,
+            pro_ids_by_division=pros_by_division(),
+            rated_as_of=rated_as_of(),
+            limit=20,
+        )
         return render(request, "recommended.html", job=view.to_json(utcnow()), pros=[r.to_json() for r in ranked])

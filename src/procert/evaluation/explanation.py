@@ -1,0 +1,119 @@
+"""The explanation of one worker's evaluation, as one pydantic schema: what the CLI's ``--json`` prints, the web
+API and the dashboard show and the notification mails carry. Its JSON names (``threshold``, ``window``,
+``what_it_would_take``) are the serialisation aliases of the fields; values are formatted once, by
+:func:`procert.i18n.format_value`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+
+from procert.i18n import t
+from procert.programs import Program
+
+Value = bool | int | float | None
+
+
+class CriterionExplanation(BaseModel):
+    """One criterion for one worker: the value, the rule, the window, and what it would take."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    id: str
+    label: str
+    value: Value = Field(description="The measured value (a ratio as a float; None without data).")
+    value_text: str = Field(description="The value for people: percentages, yes/no, a dash for no data.")
+    threshold_text: str = Field(
+        serialization_alias="threshold", validation_alias=AliasChoices("threshold_text", "threshold")
+    )
+    passed: bool | None = Field(description="Whether the criterion is met (None: not measured for this worker).")
+    window_text: str | None = Field(
+        None, serialization_alias="window", validation_alias=AliasChoices("window_text", "window")
+    )
+    takes: str | None = Field(
+        None,
+        serialization_alias="what_it_would_take",
+        validation_alias=AliasChoices("takes", "what_it_would_take"),
+        description="What it would take to pass (None when passed or not computable).",
+    )
+    margin: str | None = Field(None, description="How much room there is above the threshold, when passed.")
+    advice: str | None = None
+    progress: float | None = Field(None, ge=0, le=1, description="How far along the threshold, 0 to 1.")
+    facts: dict[str, Any] = Field(default_factory=dict, description="The counts behind the value.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_earlier_payloads(cls, data: Any) -> Any:
+        # Mails queued before this schema carried the formatted value as "value" and no value_text.
+        if isinstance(data, dict) and "value_text" not in data and isinstance(data.get("value"), str):
+            data = {**data, "value_text": data["value"], "value": None}
+        return data
+
+    @property
+    def exact_text(self) -> str:
+        """The value with the exact counts behind a ratio, e.g. ``95% (19/20)``."""
+        num, den = self.facts.get("numerator"), self.facts.get("denominator")
+        return f"{self.value_text} ({num}/{den})" if num is not None and den is not None else self.value_text
+
+
+class Explanation(BaseModel):
+    """A worker's evaluation as of a date, criterion by criterion."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    worker_id: str
+    display_name: str | None
+    division: str
+    status: str
+    certified: bool
+    program_id: str
+    program_version: int
+    as_of: date
+    next_evaluation: date
+    lang: str
+    criteria: list[CriterionExplanation]
+    program: Program = Field(exclude=True)
+
+    @property
+    def by_id(self) -> dict[str, CriterionExplanation]:
+        return {c.id: c for c in self.criteria}
+
+    @property
+    def headline(self) -> str:
+        return t(
+            "header",
+            self.lang,
+            name=self.program.name.get(self.lang),
+            program=self.program.label,
+            worker=self.worker_id,
+            division=self.division,
+            as_of=self.as_of.isoformat(),
+            tz=self.program.timezone,
+        )
+
+    @property
+    def verdict(self) -> str:
+        if self.status not in self.program.eligible_statuses:
+            return t(
+                "ineligible_status", self.lang, status=self.status, eligible=", ".join(self.program.eligible_statuses)
+            )
+        return t("certified" if self.certified else "not_certified", self.lang)
+
+    def to_text(self) -> str:
+        lines = [self.headline, self.verdict, ""]
+        for c in self.criteria:
+            mark = t("pass" if c.passed else "fail", self.lang)
+            lines.append(f"[{mark}] {c.label}: {c.exact_text} ({c.threshold_text})")
+            lines.append(f"    {t('col_window', self.lang)}: {c.window_text}")
+            if c.takes:
+                lines.append(f"    {t('takes', self.lang)}: {c.takes}")
+            if c.margin:
+                lines.append(f"    {t('margin', self.lang)}: {c.margin}")
+            lines.append(f"    {t('advice', self.lang)}: {c.advice}")
+        lines += ["", t("next_evaluation", self.lang, date=self.next_evaluation.isoformat())]
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")

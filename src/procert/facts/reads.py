@@ -1,0 +1,142 @@
+"""What the later stages ask the facts for (does a worker exist, their public profile, contacts, worker search,
+contract amounts and starts): written here once, so no web route, benefit or ledger flow writes facts SQL.
+
+Mixed into :class:`~procert.facts.store.FactStore`; every read uses the calling thread's own connection
+(:meth:`~procert.facts.store.FactStore.reader`), so the web's worker threads may call them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+#: Worker search (the admin console) answers at most this many matches.
+SEARCH_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class WorkerFacts:
+    """One worker as the facts know them now."""
+
+    worker_id: str
+    display_name: str  # the worker id when the export gave no name
+    division: str
+    status: str  # account status: active, suspended, withdrawn …
+    email: str | None
+    locale: str  # ja unless the export said otherwise
+    profile_text: str
+    self_pr_text: str
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+_WORKER_COLUMNS = "worker_id, display_name, division, status, email, locale, profile_text, self_pr_text"
+
+
+def _facts(row: tuple[object, ...]) -> WorkerFacts:
+    w, name, division, status, email, locale, profile, self_pr = row
+    return WorkerFacts(
+        str(w),
+        str(name or w),
+        str(division),
+        str(status),
+        str(email) if email else None,
+        str(locale or "ja"),
+        str(profile or ""),
+        str(self_pr or ""),
+    )
+
+
+def _like_pattern(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class WorkerReads:
+    """The reads; :class:`FactStore` provides :meth:`reader`."""
+
+    def reader(self) -> duckdb.DuckDBPyConnection:  # pragma: no cover - provided by FactStore
+        raise NotImplementedError
+
+    def has_worker(self, worker_id: str) -> bool:
+        return self.reader().execute("SELECT 1 FROM workers WHERE worker_id = ?", [worker_id]).fetchone() is not None
+
+    def worker(self, worker_id: str) -> WorkerFacts | None:
+        row = (
+            self.reader().execute(f"SELECT {_WORKER_COLUMNS} FROM workers WHERE worker_id = ?", [worker_id]).fetchone()
+        )
+        return _facts(row) if row is not None else None
+
+    def workers(self, worker_ids: Sequence[str]) -> dict[str, WorkerFacts]:
+        """The listed workers the facts hold (unknown ids are left out)."""
+        if not worker_ids:
+            return {}
+        rows = (
+            self.reader()
+            .execute(
+                f"SELECT {_WORKER_COLUMNS} FROM workers WHERE worker_id IN (SELECT unnest($1))", [list(worker_ids)]
+            )
+            .fetchall()
+        )
+        return {str(r[0]): _facts(r) for r in rows}
+
+    def active_workers(self, *, limit: int) -> list[WorkerFacts]:
+        """The first ``limit`` active workers by id (the demo's sign-in page)."""
+        rows = (
+            self.reader()
+            .execute(
+                f"SELECT {_WORKER_COLUMNS} FROM workers WHERE status = 'active' ORDER BY worker_id LIMIT ?", [limit]
+            )
+            .fetchall()
+        )
+        return [_facts(r) for r in rows]
+
+    def find_workers(self, text: str, *, limit: int = SEARCH_LIMIT) -> list[WorkerFacts]:
+        """Workers whose id or name contains ``text`` (case-insensitive, wildcards taken literally), by id."""
+        pattern = _like_pattern(text)
+        rows = (
+            self.reader()
+            .execute(
+                f"SELECT {_WORKER_COLUMNS} FROM workers WHERE worker_id ILIKE ? ESCAPE '\\' "
+                "OR display_name ILIKE ? ESCAPE '\\' ORDER BY worker_id LIMIT ?",
+                [pattern, pattern, limit],
+            )
+            .fetchall()
+        )
+        return [_facts(r) for r in rows]
+
+    def contract_amount_quartiles(self, worker_ids: Sequence[str]) -> dict[str, tuple[float, float]]:
+        """Each listed worker's usual contract amount: the 25th and 75th percentile of positive amounts."""
+        if not worker_ids:
+            return {}
+        rows = (
+            self.reader()
+            .execute(
+                "SELECT worker_id, quantile_cont(amount_jpy, 0.25), quantile_cont(amount_jpy, 0.75) FROM contracts "
+                "WHERE worker_id IN (SELECT unnest($1)) AND amount_jpy > 0 GROUP BY worker_id",
+                [list(worker_ids)],
+            )
+            .fetchall()
+        )
+        return {str(w): (float(lo), float(hi)) for w, lo, hi in rows}
+
+    def contract_starts(self, client_ids: Sequence[str]) -> dict[str, list[datetime]]:
+        """When each listed client's contracts started (UTC), for order rates."""
+        starts: dict[str, list[datetime]] = {}
+        if not client_ids:
+            return starts
+        for client, started in (
+            self.reader()
+            .execute(
+                "SELECT client_id, started_at FROM contracts "
+                "WHERE client_id IN (SELECT unnest($1)) AND started_at IS NOT NULL",
+                [list(client_ids)],
+            )
+            .fetchall()
+        ):
+            starts.setdefault(str(client), []).append(started)
+        return starts

@@ -1,0 +1,395 @@
+"""Recording a run: evaluate the program as of a date, decide each worker's transition (:mod:`.decision`),
+write results, transitions, audit entries and notifications (:mod:`.outbox`) in the caller's one transaction:
+all of it becomes visible at commit, or none of it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from procert.errors import ConflictError, ProcertError
+from procert.evaluation import evaluate, explain_rows, keeps, near_miss
+from procert.facts import FactStore
+from procert.metrics import Period
+from procert.programs import Program
+
+from .audit import audit, utcnow
+from .decision import Decision, Previous, decide, forecast_failures
+from .models import AuditEntry, Run, RunResult, Transition
+from .outbox import OutboxItem, StatusMail, enqueue
+from .status import active_overrides, current_run, latest_run
+
+BATCH = 5_000
+
+
+class RunRefused(ProcertError, RuntimeError):
+    """A safety check stopped the run; nothing was recorded. The message says why and how to proceed."""
+
+
+class RunRaced(RunRefused, ConflictError):
+    """Another process recorded the same program and date at the same moment (its run stands)."""
+
+
+@dataclass
+class RunOutcome:
+    status: Literal["recorded", "skipped"]
+    message: str
+    run_id: int | None = None
+    transitions: Counter[str] = field(default_factory=Counter)
+    notifications: int = 0
+
+
+@dataclass(frozen=True)
+class NotifyOptions:
+    """How a run queues notifications: whether at all, the dashboard link, and when at-risk notices go out.
+    Built from the settings by :meth:`procert.core.Procert.notify_options`."""
+
+    enabled: bool = True
+    public_url: str = "http://127.0.0.1:8000"
+    at_risk_days: int = 14
+
+
+@dataclass
+class _Change:
+    """A worker's transition in this run, with what its notifications need."""
+
+    worker_id: str
+    decision: Decision
+    row: dict[str, Any] | None  # the evaluation row (None: the worker is gone from the facts)
+    failed: list[str]
+    values: dict[str, Any]
+    at_risk: list[str]
+
+
+def _criteria_values(program: Program, row: dict[str, Any]) -> dict[str, Any]:
+    return {c.id: row[c.id] for c in program.criteria}
+
+
+def _failed(program: Program, row: dict[str, Any]) -> list[str]:
+    failed = [c.id for c in program.criteria if not row[f"{c.id}_passed"]]
+    if row["status"] not in program.eligible_statuses:
+        failed.append("status")
+    return failed
+
+
+def _check_safe(
+    session: Session, *, store: FactStore, program: Program, as_of: date, force: bool, max_worker_drop: float
+) -> dict[str, int]:
+    """Refuse a run that moves back in time, reads an empty store or sees the workers drop sharply."""
+    latest = latest_run(session, program_id=program.id)
+    if latest is not None and latest.as_of > as_of:
+        raise RunRefused(
+            f"a run of {program.id} as of {latest.as_of} is already recorded; runs move forward in time, so "
+            f"{as_of} cannot be recorded after it"
+        )
+    counts = store.counts()
+    if counts["workers"] == 0:
+        raise RunRefused("the facts store holds no workers: refusing to run on an empty source (import first)")
+    previous = latest_run(session, program_id=program.id, before=as_of)
+    if previous is not None and previous.workers and not force:
+        drop = 1 - counts["workers"] / previous.workers
+        if drop > max_worker_drop:
+            raise RunRefused(
+                f"the number of workers fell from {previous.workers:,} (run #{previous.id}, {previous.as_of}) to "
+                f"{counts['workers']:,}, a drop of {drop:.0%} (limit {max_worker_drop:.0%}); check the import, or "
+                "use --force to proceed"
+            )
+    return counts
+
+
+def record_run(
+    session: Session,
+    *,
+    store: FactStore,
+    program: Program,
+    as_of: date,
+    actor: str,
+    force: bool = False,
+    backfill: bool = False,
+    max_worker_drop: float = 0.2,
+    notify: NotifyOptions | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RunOutcome:
+    """Evaluate ``program`` as of ``as_of`` and record the run, its transitions and its notifications.
+
+    Re-running a recorded date is a no-op unless ``force``, which records a new run superseding the old one
+    (notifications already queued for that date are not queued again). Raises :class:`RunRefused` when a
+    safety check fails; nothing is written then.
+    """
+    notify = notify or NotifyOptions()
+    step = progress or (lambda _message: None)
+    started_at = utcnow()
+    existing = current_run(session, program_id=program.id, as_of=as_of)
+    if existing is not None and not force:
+        return RunOutcome(
+            "skipped",
+            f"{program.id} as of {as_of} is already recorded as run #{existing.id} "
+            f"(program v{existing.program_version}); nothing to do (use --force to record it again)",
+            existing.id,
+        )
+    counts = _check_safe(
+        session, store=store, program=program, as_of=as_of, force=force, max_worker_drop=max_worker_drop
+    )
+
+    step(f"evaluating {program.label} as of {as_of}")
+    evaluation = evaluate(store, program, as_of)
+    next_date = program.cadence.next_after(as_of)
+    step(f"forecasting {next_date}")
+    forecast = evaluate(store, program, next_date, observed_until=as_of, table="procert_forecast")
+    rows = evaluation.rows()
+    forecast_rows = {r["worker_id"]: r for r in forecast.rows()}
+
+    # Claim the date first: the unique index on current runs makes a concurrent claim fail here.
+    if existing is not None:
+        # Superseded runs point at their successor; point at itself until the successor has an id.
+        session.execute(update(Run).where(Run.id == existing.id).values(superseded_by=existing.id))
+        session.flush()
+    run = Run(
+        program_id=program.id,
+        program_version=program.version,
+        as_of=as_of,
+        facts_fingerprint=store.fingerprint(),
+        started_at=started_at,
+        finished_at=started_at,
+        evaluation_seconds=evaluation.seconds,
+        workers=len(rows),
+        certified=0,
+        counts={},
+        forced=force,
+        backfill=backfill,
+        actor=actor,
+    )
+    session.add(run)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise RunRaced(f"another process recorded {program.id} as of {as_of} at the same time") from exc
+    if existing is not None:
+        session.execute(update(Run).where(Run.id == existing.id).values(superseded_by=run.id))
+
+    step("deriving transitions")
+    previous_state = _previous_state(session, program_id=program.id, before=as_of)
+    locks = active_overrides(session, program_id=program.id, on=as_of)
+    grace_cycles = program.grace.cycles if program.grace else 0
+    results: list[dict[str, Any]] = []
+    changes: list[_Change] = []
+    seen: set[str] = set()
+    for row in rows:
+        worker_id = row["worker_id"]
+        seen.add(worker_id)
+        eligible = row["status"] in program.eligible_statuses
+        lock = locks.get(worker_id)
+        decision = decide(
+            as_of=as_of,
+            previous=previous_state.get(worker_id),
+            evaluated=bool(row["certified"]),
+            keeps_all=eligible and all(keeps(row, c) for c in program.criteria),
+            near_all=eligible and all(near_miss(row, c, program) for c in program.criteria),
+            grace_cycles=grace_cycles,
+            lock=lock.certified if lock is not None else None,
+        )
+        predicted = forecast_rows.get(worker_id)
+        at_risk = forecast_failures(program, predicted)
+        values = _criteria_values(program, row)
+        results.append(
+            {
+                "run_id": run.id,
+                "worker_id": worker_id,
+                "division": row["division"],
+                "status": row["status"],
+                "evaluated": bool(row["certified"]),
+                "certified": decision.certified,
+                "certified_since": decision.since,
+                "grace_cycles": decision.grace_cycles,
+                "at_risk": decision.certified and (decision.in_grace or bool(at_risk)),
+                "values": values,
+                "passed": {c.id: bool(row[f"{c.id}_passed"]) for c in program.criteria},
+                "forecast": {
+                    "as_of": next_date.isoformat(),
+                    "at_risk": at_risk,
+                    "values": _criteria_values(program, predicted) if predicted else None,
+                },
+            }
+        )
+        if decision.kind is not None:
+            changes.append(_Change(worker_id, decision, row, _failed(program, row), values, at_risk))
+    # Certified workers who disappeared from the facts lose the status.
+    for worker_id in previous_state:
+        if worker_id not in seen:
+            gone = Decision(certified=False, reason="missing", kind="lost", since=None)
+            changes.append(_Change(worker_id, gone, None, ["missing"], {}, []))
+    tally: Counter[str] = Counter(c.decision.kind for c in changes if c.decision.kind)
+
+    step(f"writing {len(results):,} results")
+    for start in range(0, len(results), BATCH):
+        session.execute(insert(RunResult), results[start : start + BATCH])
+    transitions = [
+        {
+            "run_id": run.id,
+            "program_id": program.id,
+            "worker_id": c.worker_id,
+            "as_of": as_of,
+            "kind": c.decision.kind,
+            "reason": c.decision.reason,
+            "failed": c.failed,
+            "values": c.values,
+        }
+        for c in changes
+    ]
+    for start in range(0, len(transitions), BATCH):
+        session.execute(insert(Transition), transitions[start : start + BATCH])
+    # Every change of status is audited one by one (a renewal is not a change: the run's entry counts them).
+    audited_at = utcnow()
+    entries = [
+        {
+            "at": audited_at,
+            "actor": actor,
+            "action": f"status.{t['kind']}",
+            "program_id": program.id,
+            "subject": f"worker:{t['worker_id']}",
+            "details": {"run_id": run.id, "as_of": as_of.isoformat(), "reason": t["reason"], "failed": t["failed"]},
+        }
+        for t in transitions
+        if t["kind"] != "kept"
+    ]
+    for start in range(0, len(entries), BATCH):
+        session.execute(insert(AuditEntry), entries[start : start + BATCH])
+
+    queued = 0
+    if notify.enabled:
+        step("queuing notifications")
+        queued = _queue_notifications(
+            session, store=store, program=program, run=run, changes=changes, next_date=next_date, options=notify
+        )
+    certified_count = sum(1 for r in results if r["certified"])
+    run.certified = certified_count
+    run.finished_at = utcnow()
+    run.counts = {
+        "transitions": dict(tally),
+        "notifications": queued,
+        "facts": counts,
+        "at_risk": sum(1 for r in results if r["at_risk"]),
+        "forecast_seconds": round(forecast.seconds, 3),
+    }
+    audit(
+        session,
+        actor=actor,
+        action="run.recorded",
+        program_id=program.id,
+        subject=f"run:{run.id}",
+        details={
+            "as_of": as_of.isoformat(),
+            "program_version": program.version,
+            "forced": force,
+            "superseded": existing.id if existing else None,
+            "certified": certified_count,
+            "transitions": dict(tally),
+            "notifications": queued,
+        },
+    )
+    message = (
+        f"recorded run #{run.id}: {program.label} as of {as_of}, {len(rows):,} workers, "
+        f"{certified_count:,} certified; granted {tally['granted']}, kept {tally['kept']}, "
+        f"lost {tally['lost']}; {queued} notification(s) queued"
+    )
+    return RunOutcome("recorded", message, run.id, tally, queued)
+
+
+def _previous_state(session: Session, *, program_id: str, before: date) -> dict[str, Previous]:
+    """Each worker certified (or in grace) by the latest current run before ``before``."""
+    previous = latest_run(session, program_id=program_id, before=before)
+    if previous is None:
+        return {}
+    rows = session.execute(
+        select(RunResult.worker_id, RunResult.certified_since, RunResult.grace_cycles).where(
+            RunResult.run_id == previous.id, RunResult.certified.is_(True)
+        )
+    ).all()
+    return {w: Previous(since, grace) for w, since, grace in rows}
+
+
+def _queue_notifications(
+    session: Session,
+    *,
+    store: FactStore,
+    program: Program,
+    run: Run,
+    changes: list[_Change],
+    next_date: date,
+    options: NotifyOptions,
+) -> int:
+    """The run's mails: one per change of a worker still in the facts, and an at-risk warning for those who keep
+    the status but would fail the next evaluation (or are in grace), sent ``at_risk_days`` before it."""
+    wanted = [c for c in changes if c.row is not None]
+    if not wanted:
+        return 0
+    ids = [c.worker_id for c in wanted]
+    contacts = store.workers(ids)
+    # Which criteria flipped since the previous run, so a mail can say what changed.
+    previous = latest_run(session, program_id=program.id, before=run.as_of)
+    before: dict[str, dict[str, Any]] = {}
+    if previous is not None:
+        for start in range(0, len(ids), 1000):
+            before.update(
+                session.execute(
+                    select(RunResult.worker_id, RunResult.passed).where(
+                        RunResult.run_id == previous.id, RunResult.worker_id.in_(ids[start : start + 1000])
+                    )
+                ).all()
+            )
+    period = Period(run.as_of, program.timezone)
+    langs = {w: facts.locale for w, facts in contacts.items()}
+    explanations = explain_rows(store, program, period, [c.row for c in wanted if c.row is not None], langs)
+    now = utcnow()
+    base = options.public_url.rstrip("/")
+
+    def item(change: _Change, kind: Literal["granted", "kept", "lost", "at_risk"], not_before: Any) -> OutboxItem:
+        facts = contacts.get(change.worker_id)
+        locale = facts.locale if facts else "ja"
+        row = change.row or {}
+        payload = StatusMail(
+            kind=kind,
+            worker_id=change.worker_id,
+            display_name=facts.display_name if facts else change.worker_id,
+            program_id=program.id,
+            program_version=program.version,
+            program_name=program.name.get(locale),
+            as_of=run.as_of,
+            next_evaluation=next_date,
+            reason=change.decision.reason,
+            dashboard_url=f"{base}/dashboard/{change.worker_id}",
+            failed=change.failed,
+            changed=[
+                c.id
+                for c in program.criteria
+                if change.worker_id in before and before[change.worker_id].get(c.id) != bool(row[f"{c.id}_passed"])
+            ],
+            at_risk=change.at_risk,
+            in_grace=change.decision.in_grace,
+            criteria=explanations[change.worker_id].criteria,
+        )
+        return OutboxItem(
+            program_id=program.id,
+            occasion=run.as_of.isoformat(),
+            recipient=change.worker_id,
+            payload=payload,
+            email=facts.email if facts else None,
+            locale=locale,
+            run_id=run.id,
+            not_before=not_before,
+        )
+
+    items = [item(c, c.decision.kind, now) for c in wanted if c.decision.kind is not None]
+    # At risk: certified workers the forecast fails at the next date, told some days before it.
+    send_at = max(period.utc(next_date - timedelta(days=options.at_risk_days)), now)
+    items += [
+        item(c, "at_risk", send_at) for c in wanted if c.decision.kind != "lost" and (c.at_risk or c.decision.in_grace)
+    ]
+    return enqueue(session, items, now=now)

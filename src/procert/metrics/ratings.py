@@ -1,0 +1,55 @@
+"""The lifetime rating shown to clients (directory, profile, matching): the ``review_mean`` metric itself, for
+a list of workers as of a date, so no page can show a rating the evaluation did not use."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+
+from procert.facts import FactStore
+from procert.metrics.catalog import ReviewMean
+from procert.metrics.period import Period
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A worker's ratings over every review before the as-of date (None without reviews)."""
+
+    overall: float | None  # the mean review score, 1–5 (review_mean over the five items)
+    communication: float | None  # the mean of the communication item alone
+    reviews: int
+
+
+NO_REVIEWS = Rating(None, None, 0)
+
+
+def _mean(num: int | None, den: int | None) -> float | None:
+    return float(Fraction(int(num), int(den))) if num is not None and den else None
+
+
+def lifetime_ratings(store: FactStore, worker_ids: Sequence[str], *, as_of: date, timezone: str) -> dict[str, Rating]:
+    """Each listed worker's :class:`Rating` as of ``as_of`` (00:00 in ``timezone``): the review_mean metric's
+    value (every review created before that instant). Workers without reviews get :data:`NO_REVIEWS`."""
+    ids = list(dict.fromkeys(worker_ids))
+    if not ids:
+        return {}
+    metric, period = ReviewMean(), Period(as_of, timezone)
+
+    def listed(table: str) -> str:
+        return f"(SELECT * FROM {table} WHERE worker_id IN (SELECT unnest($1))) {table}"
+
+    overall = metric.sql(ReviewMean.Params(), period, listed)
+    communication = metric.sql(ReviewMean.Params(items=["communication"]), period, listed)
+    rows = (
+        store.reader()
+        .execute(
+            f"SELECT o.worker_id, o.num, o.den, c.num, c.den "
+            f"FROM ({overall}) o JOIN ({communication}) c USING (worker_id)",
+            [ids],
+        )
+        .fetchall()
+    )
+    found = {w: Rating(_mean(n, d), _mean(cn, cd), int(cd or 0)) for w, n, d, cn, cd in rows}
+    return {w: found.get(w, NO_REVIEWS) for w in ids}
