@@ -16,9 +16,9 @@ import pytest
 
 from procert.ledger import make_engine
 from procert.programs import load_program
-from procert.web import create_app
 from tests.browser_support import ADMIN_PASSWORD, build_marketplace, ensure_chromium, serve
 from tests.test_notify import free_port
+from tests.web_support import web_app
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 SECRET = secrets.token_urlsafe(32)
@@ -32,7 +32,7 @@ def site(tmp_path_factory):
     facts, ledger_url, run_dates = build_marketplace(directory, program, today)
     engine = make_engine(ledger_url)
     # Demo mode: plain http on 127.0.0.1, so the session cookie is not marked Secure.
-    app = create_app(program=program, engine=engine, facts_path=facts, secret=SECRET, demo=True)
+    app = web_app(program=program, engine=engine, facts_path=facts, secret=SECRET, demo=True)
     with serve(app, free_port()) as base_url:
         yield base_url, run_dates
     engine.dispose()

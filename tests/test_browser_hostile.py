@@ -13,10 +13,10 @@ import pytest
 from procert.facts import FactStore, import_export
 from procert.ledger import NotifyOptions, make_engine, record_run, session_scope, upgrade
 from procert.programs import load_program
-from procert.web import create_app
 from tests.browser_support import active_worker, ensure_chromium, serve
 from tests.conftest import Export
 from tests.test_notify import free_port
+from tests.web_support import web_app
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -52,7 +52,7 @@ def hostile_site(tmp_path_factory):
                 actor="t",
                 notify=NotifyOptions(enabled=False),
             )
-    app = create_app(program=program, engine=engine, facts_path=facts, secret=secrets.token_urlsafe(32), demo=True)
+    app = web_app(program=program, engine=engine, facts_path=facts, secret=secrets.token_urlsafe(32), demo=True)
     with serve(app, free_port()) as base_url:
         yield base_url
     engine.dispose()

@@ -241,9 +241,9 @@ def test_a_locked_ledger_never_stalls_the_event_loop(tmp_path: Path):
     from procert.facts import import_export
     from procert.ledger import NotifyOptions, create_api_key, record_run, session_scope
     from procert.programs import load_program
-    from procert.web import create_app
     from tests.browser_support import serve
     from tests.ledger_support import PG_URL, ledger_url, ready_engine
+    from tests.web_support import web_app
 
     program = load_program("crowdworks-pro")
     for url in ledger_url("postgresql", tmp_path):
@@ -262,7 +262,7 @@ def test_a_locked_ledger_never_stalls_the_event_loop(tmp_path: Path):
                     notify=NotifyOptions(enabled=False),
                 )
                 _row, key = create_api_key(session, name="t", actor="t")
-        app = create_app(
+        app = web_app(
             program=program,
             engine=engine,
             facts_path=tmp_path / "facts.duckdb",

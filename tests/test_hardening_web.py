@@ -32,13 +32,13 @@ from procert.ledger import (
     unlock_admin,
 )
 from procert.programs import load_program
-from procert.web import create_app
 from procert.web.auth import SignInThrottle, login_token, resolve_secret, secret_problem
 from tests.conftest import Export
 from tests.test_ledger import pro
 from tests.test_web import SECRET, sign_in, use_login_link
 from tests.test_web import site as site  # the fixture
 from tests.test_web_admin import PASSWORD, admin_sign_in, csrf_of
+from tests.web_support import web_app
 
 D1 = date(2025, 1, 1)
 
@@ -123,7 +123,7 @@ def test_an_unauthenticated_body_is_never_read(site):
 
 def test_bodies_and_headers_are_capped(tmp_path: Path, site):
     _client, engine = site
-    app = create_app(
+    app = web_app(
         program=load_program("crowdworks-pro"),
         engine=engine,
         facts_path=tmp_path / "facts.duckdb",
@@ -288,7 +288,7 @@ def test_demo_cookies_cannot_be_forged_with_a_published_key(tmp_path: Path, engi
         import_export(store, exp.write(tmp_path / "e"), timezone=program.timezone)
         with session_scope(engine, write=True) as session:
             record_run(session, store=store, program=program, as_of=D1, actor="t", notify=NotifyOptions(enabled=False))
-    app = create_app(
+    app = web_app(
         program=program,
         engine=engine,
         facts_path=tmp_path / "facts.duckdb",
@@ -366,7 +366,7 @@ def test_withdrawn_workers_are_gone_and_suspended_ones_hidden(tmp_path: Path, en
             for w in exp.rows["workers"]
         ]
         import_export(store, exp.write(tmp_path / "e2", tables=("workers",)), timezone=program.timezone)
-    app = create_app(program=program, engine=engine, facts_path=path, secret=SECRET, ledger_refresh_seconds=0)
+    app = web_app(program=program, engine=engine, facts_path=path, secret=SECRET, ledger_refresh_seconds=0)
     with TestClient(app, base_url="https://testserver") as client:
         gone = client.get("/workers/W")
         assert gone.status_code == 410 and "退会した人" not in gone.text and "退会 太郎" not in gone.text
@@ -438,7 +438,10 @@ OWN = {
 def every_route(app) -> list[tuple[str, str]]:
     from fastapi.routing import APIRoute
 
-    return [(method, r.path) for r in app.routes if isinstance(r, APIRoute) for method in sorted(r.methods)]
+    from procert.web.routes import ROUTERS  # what create_app includes (FastAPI keeps included routers unflattened)
+
+    routes = [r for router in ROUTERS for r in router.routes]
+    return [(method, r.path) for r in routes if isinstance(r, APIRoute) for method in sorted(r.methods)]
 
 
 def test_every_route_refuses_anonymous_visitors_and_other_workers(admin_site):

@@ -27,10 +27,10 @@ from procert.facts import FactStore, import_export
 from procert.ledger import NotifyOptions, current_pros, record_run, session_scope, set_override
 from procert.notify import SmtpConfig, send_pending
 from procert.programs import load_program
-from procert.web import create_app
 from tests.conftest import Export
 from tests.test_ledger import pro
 from tests.test_notify import parts, smtp  # noqa: F401  (the fixture)
+from tests.web_support import web_app
 
 PROGRAM = load_program("crowdworks-pro")
 D1 = date(2025, 1, 1)
@@ -177,7 +177,7 @@ def test_newsletter_reaches_subscribers_by_smtp_and_unsubscribe_is_honoured(prom
 
     # The link works: a confirmation page, then the unsubscription, then no more mail.
     store.close()  # the app opens the facts read-only
-    app = create_app(program=PROGRAM, engine=engine, facts_path=store.path, secret=SECRET, ledger_refresh_seconds=0)
+    app = web_app(program=PROGRAM, engine=engine, facts_path=store.path, secret=SECRET, ledger_refresh_seconds=0)
     link = en["List-Unsubscribe"].strip("<>").replace("https://pro.example", "")
     with TestClient(app, base_url="https://testserver") as client:
         page = client.get(link)

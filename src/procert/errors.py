@@ -19,3 +19,9 @@ class ConflictError(ProcertError):
     """Another process did the same thing at the same time, or the state changed under the request."""
 
     status = 409
+
+
+class GoneError(ProcertError):
+    """The thing existed but is no longer shown (a worker who left the marketplace)."""
+
+    status = 410

@@ -18,6 +18,8 @@ from procert.signing import generate_secret, resolve_secret, secret_problem
 __all__ = ["generate_secret", "resolve_secret", "secret_problem"]  # the key rules live in procert.signing
 
 _SALT = "procert.login-link"
+#: How long a sign-in lasts (cookie and server-side session alike).
+SESSION_HOURS = 8
 
 
 class LoginError(ProcertError, ValueError):

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from procert.facts import FactStore
 from procert.ledger import Pro
+from procert.metrics import lifetime_ratings
+from procert.programs import Program
 
 SortKey = Literal["rating", "recent", "name"]
 
@@ -35,34 +37,27 @@ class DirectoryPage:
         return max((self.total + self.per_page - 1) // self.per_page, 1)
 
 
-def pro_cards(store: FactStore, pros: list[Pro]) -> list[ProCard]:
-    """Join the current pros with their public profile facts (name, profile text, lifetime rating). Only workers
-    whose account is active now are shown: a suspended or withdrawn pro is neither listed nor badged."""
+def pro_cards(store: FactStore, program: Program, pros: list[Pro], *, rated_as_of: date) -> list[ProCard]:
+    """Join the current pros with their public profile facts (name, profile text) and their lifetime rating as
+    evaluated on ``rated_as_of`` (the review_mean metric). Only workers whose account is active now are shown: a
+    suspended or withdrawn pro is neither listed nor badged."""
     if not pros:
         return []
-    ids = [p.worker_id for p in pros]
-    cursor = store.reader()  # this thread's own connection: safe from the web server's worker threads
-    facts: dict[str, tuple[Any, ...]] = {
-        row[0]: row[1:]
-        for row in cursor.execute(
-            """SELECT w.worker_id, w.display_name, w.profile_text, r.reviews, r.item_sum
-               FROM workers w
-               LEFT JOIN (SELECT worker_id, count(*) AS reviews, sum(item_sum) AS item_sum FROM reviews
-                          WHERE worker_id IN (SELECT unnest($1)) GROUP BY worker_id) r ON r.worker_id = w.worker_id
-               WHERE w.worker_id IN (SELECT unnest($1)) AND w.status = 'active'""",
-            [ids],
-        ).fetchall()
-    }
-    cards = []
-    for pro in pros:
-        if pro.worker_id not in facts:
-            continue
-        name, profile, reviews, item_sum = facts[pro.worker_id]
-        rating = item_sum / (5 * reviews) if reviews else None
-        cards.append(
-            ProCard(pro.worker_id, name or pro.worker_id, pro.division, pro.since, rating, reviews or 0, profile or "")
+    facts = store.workers([p.worker_id for p in pros])
+    active = [p for p in pros if p.worker_id in facts and facts[p.worker_id].active]
+    ratings = lifetime_ratings(store, [p.worker_id for p in active], as_of=rated_as_of, timezone=program.timezone)
+    return [
+        ProCard(
+            pro.worker_id,
+            facts[pro.worker_id].display_name,
+            pro.division,
+            pro.since,
+            ratings[pro.worker_id].overall,
+            ratings[pro.worker_id].reviews,
+            facts[pro.worker_id].profile_text,
         )
-    return cards
+        for pro in active
+    ]
 
 
 class Directory:

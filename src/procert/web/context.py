@@ -1,0 +1,104 @@
+"""What the web serves from, built on the core object: the ledger through a :class:`StatusReader` snapshot, the
+facts store opened read-only with the configured limits, and the current pros (the directory's cards) cached per
+ledger and facts version. Usable without HTTP."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine
+
+from procert.core import Procert
+from procert.ledger import StatusReader, api_key_digest, current_pros, session_scope
+from procert.programs import Program
+from procert.web.directory import Directory, ProCard, pro_cards
+
+
+class WebContext:
+    """The program, the ledger and the facts as the routes read them."""
+
+    def __init__(self, core: Procert) -> None:
+        self.core = core
+        self.program: Program = core.program
+        self.engine: Engine = core.ledger
+        self.facts_reload_seconds = core.settings.facts_reload_seconds
+        self.store = core.open_facts(read_only=True)
+        self.statuses = StatusReader(
+            self.engine,
+            program_id=self.program.id,
+            today=self.today,
+            refresh_seconds=core.settings.ledger_refresh_seconds,
+        )
+        self._cards_version: tuple[Any, ...] | None = None
+        self._cards: list[ProCard] = []
+        self._by_id: dict[str, ProCard] = {}
+        self._directory = Directory([])
+        self._cards_lock = threading.Lock()
+        #: The featured pros' last answer and what it depends on (day, current pros, choices made).
+        self.featured_answer: tuple[Any, dict[str, Any]] | None = None
+
+    def today(self) -> date:
+        return self.core.today()
+
+    def rated_as_of(self) -> date:
+        """The date the ratings on every page are evaluated at: the latest run's, or today before any run."""
+        return self.statuses.latest_as_of or self.today()
+
+    def cards(self) -> list[ProCard]:
+        """Every worker certified now, with what the directory shows: rebuilt when the ledger's version changes."""
+        self.refresh_facts()
+        version = (self.statuses.refresh(), self.store.generation)
+        if version != self._cards_version:
+            # One thread rebuilds; the others keep serving the previous cards meanwhile (they wait only for the
+            # very first build), so a slow ledger never queues every request behind one lock.
+            if not self._cards_lock.acquire(blocking=self._cards_version is None):
+                return self._cards
+            try:
+                if version != self._cards_version:
+                    with session_scope(self.engine) as session:
+                        pros = current_pros(session, program_id=self.program.id, on=self.today())
+                    cards = pro_cards(self.store, self.program, pros, rated_as_of=self.rated_as_of())
+                    self._cards, self._by_id = cards, {c.worker_id: c for c in cards}
+                    self._directory = Directory(cards)
+                    self._cards_version = version
+            finally:
+                self._cards_lock.release()
+        return self._cards
+
+    def snapshot_is_fresh(self) -> bool:
+        """Whether :meth:`cards` would answer from memory, touching neither the ledger nor the facts: what lets
+        the hottest routes stay on the event loop without ever blocking it."""
+        return (
+            self.statuses.is_fresh()
+            and not self.store.reload_due(self.facts_reload_seconds)
+            and self._cards_version == (self.statuses.version, self.store.generation)
+        )
+
+    def cards_version(self) -> tuple[Any, ...] | None:
+        """Changes whenever the current pros or their facts do (after :meth:`cards`)."""
+        return self._cards_version
+
+    def refresh_facts(self) -> None:
+        """Switch to a newer facts store if an import wrote one (checked at most every facts_reload_seconds)."""
+        self.store.reopen_if_replaced(every_seconds=self.facts_reload_seconds)
+
+    def directory(self) -> Directory:
+        self.cards()
+        return self._directory
+
+    def certified(self, worker_id: str) -> tuple[bool, date | None]:
+        """Whether the worker is certified now and since when: a lookup in the current pros, no query at all
+        (badges are the most requested resource)."""
+        self.cards()
+        card = self._by_id.get(worker_id)
+        return (True, card.since) if card is not None else (False, None)
+
+    def api_key(self, key: str) -> tuple[int, str] | None:
+        """The (id, name) of the active admin API key ``key``, or None."""
+        digest = api_key_digest(key)
+        return self.statuses.api_key(digest) if digest else None
+
+    def close(self) -> None:
+        self.store.close()

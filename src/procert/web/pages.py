@@ -1,0 +1,59 @@
+"""Rendering pages: the templates, the visitor's language, and the values every page gets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from procert.i18n import t
+from procert.web.auth import csrf_token
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def pick_lang(request: Request) -> str:
+    """``?lang=``, else the ``lang`` cookie, else the browser's first language; Japanese by default."""
+    chosen = request.query_params.get("lang") or request.cookies.get("lang")
+    if chosen in ("ja", "en"):
+        return chosen
+    accepted = request.headers.get("accept-language", "")
+    return "en" if accepted.lower().startswith("en") else "ja"
+
+
+def render(request: Request, name: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+    """The page ``name`` in the visitor's language, with the program, who is signed in and the CSRF token."""
+    context = request.app.state.context
+    program = context.program
+    lang = pick_lang(request)
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "lang": lang,
+            "t": lambda key, **kw: t(key, lang, **kw),
+            "program": program,
+            "program_name": program.name.get(lang),
+            "signed_in": request.session.get("worker"),
+            "admin": request.session.get("admin"),
+            "csrf": csrf_token(request),
+            "demo": context.core.demo,
+            "status_code": status_code,
+            **values,
+        },
+        status_code=status_code,
+    )
+    if request.query_params.get("lang") in ("ja", "en"):
+        response.set_cookie("lang", lang, max_age=365 * 86400, httponly=True, samesite="lax")
+    return response
+
+
+def message_page(request: Request, *, status_code: int, title_key: str, message: str) -> HTMLResponse:
+    """A page that says one thing (an error, a refusal), titled in the visitor's language."""
+    return render(
+        request, "message.html", status_code=status_code, title=t(title_key, pick_lang(request)), message=message
+    )

@@ -1,0 +1,42 @@
+"""A worker's public profile, without HTTP: the facts the profile page and API show, the evaluated rating and
+whether they are certified now."""
+
+from __future__ import annotations
+
+from procert.errors import GoneError, NotFoundError
+from procert.metrics import lifetime_ratings
+from procert.web.context import WebContext
+from procert.web.schemas import PublicProfile
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 2) if value is not None else None
+
+
+def public_profile(context: WebContext, worker_id: str) -> PublicProfile:
+    """The profile of ``worker_id``. Raises NotFoundError for an unknown worker and GoneError for one who left
+    the marketplace (nothing of theirs stays public); a suspended worker shows neither texts nor the badge."""
+    context.refresh_facts()
+    facts = context.store.worker(worker_id)
+    if facts is None:
+        raise NotFoundError(f"no worker {worker_id!r}")
+    if facts.status == "withdrawn":
+        raise GoneError(f"worker {worker_id!r} has left the marketplace")
+    rating = lifetime_ratings(
+        context.store, [worker_id], as_of=context.rated_as_of(), timezone=context.program.timezone
+    )[worker_id]
+    suspended = facts.status == "suspended"
+    certified, since = (False, None) if suspended else context.certified(worker_id)
+    return PublicProfile(
+        worker_id=worker_id,
+        display_name=facts.display_name,
+        division=facts.division,
+        profile_text="" if suspended else facts.profile_text,
+        self_pr_text="" if suspended else facts.self_pr_text,
+        reviews=rating.reviews,
+        overall_rating=_rounded(rating.overall),
+        communication_rating=_rounded(rating.communication),
+        certified=certified,
+        certified_since=since.isoformat() if since else None,
+        suspended=suspended,
+    )

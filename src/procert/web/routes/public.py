@@ -1,0 +1,114 @@
+"""Public pages and their API: the Pro directory and a worker's profile, and the health check."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from procert.errors import ProcertError
+from procert.web.context import WebContext
+from procert.web.deps import Context
+from procert.web.directory import SortKey
+from procert.web.pages import render
+from procert.web.params import PageQuery, PerPageQuery
+from procert.web.profile import public_profile
+from procert.web.schemas import DirectoryItem, DirectoryPage, Health, PublicProfile
+
+router = APIRouter()
+
+DivisionQuery = Annotated[str | None, Query(max_length=120, description="Only this division.")]
+TextQuery = Annotated[str | None, Query(max_length=200, description="Words to find in name and profile.")]
+SortQuery = Annotated[SortKey, Query(description="rating, recent (most recently certified) or name.")]
+
+
+async def fresh_snapshot(context: WebContext) -> None:
+    """Every route that may touch the ledger or the facts runs its database work in the thread pool: a slow or
+    locked database then delays that request alone, never the event loop (and so never /healthz). The hottest
+    reads (badges, the directory) are coroutines that answer from the in-memory snapshot while it is fresh and
+    hop to a thread only to refresh it (at most once per PROCERT_LEDGER_REFRESH_SECONDS)."""
+    if not context.snapshot_is_fresh():
+        await run_in_threadpool(context.cards)
+
+
+@router.get("/healthz", tags=["operations"], response_model=Health)
+async def healthz(context: Context) -> Health:
+    """Liveness: answers without touching the ledger or the facts (for load balancers)."""
+    return Health(status="ok", program=context.program.id)
+
+
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    return RedirectResponse("/pros")
+
+
+@router.get("/api/v1/pros", tags=["directory"], response_model=DirectoryPage)
+async def api_pros(
+    context: Context,
+    division: DivisionQuery = None,
+    q: TextQuery = None,
+    sort: SortQuery = "rating",
+    page: PageQuery = 1,
+    per_page: PerPageQuery = 20,
+) -> DirectoryPage:
+    """Every currently certified worker, searchable; `total` counts all matches, `items` is one page. Ratings
+    are the review_mean metric as of the latest run."""
+    await fresh_snapshot(context)
+    result = context.directory().search(q=q, division=division, sort=sort, page=page, per_page=per_page)
+    return DirectoryPage(
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
+        items=[
+            DirectoryItem(
+                worker_id=c.worker_id,
+                display_name=c.display_name,
+                division=c.division,
+                certified_since=c.since.isoformat() if c.since else None,
+                overall_rating=round(c.overall_rating, 2) if c.overall_rating is not None else None,
+                reviews=c.reviews,
+                profile_url=f"/workers/{c.worker_id}",
+            )
+            for c in result.items
+        ],
+    )
+
+
+@router.get("/api/v1/workers/{worker_id}/profile", tags=["profiles"], response_model=PublicProfile)
+def api_profile(worker_id: str, context: Context) -> PublicProfile:
+    """A worker's public profile: name, division, lifetime ratings and whether they are certified now."""
+    return public_profile(context, worker_id)
+
+
+@router.get("/pros", response_class=HTMLResponse, include_in_schema=False)
+async def pros_page(
+    request: Request,
+    context: Context,
+    division: DivisionQuery = None,
+    q: TextQuery = None,
+    sort: SortQuery = "rating",
+    page: PageQuery = 1,
+) -> HTMLResponse:
+    await fresh_snapshot(context)
+    directory = context.directory()
+    result = directory.search(q=q, division=division, sort=sort, page=page, per_page=20)
+    return render(
+        request,
+        "pros.html",
+        result=result,
+        q=q or "",
+        division=division or "",
+        sort=sort,
+        divisions=directory.divisions,
+    )
+
+
+@router.get("/workers/{worker_id}", response_class=HTMLResponse, include_in_schema=False)
+def profile_page(request: Request, worker_id: str, context: Context) -> HTMLResponse:
+    try:
+        card = public_profile(context, worker_id)
+    except ProcertError as exc:
+        return render(request, "not_found.html", status_code=exc.status, worker_id=worker_id)
+    return render(request, "profile.html", worker=card.model_dump())

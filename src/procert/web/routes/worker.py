@@ -1,0 +1,60 @@
+"""A worker's own pages and API: the status by the last run, the live preview and the dashboard."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+
+from procert.benefits import pro_feed
+from procert.i18n import t
+from procert.ledger import session_scope, utcnow
+from procert.web.dashboard import live_preview, official_status
+from procert.web.deps import Context, Lang, WorkerAccess, signed_in_as
+from procert.web.pages import render
+from procert.web.profile import public_profile
+from procert.web.schemas import PreviewOut, StatusOut
+
+router = APIRouter()
+
+
+@router.get("/api/v1/workers/{worker_id}/status", tags=["workers"], response_model=StatusOut)
+def api_status(worker_id: WorkerAccess, context: Context, lang: Lang) -> StatusOut:
+    """The worker's status by the last run: certified since, each criterion's value and pass flag, the
+    at-risk forecast for the next evaluation and the history. Only for that worker's own session or an
+    admin (session or X-API-Key): 401 without credentials, 403 for another worker."""
+    return official_status(context, worker_id, lang)
+
+
+@router.get("/api/v1/workers/{worker_id}/preview", tags=["workers"], response_model=PreviewOut)
+def api_preview(worker_id: WorkerAccess, context: Context, lang: Lang) -> PreviewOut:
+    """A live preview: the worker evaluated alone as of today, with progress, what it would take and
+    advice for each criterion. Same access rules as the status."""
+    return live_preview(context, worker_id, lang)
+
+
+@router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/dashboard/{worker_id}", response_class=HTMLResponse, include_in_schema=False)
+def dashboard(request: Request, context: Context, lang: Lang, worker_id: str | None = None) -> HTMLResponse:
+    try:
+        current = signed_in_as(request, worker_id)
+    except HTTPException as exc:
+        key = "web_sign_in_needed" if exc.status_code == 401 else "web_forbidden"
+        return render(
+            request, "message.html", status_code=exc.status_code, title=t(key, lang), message=t(key + "_detail", lang)
+        )
+    data = official_status(context, current, lang).model_dump(mode="json")
+    live = live_preview(context, current, lang).model_dump(mode="json")
+    data["criteria"] = [{**o, "live": lv} for o, lv in zip(data["criteria"], live["criteria"], strict=True)]
+    now = utcnow()
+    with session_scope(context.engine) as session:
+        feed = pro_feed(
+            session,
+            store=context.store,
+            program=context.program,
+            worker_id=current,
+            certified=data["certified"],
+            now=now,
+            limit=5,
+        )
+    worker = public_profile(context, current).model_dump()
+    return render(request, "dashboard.html", data=data, worker=worker, feed=[i.to_json(now) for i in feed])

@@ -1,0 +1,311 @@
+"""The API's response bodies as pydantic models: every ``/api/v1`` route declares one, so ``/openapi.json``
+describes what each returns (tests/test_openapi.py walks it). Instants are ISO 8601 strings in UTC ending in
+``Z``; dates are ``YYYY-MM-DD``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from procert.evaluation import CriterionExplanation
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    program: str
+
+
+# ---- directory and profiles ----------------------------------------------------------------------------------
+
+
+class DirectoryItem(BaseModel):
+    worker_id: str
+    display_name: str
+    division: str
+    certified_since: str | None
+    overall_rating: float | None = Field(description="The review_mean metric as of the latest run, 2 decimals.")
+    reviews: int
+    profile_url: str
+
+
+class DirectoryPage(BaseModel):
+    total: int = Field(description="Every match, across pages.")
+    page: int
+    per_page: int
+    items: list[DirectoryItem]
+
+
+class PublicProfile(BaseModel):
+    worker_id: str
+    display_name: str
+    division: str
+    profile_text: str
+    self_pr_text: str
+    reviews: int
+    overall_rating: float | None = Field(description="The review_mean metric as of the latest run, 2 decimals.")
+    communication_rating: float | None
+    certified: bool
+    certified_since: str | None
+    suspended: bool
+
+
+# ---- a worker's status and preview ---------------------------------------------------------------------------
+
+
+class RunRef(BaseModel):
+    id: int | None
+    as_of: str | None
+
+
+class OverrideInForce(BaseModel):
+    certified: bool
+    reason: str
+    expires_on: str | None
+
+
+class HistoryEntry(BaseModel):
+    as_of: str
+    kind: str
+    reason: str
+    failed: list[str]
+    failed_labels: list[str]
+
+
+class StatusOut(BaseModel):
+    worker_id: str
+    program: str
+    program_version: int
+    certified: bool
+    since: str | None
+    last_run: RunRef
+    override: OverrideInForce | None
+    in_grace: bool
+    at_risk: list[str] = Field(description="What the worker would fail at the next evaluation (while certified).")
+    forecast_as_of: str | None
+    next_evaluation: str
+    criteria: list[CriterionExplanation] = Field(description="Each criterion as the last run measured it.")
+    history: list[HistoryEntry]
+
+
+class PreviewOut(BaseModel):
+    worker_id: str
+    as_of: str
+    certified: bool
+    criteria: list[CriterionExplanation] = Field(description="Each criterion measured live, as of today.")
+
+
+# ---- the admin API -------------------------------------------------------------------------------------------
+
+
+class RunOut(BaseModel):
+    id: int
+    program_id: str
+    program_version: int
+    as_of: str
+    started_at: str
+    finished_at: str
+    duration_seconds: float
+    evaluation_seconds: float
+    workers: int
+    certified: int
+    transitions: dict[str, int]
+    notifications: int
+    at_risk: int
+    forced: bool
+    backfill: bool
+    actor: str
+    superseded_by: int | None
+    facts_fingerprint: str
+
+
+class RunPage(BaseModel):
+    total: int
+    page: int
+    per_page: int
+    items: list[RunOut]
+
+
+class TransitionOut(BaseModel):
+    id: int
+    run_id: int
+    worker_id: str
+    as_of: str
+    kind: str
+    reason: str
+    failed: list[str]
+    values: dict[str, Any]
+
+
+class TransitionPage(BaseModel):
+    total: int
+    page: int
+    per_page: int
+    items: list[TransitionOut]
+
+
+class OverrideOut(BaseModel):
+    id: int
+    worker_id: str
+    certified: bool
+    reason: str
+    expires_on: str | None
+    created_by: str
+    created_at: str
+    revoked_by: str | None
+    revoked_at: str | None
+
+
+class OverrideList(BaseModel):
+    total: int
+    items: list[OverrideOut]
+
+
+class OverrideCleared(BaseModel):
+    worker_id: str
+    cleared: int
+
+
+class NotificationOut(BaseModel):
+    id: int
+    worker_id: str
+    run_id: int | None
+    kind: str
+    email: str | None
+    locale: str
+    status: str
+    attempts: int
+    next_attempt_at: str
+    last_error: str | None
+    created_at: str
+    sent_at: str | None
+
+
+class NotificationPage(BaseModel):
+    by_status: dict[str, int]
+    total: int
+    items: list[NotificationOut]
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: str
+    actor: str
+    action: str
+    program_id: str | None
+    subject: str | None
+    details: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    page: int
+    items: list[AuditOut]
+
+
+# ---- jobs ----------------------------------------------------------------------------------------------------
+
+
+class ScorePartOut(BaseModel):
+    """One part of the premium score; the part's own figures (tier, prices, rates) come with it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: Literal["company_tier", "unit_price", "order_probability"]
+    points: float
+    max_points: float
+
+
+class PremiumScoreOut(BaseModel):
+    total: float
+    premium: bool
+    parts: list[ScorePartOut]
+
+
+class JobOut(BaseModel):
+    job_id: str
+    client_id: str
+    company_name: str
+    company_tier: str
+    title: str
+    division: str
+    skills: list[str]
+    budget_jpy: int | None
+    unit_price_jpy: int
+    unit: str
+    posted_at: str
+    closes_at: str
+    premium: bool
+    premium_score: PremiumScoreOut
+    early_access_until: str | None
+    pro_only_now: bool = Field(description="Whether only certified workers may see it now.")
+
+
+class JobPage(BaseModel):
+    total: int
+    page: int
+    per_page: int
+    items: list[JobOut]
+
+
+class JobsStored(BaseModel):
+    stored: int
+    job_ids: list[str]
+
+
+class Reason(BaseModel):
+    """Why a job and a worker fit: a part (division, skills, price), its points and its figures."""
+
+    model_config = ConfigDict(extra="allow")
+
+    part: Literal["division", "skills", "price"]
+    points: float
+
+
+class FeedItemOut(JobOut):
+    fit: float
+    rank: float
+    reasons: list[Reason]
+
+
+class FeedOut(BaseModel):
+    worker_id: str
+    certified: bool
+    items: list[FeedItemOut]
+
+
+class RecommendationOut(BaseModel):
+    worker_id: str
+    display_name: str
+    division: str
+    overall_rating: float | None
+    reviews: int
+    fit: float
+    rank: float
+    reasons: list[Reason]
+    profile_url: str
+
+
+class RecommendationList(BaseModel):
+    job_id: str
+    items: list[RecommendationOut]
+
+
+# ---- promotion -----------------------------------------------------------------------------------------------
+
+
+class FeaturedCard(BaseModel):
+    worker_id: str
+    display_name: str
+    division: str
+    since: str | None
+    overall_rating: float | None
+    reviews: int
+    profile_text: str
+    profile_url: str
+    badge_url: str
+
+
+class FeaturedPros(BaseModel):
+    date: str
+    chosen_on: str | None = Field(description="The day the shown choice was made (None before any).")
+    items: list[FeaturedCard]
