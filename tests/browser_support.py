@@ -17,9 +17,12 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from procert.core import Procert
+from procert.demo import scenario
 from procert.facts import FactStore, import_export
-from procert.ledger import NotifyOptions, create_admin, make_engine, record_run, session_scope, upgrade
+from procert.ledger import NotifyOptions, make_engine, record_run, session_scope, upgrade
 from procert.programs import Program
+from procert.settings import Settings
 from tests.conftest import Export
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -117,8 +120,10 @@ def build_marketplace(directory: Path, program: Program, today: date) -> tuple[P
             record_run(
                 session, store=store, program=program, as_of=latest, actor="test", notify=NotifyOptions(enabled=False)
             )
-            create_admin(session, username="admin", password=ADMIN_PASSWORD, actor="test")
-        add_benefits(engine, store, program, today)
+        # The demo scenario's steps on a core object over this folder (demo mode: the key the site serves with).
+        core = Procert(Settings(home=directory, demo=True), program=program, engine=engine)
+        scenario.ensure_admin(core, username="admin", password=ADMIN_PASSWORD)
+        add_benefits(core, store, today)
     engine.dispose()
     return facts, ledger_url, [previous, latest]
 
@@ -141,15 +146,10 @@ def serve(app, port: int) -> Iterator[str]:  # type: ignore[no-untyped-def]
         thread.join(timeout=10)
 
 
-def add_benefits(engine, store: FactStore, program: Program, today: date) -> None:  # type: ignore[no-untyped-def]
-    """Jobs (a premium writer job still in pro early access, an older premium one, a plain one), two subscribers
-    and a newsletter issue composed and sent."""
+def add_benefits(core: Procert, store: FactStore, today: date) -> None:
+    """Jobs (a premium writer job still in pro early access, an older premium one, a plain one), one subscriber
+    and a newsletter issue composed and sent: the demo scenario's step, with this marketplace's jobs."""
     from datetime import UTC, datetime
-
-    from procert.benefits import store_jobs, validate_jobs
-    from procert.benefits.models import Subscriber
-    from procert.benefits.promotion import Candidate, compose_issue, send_issue
-    from procert.ledger import current_pros
 
     now = datetime.now(UTC)
 
@@ -187,24 +187,11 @@ def add_benefits(engine, store: FactStore, program: Program, today: date) -> Non
             unit="hour",
         ),
     ]
-    with session_scope(engine, write=True) as session:
-        store_jobs(session, jobs=validate_jobs(jobs, program=program, source="test"), actor="test")
-        session.add(
-            Subscriber(email="reader@example.jp", name="読者", locale="ja", subscribed_at=now.replace(tzinfo=None))
-        )
-        session.flush()
-        pros = [
-            Candidate(p.worker_id, p.division, p.since) for p in current_pros(session, program_id=program.id, on=today)
-        ]
-        issue = compose_issue(
-            session,
-            store=store,
-            program=program,
-            issue_date=today,
-            pros=pros,
-            public_url="http://127.0.0.1",
-            actor="test",
-        )
-        send_issue(
-            session, program=program, issue_id=issue.id, secret="x" * 40, public_url="http://127.0.0.1", actor="test"
-        )
+    scenario.add_benefits(
+        core,
+        store,
+        jobs=jobs,
+        subscribers=[("reader@example.jp", "読者", "ja")],
+        today=today,
+        now=now.replace(tzinfo=None),
+    )

@@ -17,7 +17,7 @@ LAYERS = {
     "i18n": 0,
     "locale": 0,  # data only: the message catalogues i18n reads
     "facts": 1,
-    "demo": 2,  # writes exports in the facts' contract
+    "demo": 9,  # the demo scenario (on the core object); its generators write exports in the facts contract
     "metrics": 2,
     "programs": 3,
     "evaluation": 4,

@@ -57,8 +57,7 @@ def test_the_web_answers_any_unhandled_refusal_with_the_one_error_body(site):
 
 
 def test_the_cli_ends_an_unhandled_refusal_with_one_line_and_exit_1(monkeypatch, capsys):
-    from procert.cli.common import app
-    from procert.cli.main import main
+    from procert.cli.main import app, main
 
     @app.command("test-clash", hidden=True)
     def clash() -> None:

@@ -94,3 +94,39 @@ def test_every_api_route_describes_its_response_body(rated_site):
     # The models name their fields: the status's criteria carry the explanation's fields under their JSON names.
     criterion = spec["components"]["schemas"]["CriterionExplanation"]["properties"]
     assert {"value", "value_text", "threshold", "window", "what_it_would_take", "advice"} <= set(criterion)
+
+
+def test_the_core_objects_documented_example_runs():
+    import doctest
+
+    import procert.core
+
+    result = doctest.testmod(procert.core)
+    assert result.attempted >= 3 and result.failed == 0
+
+
+def test_the_core_object_builds_each_stage_from_the_settings_once(tmp_path: Path):
+    from procert import Procert
+    from procert.core import SettingsError
+    from procert.settings import Settings
+
+    core = Procert(
+        Settings(home=tmp_path, at_risk_days=7, public_url="https://pro.example", smtp_port=2525, duckdb_threads=1)
+    )
+    assert core.notify_options().at_risk_days == 7 and core.notify_options(enabled=False).enabled is False
+    assert core.notify_options().public_url == "https://pro.example" and core.smtp.port == 2525
+    assert core.program.id == "crowdworks-pro" and core.today() == Procert.today_in(core.program)
+    with pytest.raises(SettingsError, match="PROCERT_SECRET_KEY is missing"):
+        core.secret  # noqa: B018
+    assert Procert(Settings(home=tmp_path, secret_key="x" * 50)).settings  # a weak key is refused when used:
+    with pytest.raises(SettingsError, match="too weak"):
+        Procert(Settings(home=tmp_path, secret_key="x" * 50)).secret  # noqa: B018
+    # The embedded ledger is migrated on first use; the facts store opens with the configured limits.
+    from procert.ledger.db import current_revision, head_revision
+
+    assert current_revision(core.ledger) == head_revision()
+    with FactStore(tmp_path / "facts.duckdb"):
+        pass
+    with core.open_facts() as store:
+        assert store.reader().execute("SELECT current_setting('threads')").fetchone() == (1,)
+    core.close()

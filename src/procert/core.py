@@ -15,7 +15,7 @@ options, the signing key and the clock. Nothing else builds these from settings,
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from functools import cached_property
@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from procert.errors import ProcertError
-from procert.facts import FactStore
+from procert.facts import FactStore, ImportReport, atomic_import
 from procert.ledger import LedgerNotReady, NotifyOptions, make_engine, require_current, session_scope, upgrade
 from procert.ledger.db import current_revision, head_revision
 from procert.notify import SmtpConfig
@@ -101,6 +101,27 @@ class Procert:
             threads=self.settings.duckdb_threads,
         )
 
+    def import_facts(
+        self,
+        directory: Path,
+        *,
+        replace: bool = False,
+        encoding: str = "utf-8",
+        progress: Callable[[str], None] | None = None,
+    ) -> ImportReport:
+        """Validate an export and switch it in atomically (see :func:`procert.facts.atomic_import`), in the
+        program's time zone and with the configured DuckDB limits. Raises ImportFailed or FactStoreError."""
+        return atomic_import(
+            self.facts_path,
+            directory,
+            timezone=self.program.timezone,
+            replace=replace,
+            progress=progress,
+            memory_limit=self.settings.duckdb_memory_limit,
+            threads=self.settings.duckdb_threads,
+            encoding=encoding,
+        )
+
     def notify_options(self, *, enabled: bool = True) -> NotifyOptions:
         """How runs queue notifications: the dashboard link and the at-risk window, from the settings."""
         return NotifyOptions(
@@ -137,7 +158,18 @@ class Procert:
 
     def today(self) -> date:
         """Today in the program's time zone (1 January starts in Tokyo while it is still 31 December in UTC)."""
-        return datetime.now(ZoneInfo(self.program.timezone)).date()
+        return self.today_in(self.program)
+
+    @staticmethod
+    def today_in(program: Program) -> date:
+        return datetime.now(ZoneInfo(program.timezone)).date()
+
+    def reset_ledger(self) -> None:
+        """Let go of the ledger (the demo removes its SQLite file): the next use opens and migrates it afresh."""
+        with self._ledger_lock:
+            if self._engine is not None:
+                self._engine.dispose()
+            self._engine, self._ledger_ready = None, False
 
     def close(self) -> None:
         if self._engine is not None:

@@ -8,12 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from procert.cli.common import HomeOption, app, fail, load_settings, out
-from procert.cli.ledger_commands import ActorOption, actor_name, ledger
+from procert.cli.common import ActorOption, HomeOption, actor_name, core_for, fail, out
 from procert.ledger import AdminError, create_admin, disable_admin, list_admins, session_scope, set_admin_password
 
 admin_app = typer.Typer(help="Admin users of the web console.", no_args_is_help=True)
-app.add_typer(admin_app, name="admin")
 
 UsernameArgument = Annotated[str, typer.Argument(help="The admin's user name.")]
 PasswordStdinOption = Annotated[
@@ -28,7 +26,7 @@ def read_password(from_stdin: bool) -> str:
     """The new password: one line of stdin (for scripts), else a hidden prompt asked twice."""
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
 @admin_app.command("create")
@@ -39,7 +37,7 @@ def admin_create(
     home: HomeOption = None,
 ) -> None:
     """Create an admin who can sign in at /admin. The password (12+ characters) is stored as an Argon2id hash."""
-    engine = ledger(load_settings(home))
+    engine = core_for(home, with_program=False).ledger
     password = read_password(password_stdin)
     try:
         with session_scope(engine, write=True) as session:
@@ -57,7 +55,7 @@ def admin_password(
     home: HomeOption = None,
 ) -> None:
     """Set a new password for an admin. Audited."""
-    engine = ledger(load_settings(home))
+    engine = core_for(home, with_program=False).ledger
     password = read_password(password_stdin)
     try:
         with session_scope(engine, write=True) as session:
@@ -70,7 +68,7 @@ def admin_password(
 @admin_app.command("disable")
 def admin_disable(username: UsernameArgument, actor: ActorOption = None, home: HomeOption = None) -> None:
     """Stop an admin from signing in (existing console sessions end at their next request). Audited."""
-    engine = ledger(load_settings(home))
+    engine = core_for(home, with_program=False).ledger
     try:
         with session_scope(engine, write=True) as session:
             disable_admin(session, username=username, actor=actor_name(actor))
@@ -84,7 +82,7 @@ def admin_unlock(username: UsernameArgument, actor: ActorOption = None, home: Ho
     """Unlock an admin locked after repeated wrong passwords (the lock also ends by itself). Audited."""
     from procert.ledger import unlock_admin
 
-    engine = ledger(load_settings(home))
+    engine = core_for(home, with_program=False).ledger
     try:
         with session_scope(engine, write=True) as session:
             unlock_admin(session, username=username, actor=actor_name(actor))
@@ -103,7 +101,7 @@ def admin_sign_out(
     """End every session of an admin (or, with --worker, of a worker) at once, on every server. Audited."""
     from procert.ledger import end_sessions
 
-    engine = ledger(load_settings(home))
+    engine = core_for(home, with_program=False).ledger
     with session_scope(engine, write=True) as session:
         count = end_sessions(session, kind="worker" if worker else "admin", subject=subject, actor=actor_name(actor))
     out.print(f"{count} session(s) of {subject!r} ended")
@@ -112,7 +110,7 @@ def admin_sign_out(
 @admin_app.command("list")
 def admin_list(home: HomeOption = None) -> None:
     """List admins (never their passwords)."""
-    engine = ledger(load_settings(home))
+    engine = core_for(home, with_program=False).ledger
     with session_scope(engine) as session:
         admins = list_admins(session)
     table = Table()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,12 +11,24 @@ import typer
 from rich.table import Table
 
 from procert.benefits import JobImportFailed, Viewer, list_jobs, read_job_rows, store_jobs, validate_jobs
-from procert.cli.common import HomeOption, ProgramOption, app, err, fail, open_store, out
-from procert.cli.ledger_commands import ActorOption, actor_name, program_ledger
-from procert.ledger import session_scope
+from procert.benefits.promotion import Candidate, choose_site_features
+from procert.cli.common import (
+    ActorOption,
+    HomeOption,
+    ProgramOption,
+    actor_name,
+    core_for,
+    err,
+    facts_of,
+    fail,
+    out,
+    parse_as_of,
+    signing_secret,
+)
+from procert.core import Procert
+from procert.ledger import current_pros, session_scope
 
 jobs_app = typer.Typer(help="Premium jobs: import, list.", no_args_is_help=True)
-app.add_typer(jobs_app, name="jobs")
 
 
 @jobs_app.command("import")
@@ -28,7 +40,8 @@ def jobs_import(
 ) -> None:
     """Validate every job in FILE, then store them all in one transaction (replacing jobs with the same job_id).
     Any problem: each is reported by file, row, column and reason, and nothing is stored."""
-    _settings, prog, engine = program_ledger(home, program)
+    core = core_for(home, program)
+    _settings, prog, engine = core.settings, core.program, core.ledger
     try:
         jobs = validate_jobs(read_job_rows(file), program=prog, source=str(file))
     except JobImportFailed as exc:
@@ -50,10 +63,11 @@ def jobs_list(
     program: ProgramOption = None,
 ) -> None:
     """Open jobs, newest first, with their premium score and when their pro early access ends."""
-    settings, prog, engine = program_ledger(home, program)
+    core = core_for(home, program)
+    settings, prog, engine = core.settings, core.program, core.ledger
     now = datetime.now(UTC).replace(tzinfo=None)
     # Without facts, derived order probabilities fall back to one half (no client history to read).
-    facts = open_store(settings, read_only=True) if settings.facts_path.exists() else nullcontext(None)
+    facts = facts_of(core) if settings.facts_path.exists() else nullcontext(None)
     with facts as store, session_scope(engine) as session:
         total, views = list_jobs(
             session, store=store, program=prog, viewer=Viewer("admin"), now=now, premium_only=premium, per_page=limit
@@ -75,17 +89,14 @@ def jobs_list(
 
 
 newsletter_app = typer.Typer(help="The newsletter featuring certified workers.", no_args_is_help=True)
-app.add_typer(newsletter_app, name="newsletter")
 subscribers_app = typer.Typer(help="Newsletter subscribers.", no_args_is_help=True)
-app.add_typer(subscribers_app, name="subscribers")
 
 
-def current_candidates(engine, prog, day):  # type: ignore[no-untyped-def]
-    from procert.benefits.promotion import Candidate
-    from procert.ledger import current_pros
-
-    with session_scope(engine) as session:
-        return [Candidate(p.worker_id, p.division, p.since) for p in current_pros(session, program_id=prog.id, on=day)]
+def current_candidates(core: Procert, day: date) -> list[Candidate]:
+    """The pros certified on ``day``, as candidates for featuring."""
+    with core.session() as session:
+        pros = current_pros(session, program_id=core.program.id, on=day)
+    return [Candidate(p.worker_id, p.division, p.since) for p in pros]
 
 
 @newsletter_app.command("compose")
@@ -99,13 +110,13 @@ def newsletter_compose(
 ) -> None:
     """Select the featured pros of an issue by fair rotation and freeze its content (pros, open premium jobs)."""
     from procert.benefits.promotion import NewsletterError, compose_issue
-    from procert.cli.common import parse_as_of, today_in
 
-    settings, prog, engine = program_ledger(home, program)
-    day = parse_as_of(on, prog) if on else today_in(prog)
-    pros = current_candidates(engine, prog, day)
+    core = core_for(home, program)
+    settings, prog, engine = core.settings, core.program, core.ledger
+    day = parse_as_of(on, prog) if on else core.today()
+    pros = current_candidates(core, day)
     try:
-        with open_store(settings, read_only=True) as store, session_scope(engine, write=True) as session:
+        with facts_of(core) as store, session_scope(engine, write=True) as session:
             issue = compose_issue(
                 session,
                 store=store,
@@ -136,10 +147,10 @@ def newsletter_send(
     """Queue an issue in the outbox for every subscriber, each with a signed unsubscribe link; `procert notify
     send` delivers it. Needs PROCERT_SECRET_KEY (demo mode: the demo key) for the links."""
     from procert.benefits.promotion import NewsletterError, send_issue
-    from procert.cli.ledger_commands import signing_secret
 
-    settings, prog, engine = program_ledger(home, program)
-    secret = signing_secret(settings, "cannot sign unsubscribe links")
+    core = core_for(home, program)
+    settings, prog, engine = core.settings, core.program, core.ledger
+    secret = signing_secret(core, "cannot sign unsubscribe links")
     try:
         with session_scope(engine, write=True) as session:
             sent, queued = send_issue(
@@ -163,7 +174,8 @@ def newsletter_list(home: HomeOption = None, program: ProgramOption = None) -> N
 
     from procert.benefits.models import NewsletterIssue
 
-    _settings, prog, engine = program_ledger(home, program)
+    core = core_for(home, program)
+    _settings, prog, engine = core.settings, core.program, core.ledger
     table = Table()
     for col in ("#", "date", "sent", "featured"):
         table.add_column(col)
@@ -189,10 +201,8 @@ def subscribers_import(
     """Add or update newsletter subscribers. Every row is checked first (nothing is stored if one is wrong);
     people who unsubscribed stay unsubscribed."""
     from procert.benefits.promotion import NewsletterError, import_subscribers
-    from procert.cli.common import load_settings
-    from procert.cli.ledger_commands import ledger
 
-    engine = ledger(load_settings(home))
+    engine = core_for(home, with_program=False).ledger
     try:
         with session_scope(engine, write=True) as session:
             result = import_subscribers(session, path=file, actor=actor_name(actor))
@@ -215,13 +225,13 @@ def jobs_digest(
     that fit them; run it daily (cron) to offer the digest. One per worker and day. `procert notify send`
     delivers them."""
     from procert.benefits import queue_job_digests
-    from procert.cli.common import today_in
     from procert.ledger import audit, current_pros
 
-    settings, prog, engine = program_ledger(home, program)
+    core = core_for(home, program)
+    settings, prog, engine = core.settings, core.program, core.ledger
     now = datetime.now(UTC).replace(tzinfo=None)
-    with open_store(settings, read_only=True) as store, session_scope(engine, write=True) as session:
-        pros = [p.worker_id for p in current_pros(session, program_id=prog.id, on=today_in(prog))]
+    with facts_of(core) as store, session_scope(engine, write=True) as session:
+        pros = [p.worker_id for p in current_pros(session, program_id=prog.id, on=core.today())]
         queued = queue_job_digests(
             session, store=store, program=prog, pro_ids=pros, now=now, public_url=settings.public_url
         )
@@ -238,21 +248,17 @@ def jobs_digest(
 
 
 featured_app = typer.Typer(help="Pros featured on the operator's home page.", no_args_is_help=True)
-app.add_typer(featured_app, name="featured")
 
 
-def choose_featured_today(settings, prog, engine, actor: str) -> int | None:  # type: ignore[no-untyped-def]
+def choose_featured_today(core: Procert, actor: str) -> int | None:
     """Choose today's featured pros once (a run and `run-due` call it): the web only reads the choice. Returns
     how many were chosen, None without facts to check eligibility against."""
-    from procert.benefits.promotion import choose_site_features
-    from procert.cli.common import today_in
-
-    if not settings.facts_path.exists():
+    if not core.facts_path.exists():
         return None
-    day = today_in(prog)
-    pros = current_candidates(engine, prog, day)
-    with open_store(settings, read_only=True) as store, session_scope(engine, write=True) as session:
-        return len(choose_site_features(session, store=store, program=prog, pros=pros, on=day, actor=actor))
+    day = core.today()
+    pros = current_candidates(core, day)
+    with facts_of(core) as store, core.session(write=True) as session:
+        return len(choose_site_features(session, store=store, program=core.program, pros=pros, on=day, actor=actor))
 
 
 @featured_app.command("choose")
@@ -263,8 +269,8 @@ def featured_choose(
 ) -> None:
     """Choose today's featured pros by fair rotation (kept if already chosen today and all still eligible).
     `procert run` and `procert run-due` do this too; run it daily from cron if runs are rarer."""
-    settings, prog, engine = program_ledger(home, program)
-    chosen = choose_featured_today(settings, prog, engine, actor_name(actor))
+    core = core_for(home, program)
+    chosen = choose_featured_today(core, actor_name(actor))
     if chosen is None:
-        fail(f"no facts database at {settings.facts_path}: run `procert import DIR` first")
+        fail(f"no facts database at {core.facts_path}: run `procert import DIR` first")
     out.print(f"{chosen} pro(s) featured today", highlight=False)

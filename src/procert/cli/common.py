@@ -1,30 +1,24 @@
-"""Shared pieces of the ``procert`` command: the Typer apps, consoles, option types and helpers."""
+"""Shared pieces of the ``procert`` command, in one place: consoles, option types, the core object built from
+the options, and small helpers every command group uses. Commands are thin: options → :class:`Procert` → one
+service call → a printed outcome."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import getpass
+import os
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from procert.core import Procert, SettingsError
 from procert.facts import FactStore, FactStoreError
-from procert.programs import Program, ProgramError, load_program
+from procert.programs import Program, ProgramError
 from procert.settings import Settings
-
-app = typer.Typer(
-    name="procert",
-    help="Run a Pro worker certification program: import marketplace facts, evaluate, explain.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-programs_app = typer.Typer(help="List and show certification programs.", no_args_is_help=True)
-app.add_typer(programs_app, name="programs")
 
 out = Console(markup=False, highlight=False)  # user data may contain [brackets]; opt in per call
 err = Console(stderr=True)
@@ -53,6 +47,18 @@ AsOfOption = Annotated[
         show_default=False,
     ),
 ]
+ActorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--actor", help="Who is acting, for the audit log (env PROCERT_ACTOR, default the OS user).", show_default=False
+    ),
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Proceed past the safety checks / record again.")]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)
 
 
 def load_settings(home: Path | None = None, program: str | None = None, lang: str | None = None) -> Settings:
@@ -61,6 +67,38 @@ def load_settings(home: Path | None = None, program: str | None = None, lang: st
         return Settings(**overrides)
     except ValueError as exc:
         fail(f"invalid setting: {exc}", code=2)
+
+
+def core_for(
+    home: Path | None = None, program: str | None = None, lang: str | None = None, *, with_program: bool = True
+) -> Procert:
+    """The core object for the command's options (and ``PROCERT_*``): bad settings or an unknown program exit 2."""
+    core = Procert(load_settings(home, program, lang))
+    if with_program:
+        try:
+            core.program  # noqa: B018  (load and validate it now, with the right exit status)
+        except ProgramError as exc:
+            fail(str(exc), code=2)
+    return core
+
+
+def facts_of(core: Procert) -> FactStore:
+    """The facts store, read-only with the configured limits; a missing store is a clear error."""
+    try:
+        return core.open_facts(read_only=True)
+    except FactStoreError as exc:
+        fail(str(exc))
+
+
+def signing_secret(core: Procert, refusal: str) -> str:
+    try:
+        return core.secret
+    except SettingsError as exc:
+        fail(f"{refusal}: {exc}")
+
+
+def actor_name(actor: str | None) -> str:
+    return actor or os.environ.get("PROCERT_ACTOR") or f"cli:{getpass.getuser()}"
 
 
 _CONTROL = {c: "\ufffd" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0))}
@@ -72,42 +110,29 @@ def terminal_safe(text: str) -> str:
     return text.translate(_CONTROL)
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def load_program_or_fail(settings: Settings) -> Program:
-    try:
-        return load_program(settings.program)
-    except ProgramError as exc:
-        fail(str(exc), code=2)
-
-
-def today_in(program: Program) -> date:
-    """Today's date in the program's time zone (1 January starts in Tokyo while it is still 31 December in UTC)."""
-    return datetime.now(ZoneInfo(program.timezone)).date()
-
-
 def parse_as_of(value: str | None, program: Program) -> date:
     if value is None:
-        return program.cadence.latest_on_or_before(today_in(program))
+        return program.cadence.latest_on_or_before(Procert.today_in(program))
+    return parse_day(value, "--as-of")
+
+
+def parse_day(value: str, hint: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form", param_hint="--as-of") from None
+        raise typer.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form", param_hint=hint) from None
 
 
-def open_store(settings: Settings, *, read_only: bool) -> FactStore:
-    try:
-        return FactStore(
-            settings.facts_path,
-            memory_limit=settings.duckdb_memory_limit,
-            threads=settings.duckdb_threads,
-            read_only=read_only,
-        )
-    except FactStoreError as exc:
-        fail(str(exc))
+def generation_progress() -> Progress:
+    """A bar for generating a demo marketplace, worker by worker."""
+    return Progress(
+        TextColumn("generating"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} workers"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
 
 
 def steps() -> Progress:

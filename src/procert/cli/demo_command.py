@@ -1,0 +1,131 @@
+"""`procert demo`: the demo scenario (:mod:`procert.demo.scenario`) run step by step and narrated, then the
+site served in demo mode."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from procert.cli.common import (
+    HomeOption,
+    LangOption,
+    ProgramOption,
+    core_for,
+    facts_of,
+    generation_progress,
+    out,
+    steps,
+    terminal_safe,
+)
+from procert.cli.evaluation_commands import print_summary
+from procert.core import Procert
+from procert.demo import scenario
+from procert.evaluation import evaluate, explain
+from procert.settings import Settings
+
+commands = typer.Typer()
+
+
+@commands.command("demo")
+def demo_command(
+    workers: Annotated[int, typer.Option("--workers", "-n", min=1, help="Number of workers.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
+    explanations: Annotated[int, typer.Option("--explanations", help="How many workers to explain.")] = 3,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the demo site when done (stop with Ctrl+C).")
+    ] = True,
+    host: Annotated[str, typer.Option("--host", help="Address the demo site listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port of the demo site.")] = 8000,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+    lang: LangOption = None,
+) -> None:
+    """Generate a demo marketplace, import it, evaluate it as of the latest quarterly date, explain a few, record a
+    year of runs in the ledger, then serve the site in demo mode."""
+    given = core_for(home, program, lang)
+    # Demo mode from the start: its key (random, this process only) signs the newsletter's links and the site.
+    core = Procert(Settings.model_validate({**given.settings.model_dump(), "demo": True}), program=given.program)
+    settings, prog = core.settings, core.program
+    today = core.today()
+    day = prog.cadence.latest_on_or_before(today)
+    out.rule(f"1. demo marketplace: {workers:,} workers (seed {seed}) → {settings.home / 'demo-export'}")
+    with generation_progress() as bar:
+        task = bar.add_task("generate", total=workers)
+        export, summary = scenario.generate_marketplace(
+            core, workers=workers, seed=seed, end=today, progress=lambda done, _total: bar.update(task, completed=done)
+        )
+    out.print(", ".join(f"{k} {v:,}" for k, v in summary.rows.items()), highlight=False)
+    out.rule("2. import")
+    with steps() as progress:
+        task = progress.add_task("importing", total=None)
+        # --replace: the demo's store holds exactly the generated marketplace, switched in atomically.
+        core.import_facts(export, replace=True, progress=lambda msg: progress.update(task, description=msg))
+    out.print(f"facts stored in {settings.facts_path}", highlight=False)
+    out.rule(f"3. evaluate {prog.label} as of {day}")
+    with facts_of(core) as store:
+        evaluation = evaluate(store, prog, day)
+        target = evaluation.write(settings.results_dir / f"{prog.id}_{day.isoformat()}.csv")
+        print_summary(evaluation, settings.lang)
+        out.print(f"→ {target}", highlight=False)
+        out.rule("4. explanations")
+        picks = evaluation.rows("certified", limit=1)
+        picks += evaluation.rows(
+            f"NOT certified AND status = 'active' AND "
+            f"{' + '.join(f'CAST({c.id}_passed AS INTEGER)' for c in prog.criteria)} "
+            f">= {len(prog.criteria) - 2}",
+            limit=max(explanations - 1, 0),
+        )
+        for row in picks[:explanations]:
+            text = explain(store, prog, day, row["worker_id"], settings.lang).to_text()
+            out.print(terminal_safe(text), highlight=False, markup=False, soft_wrap=True)
+            out.print()
+        out.rule("5. ledger: four quarterly runs, transitions and the notification outbox")
+        ledger = scenario.record_year(
+            core, store, day=day, progress=lambda as_of, outcome: out.print(f"{as_of}: {outcome.message}")
+        )
+        out.print("outbox: " + ", ".join(f"{kind} {count}" for kind, count in sorted(ledger.outbox.items())))
+        if ledger.lost:
+            timeline = "; ".join(
+                f"{t.as_of} {t.kind}" + (f" ({', '.join(t.failed)})" if t.failed and t.kind == "lost" else "")
+                for t in ledger.history
+            )
+            out.print(f"history of {ledger.lost}: {timeline}")
+            out.print(
+                f"Try: procert status {ledger.lost} --home {settings.home} --lang en; "
+                f"procert forecast --home {settings.home}"
+            )
+        out.print(
+            f"Browse it later: PROCERT_DEMO=true procert serve --home {settings.home} → http://127.0.0.1:8000/pros "
+            "(sign in as a demo worker at /demo/login)"
+        )
+        out.rule("6. benefits: premium jobs with pro early access, a newsletter issue")
+        benefits = scenario.add_benefits(core, store, jobs=scenario.demo_jobs(core, workers=workers), today=today)
+    out.print(
+        f"jobs: {benefits.jobs} open or recent, {benefits.premium} premium, {benefits.early} still for pros only "
+        "(early access)",
+        highlight=False,
+    )
+    out.print(
+        f"newsletter issue #{benefits.issue_id} of {today} features {', '.join(benefits.featured)}; "
+        f"{benefits.queued} mail(s) queued",
+        highlight=False,
+    )
+    out.print(
+        f"Try: procert explain {picks[0]['worker_id'] if picks else 'W0000001'} --as-of {day} "
+        f"--home {settings.home} --lang en",
+        highlight=False,
+    )
+    password = scenario.ensure_admin(core)
+    if serve:
+        out.rule("7. the site (demo mode)")
+        out.print(
+            f"Pro directory: http://{host}:{port}/pros · sign in as a worker: http://{host}:{port}/demo/login · "
+            f"admin console: http://{host}:{port}/admin (user {scenario.DEMO_ADMIN}, password {password}) · "
+            f"API: http://{host}:{port}/docs — stop with Ctrl+C",
+            highlight=False,
+            soft_wrap=True,
+        )
+        from procert.cli.web_commands import serve_site
+
+        serve_site(core, host=host, port=port)

@@ -1,0 +1,244 @@
+"""Evaluating and explaining: `procert evaluate`, `explain` and `programs list|show`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from procert.cli.common import (
+    AsOfOption,
+    HomeOption,
+    LangOption,
+    ProgramOption,
+    core_for,
+    facts_of,
+    fail,
+    out,
+    parse_as_of,
+    steps,
+    terminal_safe,
+)
+from procert.evaluation import Evaluation, WorkerNotFound, evaluate, explain
+from procert.facts import FactStoreError
+from procert.i18n import t
+from procert.programs import ProgramError, list_programs, load_program
+
+commands = typer.Typer()
+programs_app = typer.Typer(help="List and show certification programs.", no_args_is_help=True)
+
+
+def print_summary(evaluation: Evaluation, lang: str) -> None:
+    summary = evaluation.summary()
+    program = evaluation.program
+    table = Table(
+        title=t(
+            "summary_title",
+            lang,
+            name=program.name.get(lang),
+            program=program.label,
+            as_of=evaluation.period.as_of.isoformat(),
+        )
+    )
+    table.add_column(t("col_criterion", lang))
+    table.add_column(t("col_threshold", lang))
+    table.add_column(t("pass", lang), justify="right")
+    for criterion in program.criteria:
+        threshold = str(criterion.threshold).lower()
+        if criterion.division_thresholds:
+            threshold += " (" + ", ".join(f"{d}: {v}" for d, v in criterion.division_thresholds.items()) + ")"
+        table.add_row(
+            criterion.label.get(lang), f"{criterion.comparison} {threshold}", f"{summary.passed[criterion.id]:,}"
+        )
+    out.print(table)
+    out.print(
+        f"{t('summary_workers', lang)}: {summary.workers:,}  ({t('summary_eligible', lang)}: {summary.eligible:,})"
+    )
+    out.print(f"[bold]{t('summary_certified', lang)}: {summary.certified:,}[/]", markup=True)
+    out.print(f"{t('summary_seconds', lang)}: {evaluation.seconds:.2f} s")
+
+
+@commands.command("evaluate")
+def evaluate_command(
+    as_of: AsOfOption = None,
+    out_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Result file: .csv, .parquet or .jsonl. Default: PROCERT_HOME/results/<program>_<date>.csv.",
+            show_default=False,
+        ),
+    ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="duckdb (embedded), postgresql (PROCERT_FACTS_URL) or spark (PROCERT_SPARK_MASTER)."
+        ),
+    ] = "duckdb",
+    home: HomeOption = None,
+    program: ProgramOption = None,
+    lang: LangOption = None,
+) -> None:
+    """Evaluate every worker as of a date; write one row per worker and print a summary."""
+    core = core_for(home, program, lang)
+    settings, prog = core.settings, core.program
+    day = parse_as_of(as_of, prog)
+    if out_path is not None and out_path.suffix.lower() not in (".csv", ".parquet", ".jsonl"):
+        raise typer.BadParameter("use a .csv, .parquet or .jsonl file", param_hint="--out")
+    if engine not in ("duckdb", "postgresql", "spark"):
+        raise typer.BadParameter("use duckdb, postgresql or spark", param_hint="--engine")
+    if engine != "duckdb":
+        _evaluate_elsewhere(settings, prog, day, engine, out_path)
+        return
+    with facts_of(core) as store:
+        if store.is_empty():
+            fail("the facts store holds no workers: run `procert import DIR` first")
+        try:
+            with steps() as progress:
+                progress.add_task(f"evaluating {prog.label} as of {day}", total=None)
+                evaluation = evaluate(store, prog, day)
+        except FactStoreError as exc:
+            fail(str(exc))
+        target = out_path or settings.results_dir / f"{prog.id}_{day.isoformat()}.csv"
+        evaluation.write(target)
+        print_summary(evaluation, settings.lang)
+    out.print(f"→ {target}", highlight=False)
+
+
+def _evaluate_elsewhere(settings: Any, prog: Any, day: date, engine: str, out_path: Path | None) -> None:
+    """The same evaluation on PostgreSQL or Spark; the result file has the same columns as the embedded one."""
+    import time
+
+    from procert.evaluation import output_columns, write_rows
+
+    started = time.perf_counter()
+    with steps() as progress:
+        progress.add_task(f"evaluating {prog.label} as of {day} on {engine}", total=None)
+        try:
+            if engine == "postgresql":
+                if not settings.facts_url:
+                    fail("set PROCERT_FACTS_URL to the PostgreSQL database that `procert import` copied the facts to")
+                from procert.evaluation.postgres import evaluate_postgres
+
+                rows = evaluate_postgres(settings.facts_url, prog, day)
+            else:
+                from procert.evaluation.spark import evaluate_spark, spark_session
+
+                with spark_session(settings.spark_master) as spark:
+                    rows = evaluate_spark(spark, settings.home / "parquet", prog, day, store_path=settings.facts_path)
+        except FactStoreError as exc:
+            fail(str(exc))
+    if not rows:
+        fail("no workers to evaluate: run `procert import DIR` first")
+    target = out_path or settings.results_dir / f"{prog.id}_{day.isoformat()}_{engine}.csv"
+    write_rows(rows, output_columns(prog), target)
+    certified = sum(1 for r in rows if r["certified"])
+    out.print(
+        f"{engine}: {len(rows):,} workers, {certified:,} certified, {time.perf_counter() - started:.1f} s → {target}",
+        highlight=False,
+    )
+
+
+@commands.command("explain")
+def explain_command(
+    worker_id: Annotated[str, typer.Argument(help="The worker to explain.")],
+    as_of: AsOfOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    home: HomeOption = None,
+    program: ProgramOption = None,
+    lang: LangOption = None,
+) -> None:
+    """Explain one worker's result: values, thresholds, windows, and what it would take."""
+    core = core_for(home, program, lang)
+    settings, prog = core.settings, core.program
+    day = parse_as_of(as_of, prog)
+    if fmt not in ("text", "json"):
+        raise typer.BadParameter("use text or json", param_hint="--format")
+    with facts_of(core) as store:
+        try:
+            explanation = explain(store, prog, day, worker_id, settings.lang)
+        except WorkerNotFound as exc:
+            fail(str(exc))
+        except FactStoreError as exc:
+            fail(str(exc))
+    if fmt == "json":
+        payload = {
+            "worker_id": explanation.worker_id,
+            "division": explanation.division,
+            "status": explanation.status,
+            "certified": explanation.certified,
+            "program": prog.id,
+            "program_version": prog.version,
+            "as_of": day.isoformat(),
+            "next_evaluation": explanation.next_evaluation.isoformat(),
+            "criteria": [
+                {
+                    "id": c.id,
+                    "label": c.label,
+                    "value": c.value,
+                    "threshold": c.threshold_text,
+                    "passed": c.passed,
+                    "window": c.window_text,
+                    "what_it_would_take": c.takes,
+                    "margin": c.margin,
+                    "advice": c.advice,
+                    "facts": c.facts,
+                }
+                for c in explanation.criteria
+            ],
+        }
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+        return
+    out.print(terminal_safe(explanation.to_text()), highlight=False, markup=False, soft_wrap=True)
+
+
+@programs_app.command("list")
+def programs_list() -> None:
+    """List the shipped program presets."""
+    table = Table()
+    for col in ("id", "version", "name", "time zone", "criteria"):
+        table.add_column(col)
+    try:
+        programs = list_programs()
+    except ProgramError as exc:
+        fail(str(exc), code=2)
+    for p in programs:
+        table.add_row(p.id, str(p.version), f"{p.name.ja} / {p.name.en}", p.timezone, str(len(p.criteria)))
+    out.print(table)
+
+
+@programs_app.command("show")
+def programs_show(
+    ref: Annotated[str, typer.Argument(help="Preset id or path to a program TOML file.")],
+    lang: LangOption = None,
+) -> None:
+    """Validate and show one program: its criteria, thresholds and cadence."""
+    settings = core_for(lang=lang, with_program=False).settings
+    try:
+        prog = load_program(ref)
+    except ProgramError as exc:
+        fail(str(exc), code=2)
+    language = settings.lang
+    out.print(f"[bold]{escape(prog.name.get(language))}[/] ({prog.label})", markup=True)
+    out.print(prog.description.get(language))
+    months = ", ".join(f"{m}/{prog.cadence.day}" for m in prog.cadence.months)
+    out.print(
+        f"time zone: {prog.timezone}; evaluated on {months}; eligible statuses: {', '.join(prog.eligible_statuses)}",
+        highlight=False,
+    )
+    table = Table()
+    for col in ("id", "metric", "params", "passes when", "label"):
+        table.add_column(col)
+    for c in prog.criteria:
+        rule = f"{c.comparison} {str(c.threshold).lower()}"
+        if c.division_thresholds:
+            rule += "; " + ", ".join(f"{d}: {c.comparison} {v}" for d, v in c.division_thresholds.items())
+        table.add_row(c.id, c.metric, json.dumps(c.params, ensure_ascii=False), rule, c.label.get(language))
+    out.print(table)

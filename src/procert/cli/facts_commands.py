@@ -1,0 +1,141 @@
+"""The facts: `procert import`, `facts` and `demo-data`."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from procert.cli.common import (
+    HomeOption,
+    ProgramOption,
+    core_for,
+    err,
+    facts_of,
+    fail,
+    generation_progress,
+    out,
+    parse_day,
+    steps,
+)
+from procert.demo import generate
+from procert.facts import FactStoreError, ImportFailed
+
+commands = typer.Typer()
+
+
+@commands.command("import")
+def import_command(
+    directory: Annotated[
+        Path, typer.Argument(help="Export folder: workers/contracts/reviews/payments/scouts .csv or .parquet.")
+    ],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace whole tables instead of upserting by id (needs every table).")
+    ] = False,
+    encoding: Annotated[
+        str,
+        typer.Option("--encoding", help="Text encoding of the CSV files: utf-8, or cp932 for Japanese Excel's CSV."),
+    ] = "utf-8",
+    home: HomeOption = None,
+    program: ProgramOption = None,
+) -> None:
+    """Validate an export completely, then store it (rows with existing ids are replaced). The new facts are
+    switched in atomically: a running `procert serve` keeps serving and shows them within
+    PROCERT_FACTS_RELOAD_SECONDS."""
+    core = core_for(home, program)
+    settings, prog = core.settings, core.program
+    with steps() as progress:
+        task = progress.add_task("importing", total=None)
+        try:
+            report = core.import_facts(
+                directory,
+                replace=replace,
+                encoding=encoding,
+                progress=lambda msg: progress.update(task, description=msg),
+            )
+        except ImportFailed as exc:
+            progress.stop()
+            err.print(exc.report(), highlight=False, markup=False)
+            raise typer.Exit(1) from None
+        except FactStoreError as exc:
+            progress.stop()
+            fail(str(exc))
+        with facts_of(core) as store:
+            counts = store.counts()
+            if settings.facts_url:
+                from procert.facts.postgres import load_postgres
+
+                progress.update(task, description="copying the facts to PostgreSQL")
+                try:
+                    load_postgres(
+                        store, settings.facts_url, progress=lambda msg: progress.update(task, description=msg)
+                    )
+                except Exception as exc:  # connection refused, permissions: the embedded import stands; say so
+                    progress.stop()
+                    fail(f"the facts are stored here, but copying them to PROCERT_FACTS_URL failed: {exc}")
+    table = Table(title=f"imported {directory} ({'replace' if replace else 'upsert'}, {prog.timezone})")
+    table.add_column("table")
+    table.add_column("rows in file", justify="right")
+    table.add_column("rows stored", justify="right")
+    for name, rows in counts.items():
+        table.add_row(name, f"{report.rows[name]:,}" if name in report.rows else "—", f"{rows:,}")
+    out.print(table)
+
+
+@commands.command("facts")
+def facts_command(home: HomeOption = None) -> None:
+    """Show what the facts store holds: rows per table, the time zone and the latest imports."""
+    core = core_for(home, with_program=False)
+    settings = core.settings
+    if not settings.facts_path.exists():
+        fail(f"no facts database at {settings.facts_path}: run `procert import DIR` first")
+    with facts_of(core) as store:
+        counts = store.counts()
+        imports = store.query(
+            "SELECT import_id, imported_at, mode, source FROM procert_imports ORDER BY import_id DESC LIMIT 5"
+        ).fetchall()
+        out.print(
+            f"{settings.facts_path}: time zone {store.timezone}, fingerprint {store.fingerprint()}", highlight=False
+        )
+    table = Table(title="facts")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in counts.items():
+        table.add_row(name, f"{rows:,}")
+    out.print(table)
+    for import_id, imported_at, mode, source in imports:
+        out.print(f"import #{import_id} at {imported_at:%Y-%m-%d %H:%M} UTC ({mode}) from {source}", highlight=False)
+
+
+@commands.command("demo-data")
+def demo_data_command(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the export into.")],
+    workers: Annotated[int, typer.Option("--workers", "-n", min=1, help="Number of workers.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same data.")] = 1,
+    end: Annotated[
+        str | None, typer.Option("--end", help="Last day of generated history (default today).", show_default=False)
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+) -> None:
+    """Generate a realistic demo marketplace export in the data contract."""
+    if fmt not in ("csv", "parquet"):
+        raise typer.BadParameter("use csv or parquet", param_hint="--format")
+    end_day = parse_day(end, "--end") if end else None
+    summary = _generate(out_dir, workers, seed, end_day, fmt)
+    out.print(f"wrote {out_dir}: " + ", ".join(f"{k} {v:,}" for k, v in summary.rows.items()), highlight=False)
+
+
+def _generate(out_dir: Path, workers: int, seed: int, end: date | None, fmt: str) -> Any:
+    with generation_progress() as progress:
+        task = progress.add_task("generate", total=workers)
+        return generate(
+            out_dir,
+            workers=workers,
+            seed=seed,
+            end=end,
+            fmt=fmt,
+            progress=lambda done, _total: progress.update(task, completed=done),
+        )

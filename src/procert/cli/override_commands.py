@@ -1,0 +1,140 @@
+"""Locks and the audit log: `procert override set|clear|list` and `procert audit`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from procert.cli.common import (
+    ActorOption,
+    HomeOption,
+    ProgramOption,
+    actor_name,
+    core_for,
+    fail,
+    out,
+    parse_as_of,
+)
+from procert.ledger import (
+    audit_entries,
+    clear_override,
+    list_overrides,
+    session_scope,
+    set_override,
+)
+
+commands = typer.Typer()
+override_app = typer.Typer(help="Lock a worker's status (admins).", no_args_is_help=True)
+
+
+@override_app.command("set")
+def override_set(
+    worker_id: Annotated[str, typer.Argument(help="The worker to lock.")],
+    certified: Annotated[bool, typer.Option("--certified/--not-certified", help="The locked status.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")],
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            "--expires",
+            help="Last day is the day before this date (YYYY-MM-DD). Default: until cleared.",
+            show_default=False,
+        ),
+    ] = None,
+    actor: ActorOption = None,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+) -> None:
+    """Lock a worker as certified or not certified; automation never changes a locked status."""
+    core = core_for(home, program)
+    _settings, prog = core.settings, core.program
+    expires_on = parse_as_of(expires, prog) if expires else None
+    if expires_on is not None and expires_on <= core.today():
+        raise typer.BadParameter("the expiry must be in the future", param_hint="--expires")
+    engine = core.ledger
+    try:
+        with session_scope(engine, write=True) as session:
+            lock = set_override(
+                session,
+                program_id=prog.id,
+                worker_id=worker_id,
+                certified=certified,
+                reason=reason,
+                actor=actor_name(actor),
+                expires_on=expires_on,
+            )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--reason") from None
+    state = "certified" if certified else "not certified"
+    out.print(
+        f"override #{lock.id}: {worker_id} locked as {state} in {prog.id}"
+        + (f" until {expires_on}" if expires_on else ""),
+        highlight=False,
+    )
+
+
+@override_app.command("clear")
+def override_clear(
+    worker_id: Annotated[str, typer.Argument(help="The worker to unlock.")],
+    actor: ActorOption = None,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+) -> None:
+    """Remove a worker's lock; the next run decides their status from the criteria again."""
+    core = core_for(home, program)
+    _settings, prog, engine = core.settings, core.program, core.ledger
+    with session_scope(engine, write=True) as session:
+        cleared = clear_override(session, program_id=prog.id, worker_id=worker_id, actor=actor_name(actor))
+    if not cleared:
+        fail(f"{worker_id} has no active override in {prog.id}")
+    out.print(f"cleared the override of {worker_id} in {prog.id}", highlight=False)
+
+
+@override_app.command("list")
+def override_list(
+    all_: Annotated[bool, typer.Option("--all", help="Include cleared overrides.")] = False,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+) -> None:
+    """List overrides with their reasons, authors and expiry."""
+    core = core_for(home, program)
+    _settings, prog, engine = core.settings, core.program, core.ledger
+    with session_scope(engine) as session:
+        locks = list_overrides(session, program_id=prog.id, include_inactive=all_)
+    table = Table(title=f"overrides — {prog.id}")
+    for col in ("#", "worker", "locked as", "reason", "by", "at", "expires", "cleared"):
+        table.add_column(col)
+    for o in locks:
+        table.add_row(
+            str(o.id),
+            o.worker_id,
+            "certified" if o.certified else "not certified",
+            o.reason,
+            o.created_by,
+            f"{o.created_at:%Y-%m-%d %H:%M}",
+            o.expires_on.isoformat() if o.expires_on else "",
+            f"{o.revoked_at:%Y-%m-%d} by {o.revoked_by}" if o.revoked_at else "",
+        )
+    out.print(table)
+
+
+@commands.command("audit")
+def audit_command(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Entries to show, newest first.")] = 30,
+    home: HomeOption = None,
+) -> None:
+    """The append-only audit log: runs, overrides and deliveries with actor and time."""
+    core = core_for(home, with_program=False)
+    _settings, engine = core.settings, core.ledger
+    with session_scope(engine) as session:
+        entries = audit_entries(session, limit=limit)
+    table = Table(title="audit log")
+    for col in ("#", "at (UTC)", "actor", "action", "program", "subject", "details"):
+        table.add_column(col)
+    for e in entries:
+        details = ", ".join(f"{k}={v}" for k, v in e.details.items() if v not in (None, {}, []))
+        table.add_row(
+            str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action, e.program_id or "", e.subject or "", details[:80]
+        )
+    out.print(table)

@@ -1,0 +1,161 @@
+"""A worker's standing: `procert status`, `forecast` and `history`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from procert.cli.common import (
+    HomeOption,
+    LangOption,
+    ProgramOption,
+    core_for,
+    facts_of,
+    fail,
+    out,
+)
+from procert.evaluation import explain_rows
+from procert.i18n import format_value, t
+from procert.ledger import (
+    forecast_at_risk,
+    session_scope,
+    worker_history,
+    worker_status,
+)
+from procert.metrics import Period
+
+commands = typer.Typer()
+
+
+@commands.command("status")
+def status_command(
+    worker_id: Annotated[str, typer.Argument(help="The worker.")],
+    home: HomeOption = None,
+    program: ProgramOption = None,
+    lang: LangOption = None,
+) -> None:
+    """A worker's current status: certified since when, at risk, overrides, and the last run's values."""
+    core = core_for(home, program, lang)
+    settings, prog, engine = core.settings, core.program, core.ledger
+    with session_scope(engine) as session:
+        status = worker_status(session, program_id=prog.id, worker_id=worker_id, on=core.today())
+    if status.run_id is None:
+        fail(f"no run of {prog.id} is recorded yet: run `procert run` first")
+    if status.values is None and status.override is None:
+        fail(f"worker {worker_id!r} was not in the latest run (#{status.run_id}, {status.as_of})")
+    lang_ = settings.lang
+    head = t(
+        "status_certified" if status.certified else "status_not_certified",
+        lang_,
+        since=status.since.isoformat() if status.since else "—",
+    )
+    out.print(f"{prog.name.get(lang_)} ({prog.label}) — {worker_id}: {head}", highlight=False)
+    if status.override is not None:
+        o = status.override
+        out.print(
+            t(
+                "status_override",
+                lang_,
+                state="certified" if o.certified else "not certified",
+                reason=o.reason,
+                by=o.created_by,
+                until=o.expires_on.isoformat() if o.expires_on else "—",
+            ),
+            highlight=False,
+        )
+    if status.in_grace:
+        out.print(t("status_grace", lang_), highlight=False)
+    if status.values is not None and status.passed is not None:
+        table = Table(title=t("status_last_run", lang_, run=status.run_id, as_of=status.as_of))
+        for col in ("col_criterion", "col_value", "col_result"):
+            table.add_column(t(col, lang_))
+        for c in prog.criteria:
+            table.add_row(
+                c.label.get(lang_),
+                format_value(status.values.get(c.id), lang_),
+                t("pass" if status.passed.get(c.id) else "fail", lang_),
+            )
+        out.print(table)
+    if status.forecast and status.certified:
+        risky = status.forecast.get("at_risk") or []
+        labels = ", ".join(prog.criterion(c).label.get(lang_) for c in risky)
+        key = "status_at_risk" if risky else "status_safe"
+        out.print(t(key, lang_, date=status.forecast["as_of"], criteria=labels), highlight=False)
+
+
+@commands.command("forecast")
+def forecast_command(
+    worker_id: Annotated[str | None, typer.Argument(help="Only this worker (with what it would take).")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At-risk workers to list.")] = 30,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+    lang: LangOption = None,
+) -> None:
+    """Which certified workers would fail at the next scheduled date if nothing new happened, and why."""
+    core = core_for(home, program, lang)
+    settings, prog, engine = core.settings, core.program, core.ledger
+    today = core.today()
+    with facts_of(core) as store, session_scope(engine) as session:
+        try:
+            result = forecast_at_risk(session, store=store, program=prog, today=today, worker_id=worker_id)
+        except LookupError as exc:
+            fail(str(exc))
+        lang_ = settings.lang
+        if worker_id is None:
+            head = t(
+                "forecast_head",
+                lang_,
+                date=result.as_of,
+                today=today,
+                at_risk=len(result.at_risk),
+                certified=result.certified,
+            )
+            out.print(head, highlight=False)
+        else:
+            if not result.at_risk:
+                out.print(t("forecast_worker_safe", lang_, worker=worker_id, date=result.as_of), highlight=False)
+                return
+            row = result.at_risk[0]
+            period = Period(result.as_of, prog.timezone, today)
+            explanation = explain_rows(store, prog, period, [row], {worker_id: lang_})[worker_id]
+            for c in explanation.criteria:
+                if not c.passed:
+                    out.print(
+                        f"[{t('fail', lang_)}] {c.label}: {c.value_text} ({c.threshold_text})",
+                        highlight=False,
+                        markup=False,
+                    )
+                    if c.takes:
+                        out.print(f"    {t('takes', lang_)}: {c.takes}", highlight=False, markup=False)
+            return
+    table = Table()
+    for col in ("worker", "division", "criteria at risk"):
+        table.add_column(col)
+    for row in result.at_risk[:limit]:
+        risky = ", ".join(f"{c} = {row[c]}" for c in row["at_risk"]) or row["status"]
+        table.add_row(row["worker_id"], row["division"], risky)
+    out.print(table)
+
+
+@commands.command("history")
+def history_command(
+    worker_id: Annotated[str, typer.Argument(help="The worker.")],
+    home: HomeOption = None,
+    program: ProgramOption = None,
+) -> None:
+    """A worker's timeline: every grant, renewal and loss with its reason and failed criteria."""
+    core = core_for(home, program)
+    _settings, prog, engine = core.settings, core.program, core.ledger
+    with session_scope(engine) as session:
+        items = worker_history(session, program_id=prog.id, worker_id=worker_id)
+    if not items:
+        out.print(f"no transitions recorded for {worker_id} in {prog.id}", highlight=False)
+        return
+    table = Table(title=f"{worker_id} — {prog.label}")
+    for col in ("as of", "transition", "reason", "failed criteria", "run"):
+        table.add_column(col)
+    for item in items:
+        table.add_row(item.as_of.isoformat(), item.kind, item.reason, ", ".join(item.failed), f"#{item.run_id}")
+    out.print(table)
