@@ -26,7 +26,8 @@ def catalogue(lang: str) -> dict[str, str]:
     path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
     with path.open("rb") as f:
         catalog = read_po(f, locale=lang, domain=DOMAIN)
-    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}  # type: ignore[misc]
+    # Symbolic ids and no plural forms: every id and text is a plain string.
+    return {str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy}
 
 
 def messages() -> dict[str, dict[str, str]]:

@@ -111,7 +111,8 @@ def read_job_rows(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         raise JobImportFailed([JobProblem(str(path), 0, "-", "no such file")], 1)
     if path.suffix.lower() == ".parquet":
-        return pq.read_table(path).to_pylist()
+        rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
+        return rows
     if path.suffix.lower() != ".csv":
         raise JobImportFailed([JobProblem(str(path), 0, "-", "use a .csv or .parquet file")], 1)
     with path.open(newline="", encoding="utf-8-sig") as f:
@@ -242,7 +243,8 @@ def score_jobs(
         ratio = job.unit_price_jpy / median
         price = config.unit_price_points * min(ratio, 2.0) / 2.0
         if job.order_probability is not None:
-            probability, source = job.order_probability, {"source": "platform"}
+            source: dict[str, Any] = {"source": "platform"}
+            probability = job.order_probability
         else:
             ordered, posted = rates.get(job.client_id, (0, 0))
             # Laplace's rule: no history gives one half, and every past job moves it.

@@ -73,7 +73,7 @@ class _Writer:
 
     def __init__(self, directory: Path, fmt: str) -> None:
         self.directory, self.fmt = directory, fmt
-        self.writers: dict[str, object] = {}
+        self.writers: dict[str, pq.ParquetWriter | pacsv.CSVWriter] = {}
         self.rows = dict.fromkeys(TABLE_ORDER, 0)
 
     def write(self, table: str, data: dict[str, pa.Array]) -> None:
@@ -87,11 +87,11 @@ class _Writer:
             else:
                 writer = pacsv.CSVWriter(path, batch.schema, write_options=pacsv.WriteOptions(quoting_style="needed"))
             self.writers[table] = writer
-        writer.write_table(batch)  # type: ignore[attr-defined]
+        writer.write_table(batch)
 
     def close(self) -> None:
         for writer in self.writers.values():
-            writer.close()  # type: ignore[attr-defined]
+            writer.close()
 
 
 def generate(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from procert.facts import FactStore
+from procert.facts.store import one
 from procert.metrics import Period, metrics_sql, raw_columns
 from procert.programs import Criterion, Program
 
@@ -182,6 +183,7 @@ class Evaluation:
                        {", ".join(f"count(*) FILTER (WHERE {i}_passed)" for i in ids)}
                 FROM {self.table}"""
         ).fetchone()
+        row = one(row)
         return Summary(row[0], row[1], row[2], dict(zip(ids, row[3:], strict=True)))
 
     def write(self, path: Path | str) -> Path:

@@ -15,7 +15,13 @@ from procert.evaluation.explanation import CriterionExplanation, Explanation
 from procert.facts import FactStore
 from procert.i18n import format_value, t
 from procert.metrics import Period, Window, month_label
-from procert.metrics.catalog import PROFILE_FIELDS, EarningsBestRank
+from procert.metrics.catalog import (
+    PROFILE_FIELDS,
+    EarningsBestRank,
+    EarningsBestRankParams,
+    ProfileCompleteParams,
+    ReviewMeanParams,
+)
 from procert.programs import Criterion, Program
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -95,7 +101,9 @@ def _ratio_gaps(
             return t("gap_unreachable_rate", lang), None
         return t("gap_more_deliveries", lang, k=k, num=num, den=den), None
     if criterion.metric == "review_mean":
-        items = len(criterion.metric_params.items)  # type: ignore[attr-defined]
+        params = criterion.metric_params
+        assert isinstance(params, ReviewMeanParams)
+        items = len(params.items)
         reviews = (den or 0) // items
         if passed:
             # Lifetime averages make one bad review costly: say how many one-star reviews it would take.
@@ -147,7 +155,8 @@ def _rank_details(
 ) -> dict[str, list[dict[str, Any]]]:
     """Month-by-month ranking details for many workers in one query."""
     metric = criterion.metric_def
-    assert isinstance(metric, EarningsBestRank)
+    params = criterion.metric_params
+    assert isinstance(metric, EarningsBestRank) and isinstance(params, EarningsBestRankParams)
 
     def cutoff_for(division_column: str) -> str:
         branches = " ".join(
@@ -159,7 +168,7 @@ def _rank_details(
 
     details: dict[str, list[dict[str, Any]]] = {w: [] for w in worker_ids}
     rows = store.query(
-        metric.rank_details_sql(criterion.metric_params, period, cutoff_for),  # type: ignore[arg-type]
+        metric.rank_details_sql(params, period, cutoff_for),
         [worker_ids],
     ).fetchall()
     for worker_id, month, own, rank, ranked, cut in rows:
@@ -286,7 +295,9 @@ def _explain_one(
             takes = None
             if not passed and criterion.metric == "profile_complete":
                 flags = {"profile_text": worker[1], "self_pr_text": worker[2]}
-                blank = [f for f in criterion.metric_params.fields if not flags[f]]  # type: ignore[attr-defined]
+                profile = criterion.metric_params
+                assert isinstance(profile, ProfileCompleteParams)
+                blank = [f for f in profile.fields if not flags[f]]
                 assert set(blank) <= set(PROFILE_FIELDS)
                 takes = t("gap_profile", lang, fields=", ".join(t(f"field_{f}", lang) for f in blank))
                 facts = {"blank_fields": blank}

@@ -2,7 +2,8 @@
 
 from procert.facts.atomic import atomic_import
 from procert.facts.contract import RATING_ITEMS, TABLE_ORDER, TABLES, Column, Table
-from procert.facts.importer import ImportFailed, ImportReport, Problem, import_export
+from procert.facts.importer import import_export
+from procert.facts.problems import ImportFailed, ImportReport, Problem
 from procert.facts.reads import WorkerFacts
 from procert.facts.store import FactStore, FactStoreError
 

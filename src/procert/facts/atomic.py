@@ -26,7 +26,8 @@ from pathlib import Path
 
 import duckdb
 
-from procert.facts.importer import ImportReport, Progress, import_export
+from procert.facts.importer import import_export
+from procert.facts.problems import ImportReport, Progress
 from procert.facts.store import FactStore, FactStoreError
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 
 from procert.facts.contract import TABLE_ORDER
-from procert.facts.store import MONTHLY_EARNINGS_SCHEMA, STORED_SCHEMA, FactStore
+from procert.facts.store import MONTHLY_EARNINGS_SCHEMA, STORED_SCHEMA, FactStore, one
 
 #: Single-worker evaluation reads every table by worker (the monthly ranks from a covering index); explanations
 #: read monthly totals by division and month.
@@ -46,7 +46,7 @@ def load_postgres(store: FactStore, url: str, *, progress: Callable[[str], None]
             with csv_path.open("rb") as source, cur.copy(f"COPY {table} FROM STDIN (FORMAT csv)") as copy:
                 while chunk := source.read(1 << 20):
                     copy.write(chunk)
-            counts[table] = store.query(f"SELECT count(*) FROM {table}").fetchone()[0]
+            counts[table] = one(store.query(f"SELECT count(*) FROM {table}").fetchone())[0]
             csv_path.unlink()
         cur.execute("DROP TABLE IF EXISTS procert_meta")
         cur.execute("CREATE TABLE procert_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")

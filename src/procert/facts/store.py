@@ -96,6 +96,13 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def one(row: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    """The row an aggregate query always returns (a missing one is a broken store, not a case to handle)."""
+    if row is None:
+        raise FactStoreError("the facts store answered no row to an aggregate query")
+    return row
+
+
 class FactStoreError(ProcertError, RuntimeError):
     """The facts store cannot be used as asked (wrong time zone, newer schema, locked file...)."""
 
@@ -314,16 +321,16 @@ class FactStore(WorkerReads):
 
     # -- reading -------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
-        return {t: self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLE_ORDER}
+        return {t: one(self.con.execute(f"SELECT count(*) FROM {t}").fetchone())[0] for t in TABLE_ORDER}
 
     def is_empty(self) -> bool:
-        return self.con.execute("SELECT count(*) FROM workers").fetchone()[0] == 0
+        return bool(one(self.con.execute("SELECT count(*) FROM workers").fetchone())[0] == 0)
 
     def fingerprint(self) -> str:
         """A digest of every stored fact: equal fingerprints mean an evaluation would see equal inputs."""
         digest = hashlib.sha256()
         for table in TABLE_ORDER:
-            row = self.con.execute(f"SELECT count(*), coalesce(bit_xor(hash(t)), 0) FROM {table} AS t").fetchone()
+            row = one(self.con.execute(f"SELECT count(*), coalesce(bit_xor(hash(t)), 0) FROM {table} AS t").fetchone())
             digest.update(f"{table}:{row[0]}:{row[1]};".encode())
         return digest.hexdigest()[:16]
 

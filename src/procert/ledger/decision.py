@@ -66,6 +66,7 @@ def decide(
     else:
         certified, reason = evaluated, "criteria"
     kind: Kind | None
+    since: date | None
     if certified and not was:
         kind, since = "granted", as_of
     elif certified:

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -62,28 +62,32 @@ class Window:
     last_month: str | None = None
 
 
-class Metric(ABC):
-    """Base class. Subclasses set ``name``, ``value_type``, ``Params`` and write :meth:`sql`."""
+P = TypeVar("P", bound=BaseModel)
+
+
+class Metric(ABC, Generic[P]):
+    """Base class, generic in its parameters' model ``P``. Subclasses set ``name``, ``value_type``, ``Params``
+    (the model ``P``) and write :meth:`sql`."""
 
     name: ClassVar[str]
     value_type: ClassVar[ValueType]
-    Params: ClassVar[type[_Params]]
+    Params: type[P]
     #: Value for a worker the metric's SQL returns no row for (e.g. 0 scouts); None means undefined.
     missing_value: ClassVar[int | None] = None
     description: ClassVar[str] = ""
 
     @abstractmethod
-    def sql(self, params: _Params, period: Period, rows: RowSource = all_rows) -> str:
+    def sql(self, params: P, period: Period, rows: RowSource = all_rows) -> str:
         """SELECT worker_id and num/den or value, one row per worker with data, reading each facts table as
         ``rows(table)`` names it."""
 
-    def worker_sql(self, params: _Params, period: Period, worker: str, *, index_fence: bool = False) -> str:
+    def worker_sql(self, params: P, period: Period, worker: str, *, index_fence: bool = False) -> str:
         """The same query for the one worker given by the SQL expression ``worker`` (a query parameter): every
         facts table it reads is narrowed to that worker's rows first (indexed by worker in both engines)."""
         return self.sql(params, period, worker_rows(worker, index_fence=index_fence))
 
     @abstractmethod
-    def window(self, params: _Params, period: Period) -> Window:
+    def window(self, params: P, period: Period) -> Window:
         """The span of facts the metric reads as of ``period``."""
 
 
@@ -93,7 +97,20 @@ def _range_window(period: Period, months: int | None) -> Window:
     return Window("range", start=period.start_day(months), end=period.as_of)
 
 
-class CompletionRate(Metric):
+class CompletionRateParams(_Params):
+    window_months: int = Field(12, ge=1, le=120)
+    contract_kinds: list[str] = Field(default_factory=lambda: ["fixed"], min_length=1)
+
+    @field_validator("contract_kinds")
+    @classmethod
+    def _known(cls, kinds: list[str]) -> list[str]:
+        unknown = sorted(set(kinds) - set(CONTRACT_KINDS))
+        if unknown:
+            raise ValueError(f"unknown contract kind(s) {unknown}; known: {list(CONTRACT_KINDS)}")
+        return kinds
+
+
+class CompletionRate(Metric[CompletionRateParams]):
     name = "completion_rate"
     value_type = "ratio"
     description = (
@@ -101,19 +118,9 @@ class CompletionRate(Metric):
         "delivered / (delivered + cancelled)."
     )
 
-    class Params(_Params):
-        window_months: int = Field(12, ge=1, le=120)
-        contract_kinds: list[str] = Field(default_factory=lambda: ["fixed"], min_length=1)
+    Params = CompletionRateParams
 
-        @field_validator("contract_kinds")
-        @classmethod
-        def _known(cls, kinds: list[str]) -> list[str]:
-            unknown = sorted(set(kinds) - set(CONTRACT_KINDS))
-            if unknown:
-                raise ValueError(f"unknown contract kind(s) {unknown}; known: {list(CONTRACT_KINDS)}")
-            return kinds
-
-    def sql(self, params: Params, period: Period, rows: RowSource = all_rows) -> str:  # type: ignore[override]
+    def sql(self, params: CompletionRateParams, period: Period, rows: RowSource = all_rows) -> str:
         assert set(CONTRACT_STATUSES) >= {"delivered", "cancelled"}
         return f"""
             SELECT worker_id,
@@ -126,11 +133,27 @@ class CompletionRate(Metric):
               AND closed_at < {sql_timestamp(period.observed_end)}
             GROUP BY worker_id"""
 
-    def window(self, params: Params, period: Period) -> Window:  # type: ignore[override]
+    def window(self, params: CompletionRateParams, period: Period) -> Window:
         return _range_window(period, params.window_months)
 
 
-class ReviewMean(Metric):
+class ReviewMeanParams(_Params):
+    items: list[str] = Field(default_factory=lambda: list(RATING_ITEMS), min_length=1)
+    #: None: every review before D (a lifetime average).
+    window_months: int | None = Field(None, ge=1, le=120)
+
+    @field_validator("items")
+    @classmethod
+    def _known(cls, items: list[str]) -> list[str]:
+        unknown = sorted(set(items) - set(RATING_ITEMS))
+        if unknown:
+            raise ValueError(f"unknown review item(s) {unknown}; known: {list(RATING_ITEMS)}")
+        if len(set(items)) != len(items):
+            raise ValueError("review items must not repeat")
+        return items
+
+
+class ReviewMean(Metric[ReviewMeanParams]):
     name = "review_mean"
     value_type = "ratio"
     description = (
@@ -138,22 +161,9 @@ class ReviewMean(Metric):
         "equal to sum(items) / (len(items) * reviews)."
     )
 
-    class Params(_Params):
-        items: list[str] = Field(default_factory=lambda: list(RATING_ITEMS), min_length=1)
-        #: None: every review before D (a lifetime average).
-        window_months: int | None = Field(None, ge=1, le=120)
+    Params = ReviewMeanParams
 
-        @field_validator("items")
-        @classmethod
-        def _known(cls, items: list[str]) -> list[str]:
-            unknown = sorted(set(items) - set(RATING_ITEMS))
-            if unknown:
-                raise ValueError(f"unknown review item(s) {unknown}; known: {list(RATING_ITEMS)}")
-            if len(set(items)) != len(items):
-                raise ValueError("review items must not repeat")
-            return items
-
-    def sql(self, params: Params, period: Period, rows: RowSource = all_rows) -> str:  # type: ignore[override]
+    def sql(self, params: ReviewMeanParams, period: Period, rows: RowSource = all_rows) -> str:
         total = "item_sum" if sorted(params.items) == sorted(RATING_ITEMS) else " + ".join(params.items)
         since = (
             f"AND created_at >= {sql_timestamp(period.start(params.window_months))}"
@@ -168,11 +178,15 @@ class ReviewMean(Metric):
             WHERE created_at < {sql_timestamp(period.observed_end)} {since}
             GROUP BY worker_id"""
 
-    def window(self, params: Params, period: Period) -> Window:  # type: ignore[override]
+    def window(self, params: ReviewMeanParams, period: Period) -> Window:
         return _range_window(period, params.window_months)
 
 
-class EarningsBestRank(Metric):
+class EarningsBestRankParams(_Params):
+    months: int = Field(12, ge=1, le=60)
+
+
+class EarningsBestRank(Metric[EarningsBestRankParams]):
     name = "earnings_best_rank"
     value_type = "integer"
     description = (
@@ -180,13 +194,12 @@ class EarningsBestRank(Metric):
         "positive monthly total are ranked by it (ties share the best rank); the worker's best rank."
     )
 
-    class Params(_Params):
-        months: int = Field(12, ge=1, le=60)
+    Params = EarningsBestRankParams
 
-    def month_range(self, params: Params, period: Period) -> tuple[int, int]:
+    def month_range(self, params: EarningsBestRankParams, period: Period) -> tuple[int, int]:
         return period.month - params.months, period.last_observed_month
 
-    def sql(self, params: Params, period: Period, rows: RowSource = all_rows) -> str:  # type: ignore[override]
+    def sql(self, params: EarningsBestRankParams, period: Period, rows: RowSource = all_rows) -> str:
         first, last = self.month_range(params, period)
         # Reads the monthly totals and ranks derived at import (see procert.facts.store): no join, no ranking.
         return f"""
@@ -195,7 +208,7 @@ class EarningsBestRank(Metric):
             WHERE paid_month BETWEEN {first} AND {last} AND total_jpy > 0
             GROUP BY worker_id"""
 
-    def rank_details_sql(self, params: Params, period: Period, cutoff_for: Callable[[str], str]) -> str:
+    def rank_details_sql(self, params: EarningsBestRankParams, period: Period, cutoff_for: Callable[[str], str]) -> str:
         """Per worker in the list parameter ``$1`` and per month of the window in which their division had
         payments: the worker's total and rank, how many were ranked, and the least another worker's total a
         worker must reach that month to rank within the cut-off (the cut-off-th highest total among the *other*
@@ -228,30 +241,33 @@ class EarningsBestRank(Metric):
             LEFT JOIN positive p ON p.worker_id = t.worker_id AND p.paid_month = c.paid_month
             ORDER BY t.worker_id, c.paid_month"""
 
-    def window(self, params: Params, period: Period) -> Window:  # type: ignore[override]
+    def window(self, params: EarningsBestRankParams, period: Period) -> Window:
         first, last = self.month_range(params, period)
         return Window("months", first_month=month_label(first), last_month=month_label(last))
 
 
-class ScoutCount(Metric):
+class ScoutCountParams(_Params):
+    window_months: int = Field(12, ge=1, le=120)
+    kinds: list[str] = Field(default_factory=lambda: ["direct"], min_length=1)
+
+    @field_validator("kinds")
+    @classmethod
+    def _known(cls, kinds: list[str]) -> list[str]:
+        unknown = sorted(set(kinds) - set(SCOUT_KINDS))
+        if unknown:
+            raise ValueError(f"unknown scout kind(s) {unknown}; known: {list(SCOUT_KINDS)}")
+        return kinds
+
+
+class ScoutCount(Metric[ScoutCountParams]):
     name = "scout_count"
     value_type = "integer"
     missing_value = 0
     description = "Number of scouts of the given kinds with sent_at in the window."
 
-    class Params(_Params):
-        window_months: int = Field(12, ge=1, le=120)
-        kinds: list[str] = Field(default_factory=lambda: ["direct"], min_length=1)
+    Params = ScoutCountParams
 
-        @field_validator("kinds")
-        @classmethod
-        def _known(cls, kinds: list[str]) -> list[str]:
-            unknown = sorted(set(kinds) - set(SCOUT_KINDS))
-            if unknown:
-                raise ValueError(f"unknown scout kind(s) {unknown}; known: {list(SCOUT_KINDS)}")
-            return kinds
-
-    def sql(self, params: Params, period: Period, rows: RowSource = all_rows) -> str:  # type: ignore[override]
+    def sql(self, params: ScoutCountParams, period: Period, rows: RowSource = all_rows) -> str:
         return f"""
             SELECT worker_id, COUNT(*) AS value
             FROM {rows("scouts")}
@@ -260,43 +276,46 @@ class ScoutCount(Metric):
               AND sent_at < {sql_timestamp(period.observed_end)}
             GROUP BY worker_id"""
 
-    def window(self, params: Params, period: Period) -> Window:  # type: ignore[override]
+    def window(self, params: ScoutCountParams, period: Period) -> Window:
         return _range_window(period, params.window_months)
 
 
 PROFILE_FIELDS = {"profile_text": "has_profile_text", "self_pr_text": "has_self_pr_text"}
 
 
-class ProfileComplete(Metric):
+class ProfileCompleteParams(_Params):
+    fields: list[str] = Field(default_factory=lambda: list(PROFILE_FIELDS), min_length=1)
+
+    @field_validator("fields")
+    @classmethod
+    def _known(cls, fields: list[str]) -> list[str]:
+        unknown = sorted(set(fields) - set(PROFILE_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown profile field(s) {unknown}; known: {list(PROFILE_FIELDS)}")
+        return fields
+
+
+class ProfileComplete(Metric[ProfileCompleteParams]):
     name = "profile_complete"
     value_type = "boolean"
     description = "Every listed profile field is non-blank (blank: empty or only white space, incl. U+3000)."
 
-    class Params(_Params):
-        fields: list[str] = Field(default_factory=lambda: list(PROFILE_FIELDS), min_length=1)
+    Params = ProfileCompleteParams
 
-        @field_validator("fields")
-        @classmethod
-        def _known(cls, fields: list[str]) -> list[str]:
-            unknown = sorted(set(fields) - set(PROFILE_FIELDS))
-            if unknown:
-                raise ValueError(f"unknown profile field(s) {unknown}; known: {list(PROFILE_FIELDS)}")
-            return fields
-
-    def sql(self, params: Params, period: Period, rows: RowSource = all_rows) -> str:  # type: ignore[override]
+    def sql(self, params: ProfileCompleteParams, period: Period, rows: RowSource = all_rows) -> str:
         condition = " AND ".join(PROFILE_FIELDS[f] for f in params.fields)
         return f"SELECT worker_id, ({condition}) AS value FROM {rows('workers')}"
 
-    def window(self, params: Params, period: Period) -> Window:  # type: ignore[override]
+    def window(self, params: ProfileCompleteParams, period: Period) -> Window:
         return Window("current")
 
 
-METRICS: dict[str, Metric] = {
+METRICS: dict[str, Metric[Any]] = {
     m.name: m for m in (CompletionRate(), ReviewMean(), EarningsBestRank(), ScoutCount(), ProfileComplete())
 }
 
 
-def get_metric(name: str) -> Metric:
+def get_metric(name: str) -> Metric[Any]:
     try:
         return METRICS[name]
     except KeyError:

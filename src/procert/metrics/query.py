@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -15,7 +16,7 @@ class MetricRequest:
     """Measure ``metric`` with ``params``, into columns named after ``column`` (a criterion id)."""
 
     column: str
-    metric: Metric
+    metric: Metric[Any]
     params: BaseModel
 
 
@@ -44,9 +45,9 @@ def metrics_sql(
     for i, req in enumerate(requests):
         alias = f"m{i}"
         sql = (
-            req.metric.worker_sql(req.params, period, placeholder, index_fence=index_fence)  # type: ignore[arg-type]
+            req.metric.worker_sql(req.params, period, placeholder, index_fence=index_fence)
             if worker_id_param
-            else req.metric.sql(req.params, period)  # type: ignore[arg-type]
+            else req.metric.sql(req.params, period)
         )
         # For one worker, every side holds only that worker: joining on the parameter lets the engine combine
         # single rows instead of building a hash table per metric (a quarter of DuckDB's time per call).

@@ -24,7 +24,7 @@ from email.message import EmailMessage
 from email.utils import formataddr
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, select, update
+from sqlalchemy import CursorResult, Engine, select, update
 from sqlalchemy.orm import Session
 
 from procert.errors import ProcertError
@@ -182,16 +182,16 @@ def _claim(
     """Mark the row ``sending`` (committed before any byte goes out) and build its mail; None if another sender
     has it or it cannot be a mail (then it is failed here, by itself)."""
     with session_scope(engine, write=True) as session:
-        claimed = session.execute(
+        claimed = session.execute(  # an UPDATE: a CursorResult, which counts the rows it changed
             update(Notification)
             .where(
                 Notification.id == notification_id,
                 Notification.status == "pending",
                 Notification.next_attempt_at <= now,
             )
-            .values(status="sending", next_attempt_at=now + LEASE, attempts=Notification.attempts + 1)
-        ).rowcount
-        if not claimed:
+            .values(status="sending", next_attempt_at=now + LEASE, attempts=Notification.attempts + 1),
+        )
+        if not isinstance(claimed, CursorResult) or not claimed.rowcount:
             return None  # another sender has it
         notification = session.get(Notification, notification_id)
         assert notification is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -24,7 +25,7 @@ def preset_ids() -> list[str]:
     return sorted(p.stem for p in _presets_dir().glob("*.toml"))
 
 
-def _location(loc: tuple[int | str, ...], data: dict) -> str:
+def _location(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
     """Render a pydantic error location, naming criteria by their id: criteria[2] (scouts).threshold."""
     parts: list[str] = []
     node: object = data

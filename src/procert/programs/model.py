@@ -155,12 +155,13 @@ class Criterion(BaseModel):
         return self
 
     @property
-    def metric_def(self) -> Metric:
+    def metric_def(self) -> Metric[Any]:
         return get_metric(self.metric)
 
     @property
     def metric_params(self) -> BaseModel:
-        return self.metric_def.Params(**self.params)
+        params: BaseModel = self.metric_def.Params(**self.params)
+        return params
 
     def request(self) -> MetricRequest:
         return MetricRequest(column=self.id, metric=self.metric_def, params=self.metric_params)
@@ -191,9 +192,10 @@ class Grace(BaseModel):
         if not isinstance(value, dict):
             raise ValueError("margins must be a table of criterion = margin")
         parsed = {str(k): _parse_threshold(v) for k, v in value.items()}
-        if any(isinstance(v, bool) or v <= 0 for v in parsed.values()):
+        margins = {k: v for k, v in parsed.items() if not isinstance(v, bool)}
+        if len(margins) < len(parsed) or any(v <= 0 for v in margins.values()):
             raise ValueError("margins must be positive numbers")
-        return parsed  # type: ignore[return-value]
+        return margins
 
 
 class PremiumScore(BaseModel):

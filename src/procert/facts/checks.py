@@ -1,0 +1,273 @@
+"""The import's checks, as SQL over the staged rows: types and shapes per column kind, references between
+tables, contracts and reviews, owners (rows never move to another worker); and the typed rows to store."""
+
+from __future__ import annotations
+
+import duckdb
+
+from procert.facts.contract import MAX_YEAR, MIN_YEAR, TABLES, Column, Table
+from procert.facts.files import MAX_FIELD_CHARS
+from procert.facts.problems import (
+    BLANK_PATTERN,
+    OFFSET_PATTERN,
+    Collector,
+    sql_ident,
+    sql_quote,
+)
+
+
+def timestamp_shape(raw: str) -> str:
+    """Cheap ISO 8601 shape test (DuckDB's own parser also accepts forms such as '2024-1-1')."""
+    return (
+        f"(length({raw}) >= 10 AND {raw}[5] = '-' AND {raw}[8] = '-' AND (length({raw}) = 10 "
+        f"OR ({raw}[11] IN ('T', ' ') AND {raw}[14] = ':')))"
+    )
+
+
+def build_typed(con: duckdb.DuckDBPyConnection, table: Table, present: set[str]) -> None:
+    """Convert ``stage_<t>`` to ``typed_<t>`` in one pass: every value parsed once and, beside each column,
+    ``err_<column>``: why the value is bad, or NULL. The raw stage table is dropped afterwards."""
+    inner = ["rowid + 1 AS _row"]
+    outer = ["_row"]
+    for col in table.columns:
+        name = col.name
+        if name not in present:
+            outer.append(f"NULL AS {name}")
+            continue
+        c = sql_ident(name)
+        raw, value = f"r_{name}", f"v_{name}"
+        inner.append(f"NULLIF(trim({c}), '') AS {raw}")
+        shown = f"' (got ''' || left({raw}, 40) || ''')'"
+        reasons = [] if col.nullable else [f"WHEN {raw} IS NULL THEN 'is empty'"]
+        if col.kind in ("text", "line"):
+            inner.append(f"{c} AS {value}")
+        elif col.kind in ("id", "enum", "email"):
+            inner.append(f"{raw} AS {value}")
+        elif col.kind in ("integer", "rating"):
+            # The pattern first: TRY_CAST alone would round '4.5' to 5.
+            inner.append(
+                f"CASE WHEN regexp_full_match({raw}, '[+-]?[0-9]+') THEN TRY_CAST({raw} AS BIGINT) END AS {value}"
+            )
+        else:
+            inner.append(f"CASE WHEN {timestamp_shape(raw)} THEN TRY_CAST({raw} AS TIMESTAMPTZ) END AS {value}")
+        if col.kind in ("text", "line"):
+            reasons.append(
+                f"WHEN length({c}) > {MAX_FIELD_CHARS} "
+                f"THEN 'a value of ' || format('{{:,}}', length({c})) || ' characters (at most {MAX_FIELD_CHARS:,})'"
+            )
+        if col.kind in ("id", "line", "email"):
+            # Control characters (NUL, line breaks, ESC…) break mail headers, URLs and other databases.
+            reasons.append(
+                f"WHEN regexp_matches({c}, '[\\x00-\\x1f\\x7f]') "
+                "THEN 'contains a control character (such as a line break, tab, NUL or ESC)'"
+            )
+        if col.kind == "email":
+            # The contract's one rule (procert.facts.contract.email_problem), called from SQL.
+            reasons.append(
+                f"WHEN procert_email_problem({raw}) IS NOT NULL THEN procert_email_problem({raw}) || {shown}"
+            )
+        if col.kind == "enum":
+            choices = ", ".join(sql_quote(v) for v in col.choices)
+            expected = ", ".join(col.choices)
+            reasons.append(
+                f"WHEN {raw} NOT IN ({choices}) "
+                f"THEN 'unknown value ' || chr(39) || left({raw}, 40) || chr(39) || '; expected one of {expected}'"
+            )
+        elif col.kind in ("integer", "rating"):
+            reasons.append(f"WHEN {value} IS NULL THEN 'not an integer' || {shown}")
+            if col.kind == "rating":
+                reasons.append(
+                    f"WHEN {value} NOT BETWEEN {col.minimum} AND {col.maximum} "
+                    f"THEN 'must be an integer from {col.minimum} to {col.maximum}' || {shown}"
+                )
+            else:
+                if col.minimum is not None:
+                    reasons.append(f"WHEN {value} < {col.minimum} THEN 'must be ≥ {col.minimum:,}' || {shown}")
+                if col.maximum is not None:
+                    reasons.append(f"WHEN {value} > {col.maximum} THEN 'must be ≤ {col.maximum:,}' || {shown}")
+        elif col.kind == "timestamp":
+            reasons.append(f"WHEN {value} IS NULL THEN 'not an ISO 8601 timestamp' || {shown}")
+            sign, hours, minutes = (f"regexp_extract({raw}, '{OFFSET_PATTERN}', {n})" for n in (1, 2, 3))
+            reasons.append(
+                f"WHEN regexp_matches({raw}, '{OFFSET_PATTERN}') AND ("
+                f"CAST({hours} AS INTEGER) > CASE {sign} WHEN '-' THEN 12 ELSE 14 END "
+                f"OR CAST(coalesce(NULLIF({minutes}, ''), '0') AS INTEGER) > 59) "
+                f"THEN 'has an impossible UTC offset (from -12:00 to +14:00)' || {shown}"
+            )
+            reasons.append(
+                f"WHEN year({value}) NOT BETWEEN {MIN_YEAR} AND {MAX_YEAR} "
+                f"THEN 'the year must be from {MIN_YEAR} to {MAX_YEAR}' || {shown}"
+            )
+        outer.append(f"{value} AS {name}")
+        if reasons:
+            # Empty cells of nullable columns are fine; every other reason applies to non-empty cells.
+            guard = "" if not col.nullable else f"WHEN {raw} IS NULL THEN NULL "
+            outer.append(f"CASE {guard}{' '.join(reasons)} END AS err_{name}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE typed_{table.name} AS "
+        f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM stage_{table.name})"
+    )
+    con.execute(f"DROP TABLE stage_{table.name}")
+
+
+def column_checks(table: Table, file: str, con: duckdb.DuckDBPyConnection, problems: Collector) -> None:
+    typed = f"typed_{table.name}"
+    err_columns = {row[0] for row in con.execute(f"DESCRIBE {typed}").fetchall() if row[0].startswith("err_")}
+    for col in table.columns:
+        if f"err_{col.name}" in err_columns:
+            problems.add_query(
+                con,
+                file,
+                col.name,
+                f"SELECT _row AS row, err_{col.name} AS reason FROM {typed} WHERE err_{col.name} IS NOT NULL",
+            )
+    # Duplicate keys: every occurrence after the first is a problem.
+    key = table.key
+    problems.add_query(
+        con,
+        file,
+        key,
+        f"""SELECT t._row AS row,
+                   'duplicate {key} ' || chr(39) || t.{key} || chr(39) || ' (first on row ' || d.first_row || ')'
+                   AS reason
+            FROM {typed} t
+            JOIN (SELECT {key}, min(_row) AS first_row FROM {typed} WHERE {key} IS NOT NULL
+                  GROUP BY {key} HAVING count(*) > 1) d ON d.{key} = t.{key}
+            WHERE t._row <> d.first_row""",
+    )
+
+
+def reference_checks(
+    table: Table,
+    present: set[str],
+    file: str,
+    staged: set[str],
+    replace: bool,
+    con: duckdb.DuckDBPyConnection,
+    problems: Collector,
+) -> None:
+    for col in table.columns:
+        if col.references is None or col.name not in present:
+            continue
+        target = TABLES[col.references]
+        sources = []
+        if col.references in staged:
+            sources.append(f"SELECT {target.key} AS k FROM typed_{target.name}")
+        if not (replace and col.references in staged):
+            sources.append(f"SELECT {target.key} AS k FROM main.{target.name}")
+        known = " UNION ALL ".join(sources)
+        problems.add_query(
+            con,
+            file,
+            col.name,
+            f"""SELECT s._row AS row,
+                       'unknown {target.key} ' || chr(39) || s.{col.name} || chr(39)
+                       || ': no such row in {target.name}' AS reason
+                FROM typed_{table.name} s
+                WHERE s.{col.name} IS NOT NULL
+                  AND s.{col.name} NOT IN (SELECT k FROM ({known}) WHERE k IS NOT NULL)""",
+        )
+
+
+def contract_checks(present: set[str], file: str, con: duckdb.DuckDBPyConnection, problems: Collector) -> None:
+    if {"status", "closed_at"} <= present:
+        problems.add_query(
+            con,
+            file,
+            "closed_at",
+            """SELECT _row AS row,
+                      CASE WHEN status IN ('delivered', 'cancelled') AND closed_at IS NULL AND err_closed_at IS NULL
+                           THEN 'is empty but status is ' || status || ' (a closed contract needs closed_at)'
+                           WHEN status = 'active' AND closed_at IS NOT NULL
+                           THEN 'must be empty while status is active' END AS reason
+               FROM typed_contracts WHERE reason IS NOT NULL""",
+        )
+    if {"started_at", "closed_at"} <= present:
+        problems.add_query(
+            con,
+            file,
+            "closed_at",
+            "SELECT _row AS row, 'is before started_at' AS reason FROM typed_contracts WHERE closed_at < started_at",
+        )
+
+
+def review_checks(
+    present: set[str],
+    file: str,
+    staged: set[str],
+    replace: bool,
+    con: duckdb.DuckDBPyConnection,
+    problems: Collector,
+) -> None:
+    if not {"contract_id", "worker_id"} <= present:
+        return
+    sources = []
+    if "contracts" in staged:
+        sources.append("SELECT contract_id AS cid, worker_id AS wid, 0 AS pri FROM typed_contracts")
+    if not (replace and "contracts" in staged):
+        sources.append("SELECT contract_id AS cid, worker_id AS wid, 1 AS pri FROM main.contracts")
+    problems.add_query(
+        con,
+        file,
+        "worker_id",
+        f"""SELECT r._row AS row,
+                   'worker ' || chr(39) || r.worker_id || chr(39) || ' is not the worker of contract '
+                   || chr(39) || c.cid || chr(39) || ' (' || c.wid || ')' AS reason
+            FROM typed_reviews r
+            JOIN (SELECT cid, arg_min(wid, pri) AS wid FROM ({" UNION ALL ".join(sources)}) GROUP BY cid) c
+              ON c.cid = r.contract_id
+            WHERE c.wid <> r.worker_id""",
+    )
+
+
+def owner_checks(table: Table, file: str, con: duckdb.DuckDBPyConnection, problems: Collector) -> None:
+    """An upsert may correct a row, never hand it to another worker (its reviews and payments would follow)."""
+    problems.add_query(
+        con,
+        file,
+        "worker_id",
+        f"""SELECT t._row AS row,
+                   '{table.key} ' || chr(39) || t.{table.key} || chr(39) || ' belongs to worker ' || chr(39)
+                   || s.worker_id || chr(39) || ' in the stored facts; a row cannot move to another worker '
+                   || '(use a new id, or --replace with a full export)' AS reason
+            FROM typed_{table.name} t JOIN main.{table.name} s ON s.{table.key} = t.{table.key}
+            WHERE t.worker_id IS NOT NULL AND s.worker_id <> t.worker_id""",
+    )
+
+
+def keep_stored_values(con: duckdb.DuckDBPyConnection, table: Table, present: set[str]) -> None:
+    """Optional columns the file leaves out keep their stored values for the rows it updates (new rows get
+    none): re-importing workers without ``email`` must not erase every address."""
+    absent = [c.name for c in table.columns if c.name not in present and not c.required]
+    if not absent:
+        return
+    key = table.key
+    replaced = ", ".join(f"s.{name} AS {name}" for name in absent)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE typed_{table.name} AS
+            SELECT t.* REPLACE ({replaced}) FROM typed_{table.name} t
+            LEFT JOIN main.{table.name} s ON s.{key} = t.{key}"""
+    )
+
+
+def stored_select(table: Table) -> str:
+    """SELECT list turning a validated typed table into the stored columns, derived ones included."""
+
+    def column(col: Column) -> str:
+        if col.kind == "timestamp":
+            # TIMESTAMPTZ -> naive UTC instant by plain arithmetic on the epoch (no time-zone lookup per row).
+            return f"make_timestamp(epoch_us({col.name})) AS {col.name}"
+        return col.name
+
+    parts = [column(c) for c in table.columns]
+    if table.name == "workers":
+        parts += [
+            f"NOT regexp_full_match(coalesce(profile_text, ''), '{BLANK_PATTERN}') AS has_profile_text",
+            f"NOT regexp_full_match(coalesce(self_pr_text, ''), '{BLANK_PATTERN}') AS has_self_pr_text",
+        ]
+    elif table.name == "reviews":
+        parts.append("skill + quality + schedule + communication + partnership AS item_sum")
+    elif table.name == "payments":
+        # The calendar month of the payment in the program's (the session's) time zone: year * 12 + month - 1.
+        parts.append("year(paid_at) * 12 + month(paid_at) - 1 AS paid_month")
+    return ", ".join(parts)

@@ -1,0 +1,239 @@
+"""Reading an export's files: finding them, diagnosing CSV text (encoding, quoting, control characters) in
+Python with the file, row and column of each problem, and staging them into DuckDB."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from procert.facts.contract import TABLE_ORDER, TABLES
+from procert.facts.problems import (
+    MAX_REPORTED_PROBLEMS,
+    Collector,
+    Problem,
+    sql_ident,
+    sql_quote,
+)
+
+SUPPORTED_SUFFIXES = (".csv", ".parquet")
+
+
+def table_of(path: Path) -> tuple[str, str] | None:
+    """The (table, format) a file name stands for: ``workers.csv``, ``workers.csv.gz``, ``workers.parquet``."""
+    name = path.name.lower()
+    for suffix, fmt in ((".csv.gz", "csv"), (".csv", "csv"), (".parquet", "parquet")):
+        if name.endswith(suffix):
+            return name[: -len(suffix)], fmt
+    return None
+
+
+def find_files(directory: Path, problems: Collector) -> dict[str, Path]:
+    if not directory.is_dir():
+        problems.add(Problem(str(directory), None, None, "not a folder"))
+        return {}
+    found: dict[str, Path] = {}
+    for path in sorted(directory.iterdir()):
+        named = table_of(path)
+        stem = named[0] if named else path.name.split(".", 1)[0].lower()
+        if stem not in TABLES:
+            continue
+        if path.is_dir():
+            problems.add(Problem(path.name, None, None, "is a folder; expected a CSV or Parquet file"))
+            continue
+        if named is None:
+            problems.add(
+                Problem(path.name, None, None, "not a CSV or Parquet file (expected .csv, .csv.gz or .parquet)")
+            )
+            continue
+        expected = path.name[: len(stem)]
+        if expected != stem:
+            problems.add(
+                Problem(
+                    path.name, None, None, f"file names are lower case: rename it to {stem}{path.name[len(stem) :]}"
+                )
+            )
+            continue
+        if stem in found:
+            problems.add(Problem(path.name, None, None, f"{found[stem].name} holds the same table; keep one of them"))
+            continue
+        found[stem] = path
+    if not found and problems.total == 0:
+        expected_files = ", ".join(f"{t}.csv" for t in TABLE_ORDER)
+        problems.add(Problem(str(directory), None, None, f"no table files found (expected {expected_files})"))
+    return found
+
+
+#: Longest value one CSV cell may hold (a profile of a million characters is an export error, not a profile).
+MAX_FIELD_CHARS = 1_000_000
+
+
+def is_csv(path: Path) -> bool:
+    return path.name.lower().endswith((".csv", ".csv.gz"))
+
+
+def open_text(path: Path, encoding: str) -> io.TextIOWrapper:
+    raw: gzip.GzipFile | io.BufferedReader = (
+        gzip.GzipFile(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+    )
+    return io.TextIOWrapper(raw, encoding=encoding, newline="", errors="strict")
+
+
+def encoding_problem(path: Path, encoding: str) -> Problem | None:
+    """Whether the file decodes in ``encoding``; if not, where it stops and which encoding it looks like."""
+    try:
+        with open_text(path, encoding) as text:
+            line = 1
+            while chunk := text.read(1 << 20):
+                line += chunk.count("\n")
+    except UnicodeDecodeError:
+        likely = ""
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rb") as fh:
+            head = fh.read(1 << 20)
+        for guess, label in (("cp932", "Shift_JIS (CP932), Japanese Excel's default"), ("euc_jp", "EUC-JP")):
+            try:
+                head.decode(guess)
+                likely = f"; it looks like {label}"
+                break
+            except UnicodeDecodeError:
+                continue
+        return Problem(
+            path.name,
+            None,
+            None,
+            f'not {encoding.upper()} text (near line {line}){likely}. Save it as "CSV UTF-8" or convert it '
+            f"(iconv -f CP932 -t UTF-8 {path.name} > utf8.csv), or import with --encoding cp932",
+        )
+    return None
+
+
+def csv_problems(path: Path, encoding: str) -> list[Problem]:
+    """Find where a CSV file breaks the format, for a clear report (DuckDB's own errors name no row): the
+    encoding, a duplicate header, a row with a different number of fields, broken quoting, a huge cell."""
+    problem = encoding_problem(path, encoding)
+    if problem is not None:
+        return [problem]
+    found: list[Problem] = []
+    csv.field_size_limit(sys.maxsize)
+    with open_text(path, encoding) as text:
+        reader = csv.reader(text, strict=True)
+        try:
+            header = next(reader, [])
+            header[:1] = [h.lstrip("\ufeff") for h in header[:1]]
+            row_number = 0
+            seen: set[str] = set()
+            for name in header:
+                if name in seen:
+                    found.append(Problem(path.name, None, name, "appears twice in the header"))
+                seen.add(name)
+            row_number = 0
+            for row in reader:
+                row_number += 1
+                if len(row) != len(header):
+                    found.append(
+                        Problem(path.name, row_number, None, f"has {len(row)} fields; the header has {len(header)}")
+                    )
+                for name, value in zip(header, row, strict=False):
+                    if len(value) > MAX_FIELD_CHARS:
+                        found.append(
+                            Problem(
+                                path.name,
+                                row_number,
+                                name,
+                                f"a value of {len(value):,} characters (at most {MAX_FIELD_CHARS:,})",
+                            )
+                        )
+                if len(found) >= MAX_REPORTED_PROBLEMS:
+                    break
+        except csv.Error as exc:
+            found.append(Problem(path.name, row_number + 1, None, f"broken quoting near line {reader.line_num}: {exc}"))
+    return found
+
+
+def stage(con: duckdb.DuckDBPyConnection, table: str, path: Path, problems: Collector, encoding: str = "utf-8") -> bool:
+    """Load one file, every column as text, into ``stage_<table>``; rowid + 1 is the data row number."""
+    stage = f"stage_{table}"
+    con.execute(f"DROP TABLE IF EXISTS {stage}")
+    source = path
+    try:
+        if is_csv(path):
+            opener = gzip.open if path.name.lower().endswith(".gz") else open
+            with opener(path, "rb") as fh:
+                head = fh.read(65536)
+            if b"\x00" in head:
+                problems.add(Problem(path.name, None, None, "binary content: not a UTF-8 CSV file"))
+                return False
+            header_problems = [p for p in csv_header_problems(path, encoding)]
+            if header_problems:
+                for p in header_problems:
+                    problems.add(p)
+                return False
+            if encoding.lower().replace("-", "_") not in ("utf_8", "utf8"):
+                source = transcoded(path, encoding)
+            con.execute(
+                f"""CREATE TEMP TABLE {stage} AS SELECT * FROM read_csv({sql_quote(str(source))},
+                    header = true, all_varchar = true, delim = ',', quote = '"', escape = '"',
+                    encoding = 'utf-8', null_padding = false, strict_mode = true,
+                    max_line_size = {4 * MAX_FIELD_CHARS + 1024})"""
+            )
+        else:
+            described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_quote(str(path))})").fetchall()
+            nested = [c[0] for c in described if re.search(r"\[|STRUCT|MAP|UNION", str(c[1]))]
+            for name in nested:
+                problems.add(Problem(path.name, None, name, "holds lists or structures; expected one plain value"))
+            names = [c[0] for c in described]
+            for name in sorted({n for n in names if names.count(n) > 1}):
+                problems.add(Problem(path.name, None, name, "appears twice in the schema"))
+            if nested or len(set(names)) != len(names):
+                return False
+            casts = ", ".join(f"CAST({sql_ident(c[0])} AS VARCHAR) AS {sql_ident(c[0])}" for c in described)
+            con.execute(f"CREATE TEMP TABLE {stage} AS SELECT {casts} FROM read_parquet({sql_quote(str(path))})")
+    except duckdb.Error as exc:
+        if is_csv(path):
+            found = csv_problems(path, encoding)
+            if found:
+                for p in found:
+                    problems.add(p)
+                return False
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        kind = "CSV" if is_csv(path) else "Parquet"
+        problems.add(Problem(path.name, None, None, f"cannot be read as {kind}: {message}"))
+        return False
+    finally:
+        if source != path:
+            source.unlink(missing_ok=True)
+    return True
+
+
+def csv_header_problems(path: Path, encoding: str) -> list[Problem]:
+    """The header alone, read before DuckDB (which renames a repeated column silently)."""
+    try:
+        with open_text(path, encoding) as text:
+            header = next(csv.reader(text), [])
+    except (UnicodeDecodeError, csv.Error):
+        return csv_problems(path, encoding)
+    header[:1] = [h.lstrip("\ufeff") for h in header[:1]]
+    return [
+        Problem(path.name, None, name, "appears twice in the header")
+        for name in sorted({n for n in header if header.count(n) > 1})
+    ]
+
+
+def transcoded(path: Path, encoding: str) -> Path:
+    """A UTF-8 copy of a CSV file in another encoding (``--encoding cp932``), beside the temporary files."""
+    problem = encoding_problem(path, encoding)
+    if problem is not None:
+        raise duckdb.InvalidInputException(problem.reason)
+    handle, name = tempfile.mkstemp(suffix=".csv", prefix="procert-utf8-")
+    with os.fdopen(handle, "w", encoding="utf-8", newline="") as out, open_text(path, encoding) as text:
+        shutil.copyfileobj(text, out, 1 << 20)
+    return Path(name)
