@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -110,6 +111,11 @@ class Settings(BaseSettings):
                 "demo mode cannot run against PROCERT_DATABASE_URL (a production ledger): unset one of them"
             )
         return self
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        """The default of setting ``name``: what code below the core object uses, so it is declared once."""
+        return cls.model_fields[name].get_default(call_default_factory=True)
 
     @property
     def ledger_url(self) -> str:

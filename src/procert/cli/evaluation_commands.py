@@ -169,31 +169,8 @@ def explain_command(
         except FactStoreError as exc:
             fail(str(exc))
     if fmt == "json":
-        payload = {
-            "worker_id": explanation.worker_id,
-            "division": explanation.division,
-            "status": explanation.status,
-            "certified": explanation.certified,
-            "program": prog.id,
-            "program_version": prog.version,
-            "as_of": day.isoformat(),
-            "next_evaluation": explanation.next_evaluation.isoformat(),
-            "criteria": [
-                {
-                    "id": c.id,
-                    "label": c.label,
-                    "value": c.value,
-                    "threshold": c.threshold_text,
-                    "passed": c.passed,
-                    "window": c.window_text,
-                    "what_it_would_take": c.takes,
-                    "margin": c.margin,
-                    "advice": c.advice,
-                    "facts": c.facts,
-                }
-                for c in explanation.criteria
-            ],
-        }
+        # The one explanation schema, as the web API and the mails carry it.
+        payload = explanation.to_json()
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
         return
     out.print(terminal_safe(explanation.to_text()), highlight=False, markup=False, soft_wrap=True)

@@ -19,6 +19,7 @@ from procert.evaluation import evaluate, explain_rows, keeps, near_miss
 from procert.facts import FactStore
 from procert.metrics import Period
 from procert.programs import Program
+from procert.settings import Settings
 
 from .audit import audit, utcnow
 from .decision import Decision, Previous, decide, forecast_failures
@@ -52,8 +53,8 @@ class NotifyOptions:
     Built from the settings by :meth:`procert.core.Procert.notify_options`."""
 
     enabled: bool = True
-    public_url: str = "http://127.0.0.1:8000"
-    at_risk_days: int = 14
+    public_url: str = Settings.default("public_url")
+    at_risk_days: int = Settings.default("at_risk_days")
 
 
 @dataclass
@@ -113,7 +114,7 @@ def record_run(
     actor: str,
     force: bool = False,
     backfill: bool = False,
-    max_worker_drop: float = 0.2,
+    max_worker_drop: float = Settings.default("max_worker_drop"),
     notify: NotifyOptions | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RunOutcome:

@@ -17,6 +17,8 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
+from procert.settings import Settings
+
 from .db import session_scope
 from .models import ApiKey, Override, Run, RunResult, Transition
 
@@ -210,7 +212,12 @@ class StatusReader:
     """
 
     def __init__(
-        self, engine: Engine, *, program_id: str, today: Callable[[], date], refresh_seconds: float = 1.0
+        self,
+        engine: Engine,
+        *,
+        program_id: str,
+        today: Callable[[], date],
+        refresh_seconds: float = Settings.default("ledger_refresh_seconds"),
     ) -> None:
         self.engine = engine
         self.program_id = program_id

@@ -32,6 +32,7 @@ from procert.facts.contract import email_problem, idna_domain
 from procert.ledger import Notification, audit, session_scope
 from procert.ledger.audit import utcnow
 from procert.notify.render import render
+from procert.settings import Settings
 
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=10)
@@ -39,14 +40,16 @@ LEASE = timedelta(minutes=10)
 
 @dataclass(frozen=True)
 class SmtpConfig:
-    host: str = "127.0.0.1"
-    port: int = 25
-    starttls: bool = False
-    ssl: bool = False
-    user: str | None = None
-    password: str | None = None
-    sender: str = "procert@localhost"
-    timeout: float = 10.0
+    """Where and how mails go; built from the settings by :attr:`procert.core.Procert.smtp` (defaults: theirs)."""
+
+    host: str = Settings.default("smtp_host")
+    port: int = Settings.default("smtp_port")
+    starttls: bool = Settings.default("smtp_starttls")
+    ssl: bool = Settings.default("smtp_ssl")
+    user: str | None = Settings.default("smtp_user")
+    password: str | None = Settings.default("smtp_password")
+    sender: str = Settings.default("smtp_from")
+    timeout: float = Settings.default("smtp_timeout")
 
 
 @dataclass
