@@ -438,10 +438,7 @@ OWN = {
 def every_route(app) -> list[tuple[str, str]]:
     from fastapi.routing import APIRoute
 
-    from procert.web.routes import ROUTERS  # what create_app includes (FastAPI keeps included routers unflattened)
-
-    routes = [r for router in ROUTERS for r in router.routes]
-    return [(method, r.path) for r in routes if isinstance(r, APIRoute) for method in sorted(r.methods)]
+    return [(method, r.path) for r in app.routes if isinstance(r, APIRoute) for method in sorted(r.methods)]
 
 
 def test_every_route_refuses_anonymous_visitors_and_other_workers(admin_site):

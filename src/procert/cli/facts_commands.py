@@ -94,9 +94,7 @@ def facts_command(home: HomeOption = None) -> None:
         fail(f"no facts database at {settings.facts_path}: run `procert import DIR` first")
     with facts_of(core) as store:
         counts = store.counts()
-        imports = store.query(
-            "SELECT import_id, imported_at, mode, source FROM procert_imports ORDER BY import_id DESC LIMIT 5"
-        ).fetchall()
+        imports = store.latest_imports(limit=5)
         out.print(
             f"{settings.facts_path}: time zone {store.timezone}, fingerprint {store.fingerprint()}", highlight=False
         )

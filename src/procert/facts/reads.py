@@ -109,6 +109,18 @@ class WorkerReads:
         )
         return [_facts(r) for r in rows]
 
+    def latest_imports(self, *, limit: int) -> list[tuple[int, datetime, str, str]]:
+        """The latest imports, newest first: (number, when in UTC, upsert or replace, the folder imported)."""
+        rows = (
+            self.reader()
+            .execute(
+                "SELECT import_id, imported_at, mode, source FROM procert_imports ORDER BY import_id DESC LIMIT ?",
+                [limit],
+            )
+            .fetchall()
+        )
+        return [(int(i), at, str(mode), str(source)) for i, at, mode, source in rows]
+
     def contract_amount_quartiles(self, worker_ids: Sequence[str]) -> dict[str, tuple[float, float]]:
         """Each listed worker's usual contract amount: the 25th and 75th percentile of positive amounts."""
         if not worker_ids:

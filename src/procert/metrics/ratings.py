@@ -36,18 +36,26 @@ def lifetime_ratings(store: FactStore, worker_ids: Sequence[str], *, as_of: date
     if not ids:
         return {}
     metric, period = ReviewMean(), Period(as_of, timezone)
+    overall_params, communication_params = ReviewMean.Params(), ReviewMean.Params(items=["communication"])
+    if len(ids) == 1:
+        # One worker (a profile page): the metric's single-worker form, an index lookup instead of a scan.
+        overall = metric.worker_sql(overall_params, period, "$1", index_fence=True)
+        communication = metric.worker_sql(communication_params, period, "$1", index_fence=True)
+        parameters: list[object] = [ids[0]]
+    else:
 
-    def listed(table: str) -> str:
-        return f"(SELECT * FROM {table} WHERE worker_id IN (SELECT unnest($1))) {table}"
+        def listed(table: str) -> str:
+            return f"(SELECT * FROM {table} WHERE worker_id IN (SELECT unnest($1))) {table}"
 
-    overall = metric.sql(ReviewMean.Params(), period, listed)
-    communication = metric.sql(ReviewMean.Params(items=["communication"]), period, listed)
+        overall = metric.sql(overall_params, period, listed)
+        communication = metric.sql(communication_params, period, listed)
+        parameters = [ids]
     rows = (
         store.reader()
         .execute(
             f"SELECT o.worker_id, o.num, o.den, c.num, c.den "
             f"FROM ({overall}) o JOIN ({communication}) c USING (worker_id)",
-            [ids],
+            parameters,
         )
         .fetchall()
     )

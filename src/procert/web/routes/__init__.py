@@ -1,5 +1,5 @@
-"""The web's routes, one module per area, each an ``APIRouter`` registered explicitly by
-:func:`procert.web.app.create_app` in the order of :data:`ROUTERS`."""
+"""The web's routes, one module per area, each an ``APIRouter`` whose routes
+:func:`procert.web.app.create_app` puts on the app, in the order of :data:`ROUTERS`."""
 
 from __future__ import annotations
 

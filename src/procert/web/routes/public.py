@@ -34,9 +34,9 @@ async def fresh_snapshot(context: WebContext) -> None:
 
 
 @router.get("/healthz", tags=["operations"], response_model=Health)
-async def healthz(context: Context) -> Health:
+async def healthz(request: Request) -> Health:
     """Liveness: answers without touching the ledger or the facts (for load balancers)."""
-    return Health(status="ok", program=context.program.id)
+    return Health(status="ok", program=request.app.state.context.program.id)
 
 
 @router.get("/", include_in_schema=False)
