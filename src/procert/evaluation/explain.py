@@ -68,10 +68,10 @@ def progress(criterion: Criterion, value: Any, division: str) -> float:
     return min(float(value) / threshold, 1.0) if threshold > 0 else 1.0
 
 
-def threshold_text(criterion: Criterion, division: str) -> str:
+def threshold_text(criterion: Criterion, division: str, lang: str = "ja") -> str:
     threshold = criterion.threshold_for(division)
-    if isinstance(threshold, bool):
-        return f"{criterion.comparison} {str(threshold).lower()}"
+    if isinstance(threshold, bool):  # a word, as values are shown (はい / yes), not Python's True
+        return f"{criterion.comparison} {format_value(threshold, lang)}"
     shown = f"{(threshold * 100).normalize():f}%" if criterion.display == "percent" else f"{threshold.normalize():f}"
     return f"{criterion.comparison} {shown}"
 
@@ -307,7 +307,7 @@ def _explain_one(
                 label=criterion.label.get(lang),
                 value=value,
                 value_text=value_text,
-                threshold_text=threshold_text(criterion, division),
+                threshold_text=threshold_text(criterion, division, lang),
                 passed=passed,
                 window_text=window_text(criterion.metric_def.window(criterion.metric_params, period), lang),
                 takes=takes,

@@ -7,6 +7,7 @@ Mixed into :class:`~procert.facts.store.FactStore`; every read uses the calling 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,11 +57,12 @@ def _like_pattern(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-class WorkerReads:
-    """The reads; :class:`FactStore` provides :meth:`reader`."""
+class WorkerReads(ABC):
+    """The reads, over the connection :meth:`reader` gives (:class:`FactStore` implements it)."""
 
-    def reader(self) -> duckdb.DuckDBPyConnection:  # pragma: no cover - provided by FactStore
-        raise NotImplementedError
+    @abstractmethod
+    def reader(self) -> duckdb.DuckDBPyConnection:
+        """This thread's own connection to the store."""
 
     def has_worker(self, worker_id: str) -> bool:
         return self.reader().execute("SELECT 1 FROM workers WHERE worker_id = ?", [worker_id]).fetchone() is not None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import insert, select, update
@@ -351,7 +351,7 @@ def _queue_notifications(
     now = utcnow()
     base = options.public_url.rstrip("/")
 
-    def item(change: _Change, kind: Literal["granted", "kept", "lost", "at_risk"], not_before: Any) -> OutboxItem:
+    def item(change: _Change, kind: Literal["granted", "kept", "lost", "at_risk"], not_before: datetime) -> OutboxItem:
         facts = contacts.get(change.worker_id)
         locale = facts.locale if facts else "ja"
         row = change.row or {}

@@ -49,7 +49,7 @@ def official_status(context: WebContext, worker_id: str, lang: str) -> StatusOut
                 label=c.label.get(lang),
                 value=recorded.get(c.id),
                 value_text=format_value(recorded.get(c.id), lang, display=c.display),
-                threshold_text=threshold_text(c, division),
+                threshold_text=threshold_text(c, division, lang),
                 passed=passed.get(c.id),
                 advice=c.advice.get(lang),
                 progress=progress(c, recorded.get(c.id), division) if status.division is not None else None,

@@ -135,14 +135,8 @@ def page_admin(request: Request) -> str:
 def signed_in_as(request: Request, worker_id: str | None) -> str:
     """Who may see ``worker_id``: an admin sees anyone; a signed-in worker only themselves (``None``: whoever
     is signed in). 401 without valid credentials, 403 for another worker's data."""
-    key = request.headers.get("x-api-key")
-    if key is not None:
-        if request.app.state.context.api_key(key) is None:
-            raise HTTPException(status_code=401, detail="invalid or revoked API key")
-        if worker_id is None:
-            raise HTTPException(status_code=400, detail="name the worker")
-        return worker_id
-    if request.session.get("admin") and admin_session_valid(request):
+    if request.headers.get("x-api-key") is not None or (request.session.get("admin") and admin_session_valid(request)):
+        admin_actor(request)  # a forged or revoked key: 401
         if worker_id is None:
             raise HTTPException(status_code=400, detail="name the worker")
         return worker_id

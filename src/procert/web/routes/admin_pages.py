@@ -4,7 +4,7 @@ workers with their history, overrides set and lifted by CSRF-protected forms, th
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -35,11 +35,10 @@ from procert.web.deps import Context, Lang, PageAdmin, page_admin, sign_out
 from procert.web.pages import message_page, pick_lang, render
 from procert.web.params import PageQuery
 from procert.web.profile import public_profile
-from procert.web.routes.admin_api import OverrideRequest
+from procert.web.routes.admin_api import OutboxStatus, OverrideRequest
 from procert.web.rows import notification_out, override_out, run_out, transition_out
 
 router = APIRouter(include_in_schema=False)
-OutboxStatus = Literal["pending", "sending", "sent", "failed", "skipped"]
 #: Failed sign-ins per client address, in this process (accounts are locked in the ledger, for every process).
 throttle = SignInThrottle()
 
