@@ -106,8 +106,24 @@ class Export:
         self.rows["scouts"].append(row)
         return sid
 
-    def write(self, directory: Path, fmt: str = "csv", tables: tuple[str, ...] = TABLE_ORDER) -> Path:
+    def inquiry(self, worker_id: str, received_at: str, replied_at: str | None, **values: Any) -> str:
+        qid = values.pop("inquiry_id", None) or self._next("Q")
+        row = {
+            "inquiry_id": qid,
+            "worker_id": worker_id,
+            "client_id": "K1",
+            "received_at": received_at,
+            "replied_at": replied_at,
+        }
+        row.update(values)
+        self.rows["inquiries"].append(row)
+        return qid
+
+    def write(self, directory: Path, fmt: str = "csv", tables: tuple[str, ...] | None = None) -> Path:
+        """Write each table (by default every required one, and an optional one when it has rows)."""
         directory.mkdir(parents=True, exist_ok=True)
+        if tables is None:
+            tables = tuple(t for t in TABLE_ORDER if self.rows[t] or not TABLES[t].optional)
         for table in tables:
             rows = self.rows[table]
             columns = list(TABLES[table].column_names)

@@ -176,7 +176,7 @@ def test_misnamed_files_and_folders_are_reported_and_gzip_is_read(store, tmp_pat
         (gz / f"{name}.csv").unlink()
         (gz / f"{name}.csv.gz").write_bytes(gzip.compress(data))
     import_export(store, gz, timezone=TZ)
-    assert store.counts() == {"workers": 2, "contracts": 1, "reviews": 1, "payments": 1, "scouts": 1}
+    assert store.counts() == {"workers": 2, "contracts": 1, "reviews": 1, "payments": 1, "scouts": 1, "inquiries": 0}
 
 
 # ---- 10. clear refusals ---------------------------------------------------------------------------------------

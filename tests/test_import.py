@@ -48,7 +48,7 @@ def loaded(store: FactStore, tmp_path: Path) -> FactStore:
 
 
 def test_import_stores_every_table_and_keys_months_in_program_time(loaded: FactStore):
-    assert loaded.counts() == {"workers": 2, "contracts": 1, "reviews": 1, "payments": 1, "scouts": 1}
+    assert loaded.counts() == {"workers": 2, "contracts": 1, "reviews": 1, "payments": 1, "scouts": 1, "inquiries": 0}
     paid_at, month = loaded.query("SELECT paid_at, paid_month FROM payments").fetchone()
     assert paid_at == datetime(2024, 5, 1, 15, 0)  # stored as naive UTC
     assert month == 2024 * 12 + 4  # May 2024
@@ -92,12 +92,12 @@ def test_replace_mode_needs_every_table_and_replaces_them(loaded: FactStore, tmp
     with pytest.raises(ImportFailed, match="--replace needs every table"):
         import_export(loaded, exp.write(tmp_path / "partial", tables=("workers",)), timezone=TZ, replace=True)
     import_export(loaded, exp.write(tmp_path / "full"), timezone=TZ, replace=True)
-    assert loaded.counts() == {"workers": 1, "contracts": 0, "reviews": 0, "payments": 0, "scouts": 0}
+    assert loaded.counts() == {"workers": 1, "contracts": 0, "reviews": 0, "payments": 0, "scouts": 0, "inquiries": 0}
 
 
 def test_parquet_export_imports_like_csv(store: FactStore, tmp_path: Path):
     import_export(store, small_export().write(tmp_path / "pq", "parquet"), timezone=TZ)
-    assert store.counts() == {"workers": 2, "contracts": 1, "reviews": 1, "payments": 1, "scouts": 1}
+    assert store.counts() == {"workers": 2, "contracts": 1, "reviews": 1, "payments": 1, "scouts": 1, "inquiries": 0}
 
 
 def test_extra_columns_are_ignored(store: FactStore, tmp_path: Path):
@@ -282,7 +282,7 @@ def test_a_version_1_store_is_upgraded_in_place_and_refused_read_only_until_then
             store.query(f"DROP INDEX {worker_index(table)}")
         store.query("ALTER TABLE monthly_earnings DROP COLUMN month_rank")
         store.set_meta("schema_version", "1")
-    with pytest.raises(FactStoreError, match="schema version 1; this procert expects 2"):
+    with pytest.raises(FactStoreError, match="schema version 1; this procert expects 3"):
         FactStore(path, read_only=True)
     with FactStore(path) as store:
         assert store.meta("schema_version") == SCHEMA_VERSION

@@ -104,7 +104,7 @@ def generate(
     fmt: str = "csv",
     progress: Progress | None = None,
 ) -> DemoSummary:
-    """Write ``workers.<fmt>`` ... ``scouts.<fmt>`` into ``directory`` covering ``years`` before ``end``."""
+    """Write ``workers.<fmt>`` ... ``inquiries.<fmt>`` into ``directory`` covering ``years`` before ``end``."""
     if workers < 1:
         raise ValueError("workers must be at least 1")
     if fmt not in ("csv", "parquet"):
@@ -118,13 +118,15 @@ def generate(
     end_s = int(datetime(end.year, end.month, end.day, tzinfo=UTC).timestamp()) - JST
     start_s = end_s - years * 365 * SECONDS_PER_DAY
     out = _Writer(directory, fmt)
-    counters = {"contracts": 0, "reviews": 0, "payments": 0, "scouts": 0}
+    counters = {"contracts": 0, "reviews": 0, "payments": 0, "scouts": 0, "inquiries": 0}
     n_clients = max(workers // 2, 10)
     try:
         for chunk_start in range(0, workers, CHUNK_WORKERS):
             n = min(CHUNK_WORKERS, workers - chunk_start)
             rng = np.random.default_rng([seed, chunk_start])
-            _chunk(rng, out, counters, chunk_start, n, n_clients, start_s, end_s)
+            # Version 2 of the contract draws from a stream of its own: the version 1 facts stay as they were.
+            extra = np.random.default_rng([seed, chunk_start, 2])
+            _chunk(rng, extra, out, counters, chunk_start, n, n_clients, start_s, end_s)
             if progress:
                 progress(chunk_start + n, workers)
     finally:
@@ -134,6 +136,7 @@ def generate(
 
 def _chunk(
     rng: np.random.Generator,
+    extra: np.random.Generator,
     out: _Writer,
     counters: dict[str, int],
     first: int,
@@ -161,6 +164,12 @@ def _chunk(
         for a, b in zip(rng.integers(0, len(FAMILY), n), rng.integers(0, len(GIVEN), n), strict=True)
     ]
     locale = rng.choice(2, size=n, p=[0.9, 0.1])
+    # Most workers verified their identity; logins skewed towards the last days, a few never.
+    verified = extra.random(n) < 0.85
+    login_age = (extra.exponential(15, size=n) * SECONDS_PER_DAY).astype(np.int64)
+    last_login = np.maximum(end_s - 60 - login_age, registered)
+    never_logged_in = extra.random(n) < 0.03
+    login_text = pc.if_else(pa.array(never_logged_in), pa.nulls(n, pa.string()), _ts_strings(extra, last_login))
     out.write(
         "workers",
         {
@@ -173,6 +182,8 @@ def _chunk(
             "status": pc.take(pa.array(["active", "suspended", "withdrawn"]), pa.array(status)),
             "email": pc.binary_join_element_wise(pc.utf8_lower(worker_ids), "@example.jp", ""),
             "locale": pc.take(pa.array(["ja", "en"]), pa.array(locale)),
+            "identity_verified": pa.array(verified),
+            "last_login_at": login_text,
         },
     )
 
@@ -286,3 +297,26 @@ def _chunk(
         },
     )
     counters["scouts"] += s
+
+    # ---- inquiries: first messages from clients; reply delays log-normal per worker, some never ---------------
+    asked = extra.poisson(0.3 * per_worker**0.7 + 0.2)
+    i_owner = np.repeat(np.arange(n), asked)
+    k = len(i_owner)
+    i_begin = np.maximum(registered[i_owner], start_s)
+    received = i_begin + (extra.random(k) * (end_s - i_begin)).astype(np.int64)
+    typical_hours = extra.lognormal(1.0, 1.0, size=n)  # a worker's median reply delay, in hours
+    delay = (extra.lognormal(0, 1.0, size=k) * typical_hours[i_owner] * 3600).astype(np.int64)
+    replied = received + delay
+    answered = (extra.random(k) >= 0.06) & (replied < end_s)
+    replied_text = pc.if_else(pa.array(answered), _ts_strings(extra, replied), pa.nulls(k, pa.string()))
+    out.write(
+        "inquiries",
+        {
+            "inquiry_id": _ids("Q", counters["inquiries"] + 1, k, 9),
+            "worker_id": pc.take(worker_ids, pa.array(i_owner)),
+            "client_id": pc.take(clients, pa.array(np.minimum(extra.zipf(1.6, size=k) - 1, n_clients - 1))),
+            "received_at": _ts_strings(extra, received),
+            "replied_at": replied_text,
+        },
+    )
+    counters["inquiries"] += k

@@ -48,6 +48,7 @@ def export_parquet(store: FactStore, directory: Path) -> Path:
             f"COPY (SELECT * FROM {table} ORDER BY worker_id) TO '{directory / table}.parquet' (FORMAT parquet)"
         )
     (directory / "TIMEZONE").write_text(store.timezone or "", encoding="utf-8")
+    (directory / "PROVIDED").write_text("\n".join(sorted(store.provided())), encoding="utf-8")
     return directory
 
 
@@ -65,6 +66,12 @@ def register_facts(spark: Any, directory: Path) -> None:
             raise FactStoreError(f"no {path}: export the facts first")
         spark.read.parquet(str(path)).createOrReplaceTempView(table)
     spark.sql(MONTHLY_EARNINGS_SQL).createOrReplaceTempView("monthly_earnings")
+
+
+def provided_facts(directory: Path) -> set[str]:
+    """The optional facts the exported store held (see :meth:`procert.facts.FactStore.provided`)."""
+    path = directory / "PROVIDED"
+    return set(path.read_text(encoding="utf-8").split()) if path.exists() else set()
 
 
 def evaluate_spark(

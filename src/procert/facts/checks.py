@@ -32,7 +32,8 @@ def build_typed(con: duckdb.DuckDBPyConnection, table: Table, present: set[str])
     for col in table.columns:
         name = col.name
         if name not in present:
-            outer.append(f"NULL AS {name}")
+            typed_null = {"timestamp": "TIMESTAMPTZ", "boolean": "BOOLEAN"}.get(col.kind, "VARCHAR")
+            outer.append(f"CAST(NULL AS {typed_null}) AS {name}")
             continue
         c = sql_ident(name)
         raw, value = f"r_{name}", f"v_{name}"
@@ -48,6 +49,8 @@ def build_typed(con: duckdb.DuckDBPyConnection, table: Table, present: set[str])
             inner.append(
                 f"CASE WHEN regexp_full_match({raw}, '[+-]?[0-9]+') THEN TRY_CAST({raw} AS BIGINT) END AS {value}"
             )
+        elif col.kind == "boolean":
+            inner.append(f"CASE lower({raw}) WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END AS {value}")
         else:
             inner.append(f"CASE WHEN {timestamp_shape(raw)} THEN TRY_CAST({raw} AS TIMESTAMPTZ) END AS {value}")
         if col.kind in ("text", "line"):
@@ -85,6 +88,8 @@ def build_typed(con: duckdb.DuckDBPyConnection, table: Table, present: set[str])
                     reasons.append(f"WHEN {value} < {col.minimum} THEN 'must be ≥ {col.minimum:,}' || {shown}")
                 if col.maximum is not None:
                     reasons.append(f"WHEN {value} > {col.maximum} THEN 'must be ≤ {col.maximum:,}' || {shown}")
+        elif col.kind == "boolean":
+            reasons.append(f"WHEN {value} IS NULL THEN 'must be true or false' || {shown}")
         elif col.kind == "timestamp":
             reasons.append(f"WHEN {value} IS NULL THEN 'not an ISO 8601 timestamp' || {shown}")
             sign, hours, minutes = (f"regexp_extract({raw}, '{OFFSET_PATTERN}', {n})" for n in (1, 2, 3))
@@ -191,6 +196,16 @@ def contract_checks(present: set[str], file: str, con: duckdb.DuckDBPyConnection
         )
 
 
+def inquiry_checks(present: set[str], file: str, con: duckdb.DuckDBPyConnection, problems: Collector) -> None:
+    if {"received_at", "replied_at"} <= present:
+        problems.add_query(
+            con,
+            file,
+            "replied_at",
+            "SELECT _row AS row, 'is before received_at' AS reason FROM typed_inquiries WHERE replied_at < received_at",
+        )
+
+
 def review_checks(
     present: set[str],
     file: str,
@@ -257,6 +272,8 @@ def stored_select(table: Table) -> str:
         if col.kind == "timestamp":
             # TIMESTAMPTZ -> naive UTC instant by plain arithmetic on the epoch (no time-zone lookup per row).
             return f"make_timestamp(epoch_us({col.name})) AS {col.name}"
+        if col.empty_means is not None:
+            return f"coalesce({col.name}, {str(col.empty_means).upper()}) AS {col.name}"
         return col.name
 
     parts = [column(c) for c in table.columns]

@@ -10,10 +10,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-ColumnKind = Literal["id", "text", "line", "email", "enum", "integer", "rating", "timestamp"]
+ColumnKind = Literal["id", "text", "line", "email", "enum", "integer", "rating", "timestamp", "boolean"]
 #: id: an identifier without control characters; text: free text (line breaks allowed); line: one line of text
 #: (no control characters: it goes into mail headers and page titles); email: one address (RFC 5322 addr-spec,
-#: ASCII local part, the domain may be internationalised); enum, integer, rating, timestamp.
+#: ASCII local part, the domain may be internationalised); enum, integer, rating, timestamp; boolean: ``true`` or
+#: ``false`` (any case; Parquet booleans too).
 
 RATING_ITEMS: tuple[str, ...] = ("skill", "quality", "schedule", "communication", "partnership")
 
@@ -31,6 +32,10 @@ class Column:
     maximum: int | None = None
     #: Another table whose key this column refers to.
     references: str | None = None
+    #: What an empty cell (or a new row of a file without the column) is stored as: boolean columns only.
+    empty_means: bool | None = None
+    #: A snapshot of the worker today (like the profile), not an event: evaluations as of past dates see it too.
+    snapshot: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class Table:
     columns: tuple[Column, ...]
     description: str = ""
     extra_checks: tuple[str, ...] = field(default=())
+    #: An export may leave the whole table out (a program that needs it then refuses to evaluate).
+    optional: bool = False
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -80,6 +87,8 @@ TABLES: dict[str, Table] = {
                 Column("status", "enum", choices=WORKER_STATUSES),
                 Column("email", "email", required=False, nullable=True),
                 Column("locale", "enum", required=False, nullable=True, choices=LOCALES),
+                Column("identity_verified", "boolean", required=False, nullable=True, empty_means=False, snapshot=True),
+                Column("last_login_at", "timestamp", required=False, nullable=True, snapshot=True),
             ),
         ),
         Table(
@@ -136,11 +145,37 @@ TABLES: dict[str, Table] = {
                 Column("kind", "enum", choices=SCOUT_KINDS),
             ),
         ),
+        Table(
+            name="inquiries",
+            key="inquiry_id",
+            description="One row per first message from a client to a worker (for response rates); optional.",
+            columns=(
+                Column("inquiry_id", "id"),
+                Column("worker_id", "id", references="workers"),
+                Column("client_id", "id"),
+                Column("received_at", "timestamp"),
+                Column("replied_at", "timestamp", nullable=True),
+            ),
+            extra_checks=("replied_not_before_received",),
+            optional=True,
+        ),
     )
 }
 
 #: Order in which tables are validated and stored: a table comes after the tables it references.
-TABLE_ORDER: tuple[str, ...] = ("workers", "contracts", "reviews", "payments", "scouts")
+TABLE_ORDER: tuple[str, ...] = ("workers", "contracts", "reviews", "payments", "scouts", "inquiries")
+#: The tables every export holds (a full ``--replace`` needs each of them).
+REQUIRED_TABLES: tuple[str, ...] = tuple(t for t in TABLE_ORDER if not TABLES[t].optional)
+
+
+def optional_facts() -> list[str]:
+    """The facts an export may leave out, as ``table`` or ``table.column``: what a store records it holds, and
+    what a metric may require (see :attr:`procert.metrics.Metric.requires`)."""
+    names = [t for t in TABLE_ORDER if TABLES[t].optional]
+    for t in TABLE_ORDER:
+        if not TABLES[t].optional:
+            names += [f"{t}.{c.name}" for c in TABLES[t].columns if not c.required]
+    return names
 
 
 _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")

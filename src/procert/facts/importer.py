@@ -22,13 +22,14 @@ from procert.facts.checks import (
     build_typed,
     column_checks,
     contract_checks,
+    inquiry_checks,
     keep_stored_values,
     owner_checks,
     reference_checks,
     review_checks,
     stored_select,
 )
-from procert.facts.contract import TABLE_ORDER, TABLES, email_problem
+from procert.facts.contract import REQUIRED_TABLES, TABLE_ORDER, TABLES, email_problem, optional_facts
 from procert.facts.files import (
     find_files,
     stage,
@@ -89,8 +90,8 @@ def import_export(
     _register_functions(con)
     problems = Collector()
     files = find_files(directory, problems)
-    if replace and files and set(files) != set(TABLE_ORDER):
-        missing = ", ".join(t for t in TABLE_ORDER if t not in files)
+    if replace and files and not set(REQUIRED_TABLES) <= set(files):
+        missing = ", ".join(t for t in REQUIRED_TABLES if t not in files)
         problems.add(Problem(str(directory), None, None, f"--replace needs every table; missing: {missing}"))
 
     staged: set[str] = set()
@@ -125,6 +126,8 @@ def import_export(
             contract_checks(present, file, con, problems)
         elif table_name == "reviews":
             review_checks(present, file, staged, replace, con, problems)
+        elif table_name == "inquiries":
+            inquiry_checks(present, file, con, problems)
         if not replace and table_name != "workers" and "worker_id" in present:
             owner_checks(table, file, con, problems)
 
@@ -135,6 +138,11 @@ def import_export(
 
     report = ImportReport(source=str(directory), timezone=timezone, replaced_tables=replace)
     with store.transaction():
+        if replace:
+            # A full export replaces the optional tables it leaves out too: the marketplace no longer sends them.
+            for table_name in TABLE_ORDER:
+                if table_name not in staged:
+                    con.execute(f"DELETE FROM {table_name}")
         for table_name in TABLE_ORDER:
             if table_name not in staged:
                 continue
@@ -157,6 +165,10 @@ def import_export(
         step("summing monthly earnings")
         store.rebuild_monthly_earnings()
         store.set_meta("timezone", timezone)
+        supplied = {t for t in staged if TABLES[t].optional} | {
+            f"{t}.{c}" for t in staged for c in present_columns[t] if not TABLES[t].column(c).required
+        }
+        store.set_provided((supplied if replace else store.provided() | supplied) & set(optional_facts()))
         next_id = one(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM procert_imports").fetchone())[0]
         con.execute(
             "INSERT INTO procert_imports VALUES (?, ?, ?, ?, ?, ?)",

@@ -3,6 +3,7 @@ the same metric SQL runs there (see :mod:`procert.evaluation.postgres`)."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ INDEXES = (
     "CREATE INDEX ON reviews (worker_id)",
     "CREATE INDEX ON payments (worker_id)",
     "CREATE INDEX ON scouts (worker_id)",
+    "CREATE INDEX ON inquiries (worker_id)",
     "CREATE INDEX ON monthly_earnings (division, paid_month, total_jpy DESC)",
     "CREATE INDEX ON monthly_earnings (worker_id, paid_month) INCLUDE (total_jpy, month_rank)",
 )
@@ -51,6 +53,7 @@ def load_postgres(store: FactStore, url: str, *, progress: Callable[[str], None]
         cur.execute("DROP TABLE IF EXISTS procert_meta")
         cur.execute("CREATE TABLE procert_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
         cur.execute("INSERT INTO procert_meta VALUES ('timezone', %s)", [store.timezone])
+        cur.execute("INSERT INTO procert_meta VALUES ('provided', %s)", [json.dumps(sorted(store.provided()))])
         step("building indexes")
         for ddl in INDEXES:
             cur.execute(ddl)
@@ -62,3 +65,10 @@ def postgres_timezone(url: str) -> str | None:
     with psycopg.connect(conninfo(url)) as conn:
         row = conn.execute("SELECT value FROM procert_meta WHERE key = 'timezone'").fetchone()
     return row[0] if row else None
+
+
+def postgres_provided(url: str) -> set[str]:
+    """The optional facts the loaded store held (see :meth:`procert.facts.FactStore.provided`)."""
+    with psycopg.connect(conninfo(url)) as conn:
+        row = conn.execute("SELECT value FROM procert_meta WHERE key = 'provided'").fetchone()
+    return set(json.loads(row[0])) if row and row[0] else set()

@@ -8,6 +8,7 @@ portable to other engines.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -19,16 +20,17 @@ from typing import Any
 import duckdb
 
 from procert.errors import ProcertError
-from procert.facts.contract import TABLE_ORDER
+from procert.facts.contract import TABLE_ORDER, TABLES, optional_facts
 from procert.facts.reads import WorkerReads
 
-SCHEMA_VERSION = "2"  # 2: monthly_earnings.month_rank
+SCHEMA_VERSION = "3"  # 2: monthly_earnings.month_rank; 3: workers.identity_verified/last_login_at, inquiries
 
 #: Stored tables. Derived columns (after the contract's columns) are computed at import.
 STORED_SCHEMA: dict[str, str] = {
     "workers": """
         worker_id VARCHAR NOT NULL, display_name VARCHAR, division VARCHAR NOT NULL, registered_at TIMESTAMP,
         profile_text VARCHAR, self_pr_text VARCHAR, status VARCHAR NOT NULL, email VARCHAR, locale VARCHAR,
+        identity_verified BOOLEAN NOT NULL, last_login_at TIMESTAMP,
         has_profile_text BOOLEAN NOT NULL, has_self_pr_text BOOLEAN NOT NULL
     """,
     "contracts": """
@@ -48,6 +50,10 @@ STORED_SCHEMA: dict[str, str] = {
     "scouts": """
         scout_id VARCHAR NOT NULL, worker_id VARCHAR NOT NULL, client_id VARCHAR, sent_at TIMESTAMP NOT NULL,
         kind VARCHAR NOT NULL
+    """,
+    "inquiries": """
+        inquiry_id VARCHAR NOT NULL, worker_id VARCHAR NOT NULL, client_id VARCHAR, received_at TIMESTAMP NOT NULL,
+        replied_at TIMESTAMP
     """,
 }
 
@@ -76,7 +82,7 @@ MONTHLY_EARNINGS_SQL = """SELECT worker_id, division, paid_month, total_jpy,
 
 #: Tables that carry an ART index on worker_id, read through it by single-worker evaluation (the dashboard's live
 #: preview): DuckDB answers ``worker_id = ?`` from the index instead of scanning a row group per table.
-WORKER_INDEXED = ("workers", "contracts", "reviews", "scouts", "monthly_earnings")
+WORKER_INDEXED = ("workers", "contracts", "reviews", "scouts", "inquiries", "monthly_earnings")
 #: The most rows of one table DuckDB fetches for a worker through the worker index; beyond it a scan of the
 #: row group is cheaper (indexed rows are fetched one by one: a busy worker's 2,000 contracts took 7 ms so, a row
 #: group's scan about 1 ms). DuckDB's own default also allows 0.1 % of the table, 20,000 rows at 1M workers.
@@ -254,7 +260,10 @@ class FactStore(WorkerReads):
             # Version 2 only adds the monthly ranks, derived from the stored facts: upgrade in place.
             self.con.execute("ALTER TABLE monthly_earnings ADD COLUMN IF NOT EXISTS month_rank BIGINT")
             self.rebuild_monthly_earnings()
-            self.set_meta("schema_version", SCHEMA_VERSION)
+            self.set_meta("schema_version", "2")
+            version = "2"
+        if version == "2":
+            self._upgrade_to_3()
             version = SCHEMA_VERSION
         if version is not None and version != SCHEMA_VERSION:
             raise FactStoreError(
@@ -275,6 +284,24 @@ class FactStore(WorkerReads):
         if version is None:
             self.set_meta("schema_version", SCHEMA_VERSION)
 
+    def _upgrade_to_3(self) -> None:
+        """Version 3 adds two optional worker columns (rebuilt in the contract's column order, which the
+        PostgreSQL and Parquet copies keep) and the optional inquiries table. The facts the store had are
+        recorded as provided; the new ones as not (a program needing them refuses until an import brings them)."""
+        columns = [c.name for c in TABLES["workers"].columns] + ["has_profile_text", "has_self_pr_text"]
+        values = [
+            {"identity_verified": "FALSE", "last_login_at": "CAST(NULL AS TIMESTAMP)"}.get(name, name)
+            for name in columns
+        ]
+        with self.transaction():
+            self.con.execute(f"DROP INDEX IF EXISTS {worker_index('workers')}")
+            self.con.execute(f"CREATE TABLE workers_v3 ({STORED_SCHEMA['workers']})")
+            self.con.execute(f"INSERT INTO workers_v3 SELECT {', '.join(values)} FROM workers")
+            self.con.execute("DROP TABLE workers")
+            self.con.execute("ALTER TABLE workers_v3 RENAME TO workers")
+            self.set_provided({"workers.email", "workers.locale"})
+            self.set_meta("schema_version", SCHEMA_VERSION)
+
     # -- metadata --------------------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
         row = self.con.execute("SELECT value FROM procert_meta WHERE key = ?", [key]).fetchone()
@@ -282,6 +309,19 @@ class FactStore(WorkerReads):
 
     def set_meta(self, key: str, value: str) -> None:
         self.con.execute("INSERT OR REPLACE INTO procert_meta VALUES (?, ?)", [key, value])
+
+    def provided(self) -> set[str]:
+        """The optional facts (``table`` or ``table.column``, see :func:`procert.facts.contract.optional_facts`)
+        that some import supplied: what a program may rely on."""
+        stored = self.meta("provided")
+        return set(json.loads(stored)) if stored else set()
+
+    def set_provided(self, facts: set[str]) -> None:
+        self.set_meta("provided", json.dumps(sorted(facts)))
+
+    def missing_facts(self, needed: set[str]) -> set[str]:
+        """Which of ``needed`` (optional facts) no import has supplied."""
+        return {f for f in needed if f in optional_facts()} - self.provided()
 
     @property
     def timezone(self) -> str | None:
