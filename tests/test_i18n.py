@@ -21,6 +21,10 @@ DYNAMIC = {
     "web_outbox_": ("pending", "sent", "failed", "skipped"),
     "web_sort_": ("rating", "recent", "name"),
     "web_job_part_": ("company_tier", "unit_price", "order_probability"),
+    "share_none_margin_": ("reviews", "replies"),
+    "share_none_gap_": ("reviews", "replies"),
+    "share_margin_": ("reviews", "replies"),
+    "share_gap_": ("reviews", "replies"),
 }
 
 

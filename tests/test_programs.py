@@ -87,7 +87,10 @@ def test_toml_syntax_error_names_line():
 
 
 def test_unknown_program_reference_lists_presets(tmp_path: Path):
-    with pytest.raises(ProgramError, match="no program preset or file named 'nope'; presets: crowdworks-pro"):
+    with pytest.raises(
+        ProgramError,
+        match="no program preset or file named 'nope'; presets: coconala-rank, crowdworks-pro, lancers-certified",
+    ):
         load_program("nope")
     custom = tmp_path / "mine.toml"
     custom.write_text(PRESET.replace('id = "crowdworks-pro"', 'id = "mine"'), encoding="utf-8")

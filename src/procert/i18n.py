@@ -42,6 +42,12 @@ def t(key: str, lang: str = DEFAULT_LANG, **values: Any) -> str:
     return template.format(**values)
 
 
+def yen(amount: int | float) -> str:
+    """An amount of yen for people, the same in both languages: ¥82,000 (−¥5,000 for a refund)."""
+    whole = round(amount)
+    return f"{'−' if whole < 0 else ''}¥{abs(whole):,}"
+
+
 def format_value(value: Any, lang: str = DEFAULT_LANG, *, display: str | None = None) -> str:
     """A measured value for people: 4 decimals at most (a percentage with 2 when ``display`` is "percent"),
     yes/no for true/false, a dash for no data."""
@@ -51,6 +57,8 @@ def format_value(value: Any, lang: str = DEFAULT_LANG, *, display: str | None = 
         return t("yes" if value else "no", lang)
     if display == "percent" and isinstance(value, int | float):
         return f"{value * 100:.2f}".rstrip("0").rstrip(".") + "%"
+    if display == "yen" and isinstance(value, int | float):
+        return yen(value)
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".")
     return str(value)

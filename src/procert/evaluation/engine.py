@@ -9,6 +9,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
+from procert.errors import ProcertError
 from procert.facts import FactStore
 from procert.facts.store import one
 from procert.metrics import Period, metrics_sql, raw_columns
@@ -32,12 +33,17 @@ def _compare(criterion: Criterion, threshold: Any) -> str:
     c = criterion.id
     kind = criterion.metric_def.value_type
     if kind == "boolean":
-        return f"({c}__value IS NOT NULL AND {c}__value = {'TRUE' if threshold else 'FALSE'})"
-    frac = Fraction(threshold)
-    p, q = frac.numerator, frac.denominator
-    if kind == "ratio":
-        return f"({c}__den IS NOT NULL AND {c}__den > 0 AND {c}__num * {q} {op} {p} * {c}__den)"
-    return f"({c}__value IS NOT NULL AND {c}__value * {q} {op} {p})"
+        defined, holds = f"{c}__value IS NOT NULL", f"{c}__value = {'TRUE' if threshold else 'FALSE'}"
+    else:
+        frac = Fraction(threshold)
+        p, q = frac.numerator, frac.denominator
+        if kind == "ratio":
+            defined, holds = f"{c}__den IS NOT NULL AND {c}__den > 0", f"{c}__num * {q} {op} {p} * {c}__den"
+        else:
+            defined, holds = f"{c}__value IS NOT NULL", f"{c}__value * {q} {op} {p}"
+    if criterion.when_undefined == "pass":
+        return f"(NOT ({defined}) OR ({holds}))"
+    return f"({defined} AND {holds})"
 
 
 def passed_sql(criterion: Criterion) -> str:
@@ -96,9 +102,20 @@ def value_sql(criterion: Criterion, dialect: Dialect = "duckdb") -> str:
 
 
 def output_columns(program: Program) -> list[str]:
-    """The result file's columns, in order: worker_id, certified, values, then pass flags."""
+    """The result file's columns, in order: worker_id, certified, the level (programs with levels), values, then
+    pass flags."""
     ids = [c.id for c in program.criteria]
-    return ["worker_id", "certified", *ids, *(f"{i}_passed" for i in ids)]
+    level = ["level"] if program.levels else []
+    return ["worker_id", "certified", *level, *ids, *(f"{i}_passed" for i in ids)]
+
+
+def level_sql(program: Program, eligible: str) -> str:
+    """The highest level all of whose criteria pass, for an eligible account; NULL when none is reached."""
+    branches = " ".join(
+        f"WHEN {' AND '.join(f'{c}_passed' for c in level.criteria)} THEN {_quote(level.id)}"
+        for level in reversed(program.levels)
+    )
+    return f"CASE WHEN NOT ({eligible}) THEN NULL {branches} END"
 
 
 def evaluation_sql(
@@ -128,7 +145,16 @@ def evaluation_sql(
             *(f"{expr} AS {name}" for name, expr in extra.items()),
         ]
     )
-    certified = " AND ".join([f"status IN ({statuses})", *(f"{i}_passed" for i in ids)])
+    eligible = f"status IN ({statuses})"
+    if program.levels:
+        # Certified means some level is reached; the level is decided once, in ``levelled``.
+        level = level_sql(program, eligible)
+        judged_sql = f"SELECT worker_id, division, status, {', '.join(raws)}, {judged} FROM ({base}) measured"
+        return f"""
+        SELECT worker_id, (level IS NOT NULL) AS certified, level, {", ".join(ids)},
+               {", ".join(f"{i}_passed" for i in ids)}, division, status, {", ".join(raws + list(extra))}
+        FROM (SELECT judged.*, {level} AS level FROM ({judged_sql}) judged) levelled"""
+    certified = " AND ".join([eligible, *(f"{i}_passed" for i in ids)])
     return f"""
         SELECT worker_id, ({certified}) AS certified, {", ".join(ids)}, {", ".join(f"{i}_passed" for i in ids)},
                division, status, {", ".join(raws + list(extra))}
@@ -208,6 +234,21 @@ class Evaluation:
         return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
 
+class MissingFacts(ProcertError, ValueError):
+    """The program needs optional facts (a column, a table) the store was never given; nothing was evaluated."""
+
+
+def require_facts(program: Program, provided: set[str]) -> None:
+    """Refuse, before any work, a program whose criteria read optional facts no import has supplied."""
+    problems = program.missing_facts(provided)
+    if problems:
+        raise MissingFacts(
+            f"{program.label} cannot be evaluated on these facts: "
+            + "; ".join(problems)
+            + ". Add them to the export (see docs/data-contract.md) and import again."
+        )
+
+
 def evaluate(
     store: FactStore, program: Program, as_of: date, *, observed_until: date | None = None, table: str = RESULT_TABLE
 ) -> Evaluation:
@@ -216,6 +257,7 @@ def evaluate(
     With ``observed_until`` only facts before that date count: a forecast of ``as_of`` if nothing new happens.
     """
     store.require_timezone(program.timezone)
+    require_facts(program, store.provided())
     period = Period(as_of, program.timezone, observed_until)
     started = time.perf_counter()
     store.query(f"CREATE OR REPLACE TEMP TABLE {table} AS {evaluation_sql(program, period)}")
@@ -225,6 +267,7 @@ def evaluate(
 def evaluate_worker(store: FactStore, program: Program, as_of: date, worker_id: str) -> dict[str, Any] | None:
     """One worker's evaluation row (output columns, division, status and raw metric columns), or None."""
     store.require_timezone(program.timezone)
+    require_facts(program, store.provided())
     period = Period(as_of, program.timezone)
     sql = evaluation_sql(program, period, worker_id_param=True)
     # Prepared once per connection: for one worker, parsing this statement costs a tenth of the call.

@@ -5,20 +5,23 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from fractions import Fraction
 from typing import Any
 
 from procert.errors import NotFoundError
 from procert.evaluation.engine import evaluate_worker
-from procert.evaluation.explanation import CriterionExplanation, Explanation
+from procert.evaluation.explanation import CriterionExplanation, Explanation, LevelStanding
 from procert.facts import FactStore
-from procert.i18n import format_value, t
+from procert.i18n import format_value, t, yen
 from procert.metrics import Period, Window, month_label
 from procert.metrics.catalog import (
     PROFILE_FIELDS,
     EarningsBestRank,
     EarningsBestRankParams,
+    EarningsShareRank,
+    EarningsShareRankParams,
     ProfileCompleteParams,
     ReviewMeanParams,
 )
@@ -72,8 +75,18 @@ def threshold_text(criterion: Criterion, division: str, lang: str = "ja") -> str
     threshold = criterion.threshold_for(division)
     if isinstance(threshold, bool):  # a word, as values are shown (はい / yes), not Python's True
         return f"{criterion.comparison} {format_value(threshold, lang)}"
-    shown = f"{(threshold * 100).normalize():f}%" if criterion.display == "percent" else f"{threshold.normalize():f}"
+    if criterion.display == "percent":
+        shown = f"{(threshold * 100).normalize():f}%"
+    elif criterion.display == "yen":
+        shown = yen(int(threshold))
+    else:
+        shown = f"{threshold.normalize():f}"
     return f"{criterion.comparison} {shown}"
+
+
+def format_login(instant: datetime, period: Period) -> str:
+    """A stored (naive UTC) instant as the program's local date and time."""
+    return instant.replace(tzinfo=UTC).astimezone(period.zone).strftime("%Y-%m-%d %H:%M")
 
 
 def window_text(window: Window, lang: str) -> str:
@@ -123,7 +136,92 @@ def _ratio_gaps(
             n=reviews,
             value=value,
         ), None
+    if criterion.metric in ("review_share", "response_rate"):
+        return _share_gaps(criterion, num, den, target, lang, passed)
     return (None if passed else t("gap_unknown", lang)), None
+
+
+def _share_gaps(
+    criterion: Criterion, num: int | None, den: int | None, target: Fraction, lang: str, passed: bool
+) -> tuple[str | None, str | None]:
+    """Shares of good events (satisfied reviews, timely replies): how many more good ones it takes, or how many
+    bad ones it would take to fall below."""
+    cmp = _OPS[criterion.comparison]
+    what = "reviews" if criterion.metric == "review_share" else "replies"
+    if not den:
+        if passed:  # when_undefined = "pass"
+            return None, t("share_none_margin_" + what, lang)
+        return t("share_none_gap_" + what, lang), None
+    assert num is not None
+    if passed:
+        k = min_steps(lambda k: not cmp(Fraction(num, den + k), target))
+        return None, (t("share_margin_" + what, lang, k=k) if k is not None else None)
+    k = min_steps(lambda k: cmp(Fraction(num + k, den + k), target))
+    if k is None:
+        return t("gap_unreachable_rate", lang), None
+    return t("share_gap_" + what, lang, k=k, num=num, den=den), None
+
+
+def _yen_gaps(
+    criterion: Criterion, value: int, target: Fraction, lang: str, passed: bool
+) -> tuple[str | None, str | None]:
+    if criterion.comparison not in (">=", ">"):
+        return (None if passed else t("gap_unknown", lang)), None
+    need = math.floor(target) + 1 if criterion.comparison == ">" else math.ceil(target)
+    if passed:
+        room = value - need
+        return None, (t("margin_yen", lang, amount=yen(room)) if room > 0 else t("margin_yen_exact", lang))
+    return t("gap_more_yen", lang, amount=yen(need - value), value=yen(value)), None
+
+
+def _share_rank_gaps(
+    criterion: Criterion, num: int | None, den: int | None, detail: dict[str, Any] | None, lang: str, passed: bool
+) -> tuple[str | None, str | None, dict[str, Any]]:
+    """A rank as a share of the division: the best rank that passes, and the earnings that would reach it."""
+    if criterion.comparison not in ("<=", "<"):
+        return (None if passed else t("gap_unknown", lang)), None, {}
+    threshold = criterion.threshold_fraction(None)
+    facts: dict[str, Any] = {"rank": num, "ranked": den}
+    if detail is not None:
+        facts |= detail
+    if num is not None and den:
+        cutoff = share_cutoff(criterion, den)
+        facts["cutoff_rank"] = cutoff
+        if passed:
+            return None, t("margin_share_rank", lang, rank=num, ranked=den, cutoff=cutoff), facts
+        needed = detail.get("cutoff_total") if detail else None
+        if needed is not None and detail is not None:
+            short = yen(max(needed - (detail.get("own") or 0), 1))
+            return t("gap_share_rank_yen", lang, rank=num, ranked=den, cutoff=cutoff, short=short), None, facts
+        return t("gap_share_rank", lang, rank=num, ranked=den, cutoff=cutoff), None, facts
+    # Not ranked: no positive earnings in the window. Once ranked, the division has one more worker.
+    ranked = (detail or {}).get("ranked") or 0
+    cutoff = share_cutoff(criterion, ranked + 1)
+    facts["cutoff_rank"] = cutoff
+    if cutoff < 1:
+        return t("gap_unreachable_rate", lang), None, facts
+    needed = (detail or {}).get("cutoff_total")
+    amount = yen(needed if needed is not None else 1)
+    return (
+        t(
+            "gap_share_rank_unranked",
+            lang,
+            ranked=ranked,
+            cutoff=cutoff,
+            amount=amount,
+            pct=f"{float(threshold) * 100:g}%",
+        ),
+        None,
+        facts,
+    )
+
+
+def share_cutoff(criterion: Criterion, ranked: int) -> int:
+    """The worst rank that passes a share threshold among ``ranked`` workers: rank / ranked <= 0.2 at 10 -> 2."""
+    threshold = criterion.threshold_fraction(None)
+    if criterion.comparison == "<=":
+        return math.floor(threshold * ranked)
+    return math.ceil(threshold * ranked) - 1
 
 
 def _count_gaps(
@@ -239,33 +337,81 @@ def explain_rows(
     if not ids:
         return {}
     workers = {
-        w: (name, profile, self_pr)
-        for w, name, profile, self_pr in store.query(
-            "SELECT worker_id, display_name, has_profile_text, has_self_pr_text FROM workers "
+        w: _Worker(name, profile, self_pr, login)
+        for w, name, profile, self_pr, login in store.query(
+            "SELECT worker_id, display_name, has_profile_text, has_self_pr_text, last_login_at FROM workers "
             "WHERE worker_id IN (SELECT unnest(?))",
             [ids],
         ).fetchall()
     }
     ranks = {c.id: _rank_details(store, c, period, ids) for c in program.criteria if c.metric == "earnings_best_rank"}
+    shares = {
+        c.id: _share_rank_details(store, c, period, rows) for c in program.criteria if c.metric == "earnings_share_rank"
+    }
     return {
         r["worker_id"]: _explain_one(
             program,
             period,
             r,
-            workers.get(r["worker_id"], (None, False, False)),
+            workers.get(r["worker_id"], _Worker(None, False, False, None)),
             {cid: d[r["worker_id"]] for cid, d in ranks.items()},
+            {cid: d.get(r["worker_id"]) for cid, d in shares.items()},
             langs.get(r["worker_id"], "ja"),
         )
         for r in rows
     }
 
 
+@dataclass(frozen=True)
+class _Worker:
+    name: str | None
+    has_profile_text: bool
+    has_self_pr_text: bool
+    last_login_at: datetime | None
+
+
+def _share_rank_details(
+    store: FactStore, criterion: Criterion, period: Period, rows: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """For each worker: their total in the window, how many are ranked in their division, and the total another
+    worker holds at the worst passing rank (what the worker's total must reach, ties sharing the rank)."""
+    metric = criterion.metric_def
+    params = criterion.metric_params
+    assert isinstance(metric, EarningsShareRank) and isinstance(params, EarningsShareRankParams)
+    ids = [r["worker_id"] for r in rows]
+    totals = metric.totals_sql(params, period)
+    found = store.query(
+        f"""WITH targets AS (SELECT worker_id, division FROM workers WHERE worker_id IN (SELECT unnest(?))),
+            ranked AS (SELECT * FROM ({totals}) t WHERE division IN (SELECT division FROM targets))
+            SELECT t.worker_id, t.division, r.total,
+                   (SELECT count(*) FROM ranked x WHERE x.division = t.division) AS ranked
+            FROM targets t LEFT JOIN ranked r ON r.worker_id = t.worker_id""",
+        [ids],
+    ).fetchall()
+    details: dict[str, dict[str, Any]] = {}
+    for worker_id, division, own, ranked in found:
+        # Among the others: the worst passing rank counts the worker in (one more if they are not ranked yet).
+        cutoff = share_cutoff(criterion, ranked if own is not None else ranked + 1)
+        needed = None
+        if cutoff >= 1:
+            # A total equal to the cutoff-th highest of the others ties with it, and ties share the better rank.
+            row = store.query(
+                f"""SELECT total FROM ({totals}) t WHERE division = ? AND worker_id <> ?
+                    ORDER BY total DESC LIMIT 1 OFFSET {cutoff - 1}""",
+                [division, worker_id],
+            ).fetchone()
+            needed = row[0] if row else 1
+        details[worker_id] = {"own": own, "ranked": ranked, "cutoff_total": needed}
+    return details
+
+
 def _explain_one(
     program: Program,
     period: Period,
     row: dict[str, Any],
-    worker: tuple[str | None, bool, bool],
+    worker: _Worker,
     rank_details: dict[str, list[dict[str, Any]]],
+    share_details: dict[str, dict[str, Any] | None],
     lang: str,
 ) -> Explanation:
     worker_id = row["worker_id"]
@@ -278,11 +424,19 @@ def _explain_one(
         facts: dict[str, Any] = {}
         takes: str | None
         margin: str | None
-        if kind == "ratio":
+        if criterion.metric == "earnings_share_rank":
+            num, den = row[f"{criterion.id}__num"], row[f"{criterion.id}__den"]
+            value_text = format_value(value, lang, display=criterion.display)
+            takes, margin, facts = _share_rank_gaps(criterion, num, den, share_details.get(criterion.id), lang, passed)
+            facts |= {"numerator": num, "denominator": den}
+        elif kind == "ratio":
             num, den = row[f"{criterion.id}__num"], row[f"{criterion.id}__den"]
             facts = {"numerator": num, "denominator": den}
             value_text = format_value(value, lang, display=criterion.display)
             takes, margin = _ratio_gaps(criterion, row, criterion.threshold_fraction(division), lang, passed)
+        elif criterion.metric == "earnings_total":
+            value_text = format_value(value or 0, lang, display="yen")
+            takes, margin = _yen_gaps(criterion, value or 0, criterion.threshold_fraction(division), lang, passed)
         elif criterion.metric == "earnings_best_rank":
             value_text = format_value(value, lang, display=criterion.display)
             takes, margin, facts = _rank_gaps(criterion, rank_details[criterion.id], division, value, lang, passed)
@@ -293,8 +447,14 @@ def _explain_one(
             value_text = format_value(value, lang, display=criterion.display)
             margin = None
             takes = None
+            if not passed and criterion.metric == "recent_login":
+                last = worker.last_login_at
+                takes = t("gap_login", lang, last=format_login(last, period) if last else t("never", lang))
+                facts = {"last_login_at": last.isoformat() if last else None}
+            if not passed and criterion.metric == "identity_verified":
+                takes = t("gap_identity", lang)
             if not passed and criterion.metric == "profile_complete":
-                flags = {"profile_text": worker[1], "self_pr_text": worker[2]}
+                flags = {"profile_text": worker.has_profile_text, "self_pr_text": worker.has_self_pr_text}
                 profile = criterion.metric_params
                 assert isinstance(profile, ProfileCompleteParams)
                 blank = [f for f in profile.fields if not flags[f]]
@@ -313,13 +473,14 @@ def _explain_one(
                 takes=takes,
                 margin=margin,
                 advice=criterion.advice.get(lang),
-                progress=progress(criterion, value, division),
+                progress=1.0 if passed and value is None else progress(criterion, value, division),
                 facts=facts,
             )
         )
     return Explanation(
+        standing=_standing(program, row, lang),
         worker_id=worker_id,
-        display_name=worker[0],
+        display_name=worker.name,
         division=division,
         status=row["status"],
         certified=bool(row["certified"]),
@@ -330,4 +491,20 @@ def _explain_one(
         next_evaluation=program.cadence.next_after(as_of),
         lang=lang,
         criteria=items,
+    )
+
+
+def _standing(program: Program, row: dict[str, Any], lang: str) -> LevelStanding | None:
+    if not program.levels:
+        return None
+    current = row.get("level")
+    rank = program.level_rank(current)
+    above = program.tiers[rank] if rank < len(program.tiers) else None
+    return LevelStanding(
+        level=current,
+        level_name=program.level(current).name.get(lang) if current else None,
+        keeps=list(program.level(current).criteria) if current else [],
+        next_level=above.id if above else None,
+        next_level_name=above.name.get(lang) if above else None,
+        next_level_needs=[c for c in above.criteria if not row[f"{c}_passed"]] if above else [],
     )

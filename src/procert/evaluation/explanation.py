@@ -58,6 +58,19 @@ class CriterionExplanation(BaseModel):
         return f"{self.value_text} ({num}/{den})" if num is not None and den is not None else self.value_text
 
 
+class LevelStanding(BaseModel):
+    """Where a worker stands in a program with levels: the level reached, what it rests on, and the next one."""
+
+    level: str | None = Field(description="The highest level reached (None: none).")
+    level_name: str | None
+    keeps: list[str] = Field(default_factory=list, description="The criteria the current level rests on.")
+    next_level: str | None = Field(None, description="The level above the current one (None: at the top).")
+    next_level_name: str | None = None
+    next_level_needs: list[str] = Field(
+        default_factory=list, description="The next level's criteria not met yet (their explanations say how)."
+    )
+
+
 class Explanation(BaseModel):
     """A worker's evaluation as of a date, criterion by criterion."""
 
@@ -74,6 +87,7 @@ class Explanation(BaseModel):
     next_evaluation: date
     lang: str
     criteria: list[CriterionExplanation]
+    standing: LevelStanding | None = Field(None, description="Programs with levels: the worker's level.")
     program: Program = Field(exclude=True)
 
     @property
@@ -99,10 +113,32 @@ class Explanation(BaseModel):
             return t(
                 "ineligible_status", self.lang, status=self.status, eligible=", ".join(self.program.eligible_statuses)
             )
+        if self.standing is not None:
+            name = self.standing.level_name or t("level_none", self.lang)
+            return t("level_current", self.lang, level=name)
         return t("certified" if self.certified else "not_certified", self.lang)
 
+    def standing_lines(self) -> list[str]:
+        """The level, what keeps it and what the next one takes, in words (programs with levels)."""
+        standing = self.standing
+        if standing is None:
+            return []
+        labels = self.by_id
+        lines = []
+        if standing.level_name is not None:
+            keeps = ", ".join(labels[c].label for c in standing.keeps)
+            lines.append(t("level_keeps", self.lang, level=standing.level_name, criteria=keeps))
+        if standing.next_level_name is None:
+            lines.append(t("level_top", self.lang))
+        elif standing.next_level_needs:
+            needs = ", ".join(labels[c].label for c in standing.next_level_needs)
+            lines.append(t("level_next", self.lang, level=standing.next_level_name, criteria=needs))
+        else:
+            lines.append(t("level_next_ready", self.lang, level=standing.next_level_name))
+        return lines
+
     def to_text(self) -> str:
-        lines = [self.headline, self.verdict, ""]
+        lines = [self.headline, self.verdict, *self.standing_lines(), ""]
         for c in self.criteria:
             mark = t("pass" if c.passed else "fail", self.lang)
             lines.append(f"[{mark}] {c.label}: {c.exact_text} ({c.threshold_text})")

@@ -9,8 +9,8 @@ from typing import Any
 
 import psycopg
 
-from procert.evaluation.engine import evaluation_sql
-from procert.facts.postgres import conninfo, postgres_timezone
+from procert.evaluation.engine import evaluation_sql, require_facts
+from procert.facts.postgres import conninfo, postgres_provided, postgres_timezone
 from procert.facts.store import FactStoreError
 from procert.metrics import Period
 from procert.programs import Program
@@ -32,6 +32,7 @@ def evaluate_postgres(
         raise FactStoreError(
             f"the facts were imported with time zone {stored}, but the program uses {program.timezone}"
         )
+    require_facts(program, postgres_provided(url))
     period = Period(as_of, program.timezone, observed_until=observed_until)
     sql = evaluation_sql(program, period, dialect="postgresql")
     with psycopg.connect(conninfo(url)) as conn, conn.cursor() as cur:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from procert.evaluation.engine import evaluation_sql
+from procert.evaluation.engine import evaluation_sql, require_facts
 from procert.facts.contract import TABLE_ORDER
 from procert.facts.store import MONTHLY_EARNINGS_SQL, FactStore, FactStoreError
 from procert.metrics import Period
@@ -92,6 +92,7 @@ def evaluate_spark(
     zone = (directory / "TIMEZONE").read_text(encoding="utf-8").strip() if (directory / "TIMEZONE").exists() else ""
     if zone and zone != program.timezone:
         raise FactStoreError(f"the facts were imported with time zone {zone}, but the program uses {program.timezone}")
+    require_facts(program, provided_facts(directory))
     register_facts(spark, directory)
     period = Period(as_of, program.timezone, observed_until=observed_until)
     frame = spark.sql(

@@ -287,4 +287,7 @@ def stored_select(table: Table) -> str:
     elif table.name == "payments":
         # The calendar month of the payment in the program's (the session's) time zone: year * 12 + month - 1.
         parts.append("year(paid_at) * 12 + month(paid_at) - 1 AS paid_month")
+    elif table.name == "inquiries":
+        # How long the first reply took, in microseconds (NULL: never replied): response rates compare it.
+        parts.append("epoch_us(replied_at) - epoch_us(received_at) AS reply_us")
     return ", ".join(parts)

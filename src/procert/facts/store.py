@@ -53,7 +53,7 @@ STORED_SCHEMA: dict[str, str] = {
     """,
     "inquiries": """
         inquiry_id VARCHAR NOT NULL, worker_id VARCHAR NOT NULL, client_id VARCHAR, received_at TIMESTAMP NOT NULL,
-        replied_at TIMESTAMP
+        replied_at TIMESTAMP, reply_us BIGINT
     """,
 }
 
@@ -82,7 +82,7 @@ MONTHLY_EARNINGS_SQL = """SELECT worker_id, division, paid_month, total_jpy,
 
 #: Tables that carry an ART index on worker_id, read through it by single-worker evaluation (the dashboard's live
 #: preview): DuckDB answers ``worker_id = ?`` from the index instead of scanning a row group per table.
-WORKER_INDEXED = ("workers", "contracts", "reviews", "scouts", "inquiries", "monthly_earnings")
+WORKER_INDEXED = ("workers", "contracts", "reviews", "payments", "scouts", "inquiries", "monthly_earnings")
 #: The most rows of one table DuckDB fetches for a worker through the worker index; beyond it a scan of the
 #: row group is cheaper (indexed rows are fetched one by one: a busy worker's 2,000 contracts took 7 ms so, a row
 #: group's scan about 1 ms). DuckDB's own default also allows 0.1 % of the table, 20,000 rows at 1M workers.
@@ -140,6 +140,7 @@ class FactStore(WorkerReads):
         # one, see procert.facts.atomic), so the meta data of the open file is fixed.
         self.read_only = read_only
         self._timezone: str | None = None
+        self._provided: set[str] | None = None
         self._config = config
         #: Bumped whenever :meth:`reopen_if_replaced` switches to a newer file: caches keyed on it rebuild.
         self.generation = 0
@@ -201,7 +202,7 @@ class FactStore(WorkerReads):
                 return False
             fresh = self._connect()
             old, self.con = self.con, fresh
-            self._identity, self._timezone = identity, None
+            self._identity, self._timezone, self._provided = identity, None, None
             self._prepared = OrderedDict()
             self._local = threading.local()
             self.generation += 1
@@ -216,7 +217,7 @@ class FactStore(WorkerReads):
         clone = object.__new__(FactStore)
         clone.path, clone.con = self.path, self.con.cursor()
         clone._prepared, clone._local = OrderedDict(), threading.local()
-        clone.read_only, clone._timezone = self.read_only, self._timezone
+        clone.read_only, clone._timezone, clone._provided = self.read_only, self._timezone, self._provided
         clone.generation, clone._retired = self.generation, []
         return clone
 
@@ -313,8 +314,13 @@ class FactStore(WorkerReads):
     def provided(self) -> set[str]:
         """The optional facts (``table`` or ``table.column``, see :func:`procert.facts.contract.optional_facts`)
         that some import supplied: what a program may rely on."""
+        if self.read_only and self._provided is not None:
+            return self._provided
         stored = self.meta("provided")
-        return set(json.loads(stored)) if stored else set()
+        provided = set(json.loads(stored)) if stored else set()
+        if self.read_only:  # a read-only file never changes (imports switch in a new one)
+            self._provided = provided
+        return provided
 
     def set_provided(self, facts: set[str]) -> None:
         self.set_meta("provided", json.dumps(sorted(facts)))

@@ -11,7 +11,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -75,6 +77,9 @@ class Metric(ABC, Generic[P]):
     #: Value for a worker the metric's SQL returns no row for (e.g. 0 scouts); None means undefined.
     missing_value: ClassVar[int | None] = None
     description: ClassVar[str] = ""
+    #: Optional facts of the data contract the metric reads (``table`` or ``table.column``): a program using it
+    #: refuses to evaluate a store no import has supplied them to.
+    requires: ClassVar[frozenset[str]] = frozenset()
 
     @abstractmethod
     def sql(self, params: P, period: Period, rows: RowSource = all_rows) -> str:
@@ -164,7 +169,7 @@ class ReviewMean(Metric[ReviewMeanParams]):
     Params = ReviewMeanParams
 
     def sql(self, params: ReviewMeanParams, period: Period, rows: RowSource = all_rows) -> str:
-        total = "item_sum" if sorted(params.items) == sorted(RATING_ITEMS) else " + ".join(params.items)
+        total = _item_total(params.items)
         since = (
             f"AND created_at >= {sql_timestamp(period.start(params.window_months))}"
             if params.window_months is not None
@@ -310,8 +315,284 @@ class ProfileComplete(Metric[ProfileCompleteParams]):
         return Window("current")
 
 
+def _known_kinds(kinds: list[str]) -> list[str]:
+    unknown = sorted(set(kinds) - set(CONTRACT_KINDS))
+    if unknown:
+        raise ValueError(f"unknown contract kind(s) {unknown}; known: {list(CONTRACT_KINDS)}")
+    if len(set(kinds)) != len(kinds):
+        raise ValueError("contract kinds must not repeat")
+    return kinds
+
+
+def _closed_within(params: DeliveredCountParams, period: Period) -> str:
+    since = (
+        f"AND closed_at >= {sql_timestamp(period.start(params.window_months))}"
+        if params.window_months is not None
+        else ""
+    )
+    return f"""kind IN ({_sql_list(params.contract_kinds)}) AND status = 'delivered'
+              AND closed_at < {sql_timestamp(period.observed_end)} {since}"""
+
+
+class DeliveredCountParams(_Params):
+    #: None: every contract delivered before D (lifetime).
+    window_months: int | None = Field(None, ge=1, le=120)
+    contract_kinds: list[str] = Field(default_factory=lambda: list(CONTRACT_KINDS), min_length=1)
+
+    _kinds = field_validator("contract_kinds")(_known_kinds)
+
+
+class DeliveredCount(Metric[DeliveredCountParams]):
+    name = "delivered_count"
+    value_type = "integer"
+    missing_value = 0
+    description = "Contracts of the given kinds with status delivered and closed_at in the window."
+
+    Params = DeliveredCountParams
+
+    def sql(self, params: DeliveredCountParams, period: Period, rows: RowSource = all_rows) -> str:
+        return f"""
+            SELECT worker_id, COUNT(*) AS value
+            FROM {rows("contracts")}
+            WHERE {_closed_within(params, period)}
+            GROUP BY worker_id"""
+
+    def window(self, params: DeliveredCountParams, period: Period) -> Window:
+        return _range_window(period, params.window_months)
+
+
+class UniqueClientsParams(DeliveredCountParams):
+    pass
+
+
+class UniqueClients(Metric[UniqueClientsParams]):
+    name = "unique_clients"
+    value_type = "integer"
+    missing_value = 0
+    description = "Distinct clients among the delivered contracts of the given kinds closed in the window."
+
+    Params = UniqueClientsParams
+
+    def sql(self, params: UniqueClientsParams, period: Period, rows: RowSource = all_rows) -> str:
+        return f"""
+            SELECT worker_id, COUNT(DISTINCT client_id) AS value
+            FROM {rows("contracts")}
+            WHERE {_closed_within(params, period)}
+            GROUP BY worker_id"""
+
+    def window(self, params: UniqueClientsParams, period: Period) -> Window:
+        return _range_window(period, params.window_months)
+
+
+class EarningsTotalParams(_Params):
+    #: None: every payment before D (lifetime).
+    window_months: int | None = Field(12, ge=1, le=120)
+
+
+def _paid_within(months: int | None, period: Period) -> str:
+    since = f"AND paid_at >= {sql_timestamp(period.start(months))}" if months is not None else ""
+    return f"paid_at < {sql_timestamp(period.observed_end)} {since}"
+
+
+class EarningsTotal(Metric[EarningsTotalParams]):
+    name = "earnings_total"
+    value_type = "integer"
+    missing_value = 0
+    description = "Sum of payments (yen) with paid_at in the window; refunds subtract."
+
+    Params = EarningsTotalParams
+
+    def sql(self, params: EarningsTotalParams, period: Period, rows: RowSource = all_rows) -> str:
+        return f"""
+            SELECT worker_id, CAST(SUM(amount_jpy) AS BIGINT) AS value
+            FROM {rows("payments")}
+            WHERE {_paid_within(params.window_months, period)}
+            GROUP BY worker_id"""
+
+    def window(self, params: EarningsTotalParams, period: Period) -> Window:
+        return _range_window(period, params.window_months)
+
+
+class EarningsShareRankParams(_Params):
+    window_months: int = Field(12, ge=1, le=120)
+
+
+class EarningsShareRank(Metric[EarningsShareRankParams]):
+    name = "earnings_share_rank"
+    value_type = "ratio"
+    description = (
+        "In each division, workers with positive earnings in the window are ranked highest first (ties share the "
+        "best rank); rank / number ranked in the division. <= 0.2 means the top 20 %."
+    )
+
+    Params = EarningsShareRankParams
+
+    def totals_sql(self, params: EarningsShareRankParams, period: Period, division_of: str | None = None) -> str:
+        """Each positive total of the window with its rank and the number ranked, per division (only the
+        division of the worker given by the SQL expression ``division_of``'s worker, when given)."""
+        only = (
+            f"AND w.division = (SELECT division FROM workers WHERE worker_id = {division_of})"
+            if division_of is not None
+            else ""
+        )
+        return f"""
+            SELECT worker_id, division, total,
+                   RANK() OVER (PARTITION BY division ORDER BY total DESC) AS ranked_at,
+                   COUNT(*) OVER (PARTITION BY division) AS ranked
+            FROM (SELECT p.worker_id, w.division, SUM(p.amount_jpy) AS total
+                  FROM payments p JOIN workers w ON w.worker_id = p.worker_id
+                  WHERE {_paid_within(params.window_months, period).replace("paid_at", "p.paid_at")} {only}
+                  GROUP BY p.worker_id, w.division) totals
+            WHERE total > 0"""
+
+    def sql(self, params: EarningsShareRankParams, period: Period, rows: RowSource = all_rows) -> str:
+        # A rank depends on the whole division, so no form narrows the facts to one worker first.
+        return f"SELECT worker_id, ranked_at AS num, ranked AS den FROM ({self.totals_sql(params, period)}) r"
+
+    def worker_sql(
+        self, params: EarningsShareRankParams, period: Period, worker: str, *, index_fence: bool = False
+    ) -> str:
+        ranked = self.totals_sql(params, period, division_of=worker)
+        return f"SELECT worker_id, ranked_at AS num, ranked AS den FROM ({ranked}) r WHERE worker_id = {worker}"
+
+    def window(self, params: EarningsShareRankParams, period: Period) -> Window:
+        return _range_window(period, params.window_months)
+
+
+class ReviewShareParams(ReviewMeanParams):
+    min_score: Decimal = Field(Decimal(4), ge=1, le=5)
+
+
+def _reviewed_within(months: int | None, period: Period) -> str:
+    since = f"AND created_at >= {sql_timestamp(period.start(months))}" if months is not None else ""
+    return f"created_at < {sql_timestamp(period.observed_end)} {since}"
+
+
+def _item_total(items: list[str]) -> str:
+    return "item_sum" if sorted(items) == sorted(RATING_ITEMS) else " + ".join(items)
+
+
+class ReviewShare(Metric[ReviewShareParams]):
+    name = "review_share"
+    value_type = "ratio"
+    description = (
+        "Among reviews in the window, the share whose score (the mean of the chosen items) is at least min_score."
+    )
+
+    Params = ReviewShareParams
+
+    def sql(self, params: ReviewShareParams, period: Period, rows: RowSource = all_rows) -> str:
+        # mean(items) >= p/q  <=>  sum(items) * q >= p * len(items): exact, no division.
+        bound = Fraction(params.min_score)
+        satisfied = f"{_item_total(params.items)} * {bound.denominator} >= {bound.numerator * len(params.items)}"
+        return f"""
+            SELECT worker_id, SUM(CASE WHEN {satisfied} THEN 1 ELSE 0 END) AS num, COUNT(*) AS den
+            FROM {rows("reviews")}
+            WHERE {_reviewed_within(params.window_months, period)}
+            GROUP BY worker_id"""
+
+    def window(self, params: ReviewShareParams, period: Period) -> Window:
+        return _range_window(period, params.window_months)
+
+
+class ResponseRateParams(_Params):
+    within_hours: int = Field(24, ge=1, le=24 * 30)
+    window_months: int = Field(12, ge=1, le=120)
+
+
+class ResponseRate(Metric[ResponseRateParams]):
+    name = "response_rate"
+    value_type = "ratio"
+    requires = frozenset({"inquiries"})
+    description = (
+        "Among inquiries received in [D - window, D - within_hours] (every deadline has passed by D), the share "
+        "replied to within within_hours."
+    )
+
+    Params = ResponseRateParams
+
+    def latest_counted(self, params: ResponseRateParams, period: Period) -> Any:
+        """The last instant an inquiry may arrive and still be counted: D − ``within_hours`` (naive UTC)."""
+        return period.end - timedelta(hours=params.within_hours)
+
+    def sql(self, params: ResponseRateParams, period: Period, rows: RowSource = all_rows) -> str:
+        allowed_us = params.within_hours * 3600 * 1_000_000
+        # For a forecast nothing after the observation cut-off is known: not the inquiry, not the reply.
+        cutoff = "" if period.observed_end == period.end else f"AND received_at < {sql_timestamp(period.observed_end)}"
+        replied_known = (
+            "" if period.observed_end == period.end else f"AND replied_at < {sql_timestamp(period.observed_end)}"
+        )
+        return f"""
+            SELECT worker_id,
+                   SUM(CASE WHEN reply_us IS NOT NULL AND reply_us <= {allowed_us} {replied_known}
+                       THEN 1 ELSE 0 END) AS num,
+                   COUNT(*) AS den
+            FROM {rows("inquiries")}
+            WHERE received_at >= {sql_timestamp(period.start(params.window_months))}
+              AND received_at <= {sql_timestamp(self.latest_counted(params, period))} {cutoff}
+            GROUP BY worker_id"""
+
+    def window(self, params: ResponseRateParams, period: Period) -> Window:
+        return Window("range", start=period.start_day(params.window_months), end=period.as_of)
+
+
+class RecentLoginParams(_Params):
+    days: int = Field(30, ge=1, le=3660)
+
+
+class RecentLogin(Metric[RecentLoginParams]):
+    name = "recent_login"
+    value_type = "boolean"
+    requires = frozenset({"workers.last_login_at"})
+    description = "The worker's last login is at or after 00:00 (program time) of D minus the given days."
+
+    Params = RecentLoginParams
+
+    def sql(self, params: RecentLoginParams, period: Period, rows: RowSource = all_rows) -> str:
+        since = sql_timestamp(period.utc(period.as_of - timedelta(days=params.days)))
+        return f"""SELECT worker_id, (last_login_at IS NOT NULL AND last_login_at >= {since}) AS value
+                   FROM {rows("workers")}"""
+
+    def window(self, params: RecentLoginParams, period: Period) -> Window:
+        return Window("range", start=period.as_of - timedelta(days=params.days), end=period.as_of)
+
+
+class IdentityVerifiedParams(_Params):
+    pass
+
+
+class IdentityVerified(Metric[IdentityVerifiedParams]):
+    name = "identity_verified"
+    value_type = "boolean"
+    requires = frozenset({"workers.identity_verified"})
+    description = "The worker has verified their identity (本人確認), as the export says today."
+
+    Params = IdentityVerifiedParams
+
+    def sql(self, params: IdentityVerifiedParams, period: Period, rows: RowSource = all_rows) -> str:
+        return f"SELECT worker_id, identity_verified AS value FROM {rows('workers')}"
+
+    def window(self, params: IdentityVerifiedParams, period: Period) -> Window:
+        return Window("current")
+
+
 METRICS: dict[str, Metric[Any]] = {
-    m.name: m for m in (CompletionRate(), ReviewMean(), EarningsBestRank(), ScoutCount(), ProfileComplete())
+    m.name: m
+    for m in (
+        CompletionRate(),
+        ReviewMean(),
+        EarningsBestRank(),
+        ScoutCount(),
+        ProfileComplete(),
+        DeliveredCount(),
+        EarningsTotal(),
+        EarningsShareRank(),
+        ReviewShare(),
+        ResponseRate(),
+        UniqueClients(),
+        RecentLogin(),
+        IdentityVerified(),
+    )
 }
 
 

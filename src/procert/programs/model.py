@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from procert.metrics import METRICS, Metric, MetricRequest, get_metric
 
 Comparison = Literal[">=", ">", "<=", "<", "=="]
-RESERVED_COLUMNS = {"worker_id", "certified", "division", "status"}
+RESERVED_COLUMNS = {"worker_id", "certified", "level", "division", "status"}
 
 
 class Texts(BaseModel):
@@ -102,7 +102,10 @@ class Criterion(BaseModel):
     division_thresholds: dict[str, Threshold] = Field(default_factory=dict)
     #: Hysteresis: a worker already certified keeps passing at this (laxer) threshold. None: the threshold.
     keep_threshold: Threshold | None = None
-    display: Literal["number", "percent"] = "number"
+    display: Literal["number", "percent", "yen"] = "number"
+    #: What an undefined value (no reviews, no inquiries, not ranked) means: fail (the default) or pass ("a
+    #: response rate of at least 80 %, if anyone wrote to you").
+    when_undefined: Literal["fail", "pass"] = "fail"
     label: Texts
     advice: Texts
 
@@ -235,6 +238,18 @@ class Benefits(BaseModel):
     featured_on_site: int = Field(4, ge=1, le=100, description="Pros featured on the operator's home page.")
 
 
+class Level(BaseModel):
+    """One tier of a program (レギュラー, ゴールド…): reached when every criterion it lists passes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=40)
+    name: Texts
+    description: Texts
+    criteria: list[str] = Field(min_length=1)
+    #: The badge's colour, ``#rrggbb``.
+    color: str = Field("#1a7f37", pattern=r"^#[0-9a-fA-F]{6}$")
+
+
 class Program(BaseModel):
     """A certification program. ``version`` must change whenever the rules change."""
 
@@ -248,6 +263,8 @@ class Program(BaseModel):
     eligible_statuses: list[str] = Field(default_factory=lambda: ["active"], min_length=1)
     criteria: list[Criterion] = Field(min_length=1)
     grace: Grace | None = None
+    #: Ordered tiers, lowest first. None declared: one implicit level holding every criterion (a plain status).
+    levels: list[Level] = Field(default_factory=list)
     benefits: Benefits = Field(default_factory=Benefits)
 
     @field_validator("timezone")
@@ -280,6 +297,54 @@ class Program(BaseModel):
                 if self.criterion(cid).metric_def.value_type == "boolean":
                     raise ValueError(f"grace.margins: {cid} is true/false; a margin means nothing there")
         return self
+
+    @model_validator(mode="after")
+    def _levels_name_criteria(self) -> Program:
+        ids = [c.id for c in self.criteria]
+        seen: set[str] = set()
+        for level in self.levels:
+            if level.id in seen:
+                raise ValueError(f"level id {level.id!r} appears twice")
+            seen.add(level.id)
+            unknown = [c for c in level.criteria if c not in ids]
+            if unknown:
+                raise ValueError(f"level {level.id} names unknown criteria {unknown}")
+            if len(set(level.criteria)) != len(level.criteria):
+                raise ValueError(f"level {level.id} lists a criterion twice")
+        if self.levels:
+            unused = [c for c in ids if not any(c in level.criteria for level in self.levels)]
+            if unused:
+                raise ValueError(f"criteria {unused} belong to no level: list each in the levels that need it")
+        return self
+
+    @property
+    def tiers(self) -> list[Level]:
+        """The levels, lowest first; a program without levels has one implicit level of every criterion."""
+        if self.levels:
+            return self.levels
+        return [Level(id=self.id, name=self.name, description=self.description, criteria=[c.id for c in self.criteria])]
+
+    def level(self, level_id: str) -> Level:
+        for level in self.tiers:
+            if level.id == level_id:
+                return level
+        raise KeyError(level_id)
+
+    def level_rank(self, level_id: str | None) -> int:
+        """0 for no level, 1 for the lowest, and so on (levels compare by it)."""
+        if level_id is None:
+            return 0
+        return 1 + [level.id for level in self.tiers].index(level_id)
+
+    def missing_facts(self, provided: set[str]) -> list[str]:
+        """Why the program cannot be evaluated on a store holding the optional facts ``provided``: one sentence
+        per criterion whose metric needs a fact no import has supplied (empty when it can)."""
+        problems = []
+        for c in self.criteria:
+            for fact in sorted(c.metric_def.requires - provided):
+                where = f"the column {fact}" if "." in fact else f"the table {fact}"
+                problems.append(f"criterion {c.id} ({c.metric}) needs {where}, which no import has supplied")
+        return problems
 
     def criterion(self, criterion_id: str) -> Criterion:
         for c in self.criteria:
