@@ -14,12 +14,16 @@ from procert.evaluation import evaluate
 from procert.evaluation.postgres import evaluate_postgres
 from procert.facts import FactStore, import_export
 from procert.facts.postgres import load_postgres
-from procert.programs import load_program
+from procert.programs import Program, load_program
 from tests.conftest import Export
 from tests.ledger_support import ledger_url
 from tests.test_ledger import pro
 
 PROGRAM = load_program("crowdworks-pro")
+PRESETS = [load_program(p) for p in ("crowdworks-pro", "lancers-certified", "coconala-rank")]
+#: Each preset as of a date of its cadence (the reference program at two, for the months its ranks read).
+CASES = [(PROGRAM, date(2026, 10, 1)), (PROGRAM, date(2026, 7, 1))] + [(p, date(2026, 10, 1)) for p in PRESETS[1:]]
+CASE_IDS = [f"{p.id}-{d}" for p, d in CASES]
 
 
 def boundary_cases() -> Export:
@@ -38,6 +42,12 @@ def boundary_cases() -> Export:
         pro(exp, wid, division="engineer")
     # A quote in an id: single-worker evaluation on DuckDB passes ids as quoted literals.
     pro(exp, "EDGE-O'QUOTE", email="quote@example.jp")
+    # Contract version 2 edges, as of 2026-10-01 00:00 JST: an inquiry received exactly 24 hours before and
+    # answered exactly at the deadline, one a second later (not counted yet), a login exactly 30 days before.
+    pro(exp, "EDGE-INQUIRY", identity_verified="true", last_login_at="2026-09-01T00:00:00+09:00")
+    exp.inquiry("EDGE-INQUIRY", "2026-09-30T00:00:00+09:00", "2026-10-01T00:00:00+09:00")
+    exp.inquiry("EDGE-INQUIRY", "2026-09-30T00:00:01+09:00", None)
+    pro(exp, "EDGE-LOGIN-EARLY", identity_verified="false", last_login_at="2026-08-31T23:59:59+09:00")
     return exp
 
 
@@ -52,20 +62,29 @@ def marketplace(tmp_path_factory) -> Path:
     return root / "facts.duckdb"
 
 
-@pytest.mark.parametrize("as_of", [date(2026, 10, 1), date(2026, 7, 1)])
-def test_postgresql_gives_the_same_rows_as_the_embedded_engine(marketplace: Path, tmp_path: Path, as_of: date):
+@pytest.mark.parametrize(("program", "as_of"), CASES, ids=CASE_IDS)
+def test_postgresql_gives_the_same_rows_as_the_embedded_engine(
+    marketplace: Path, tmp_path: Path, program: Program, as_of: date
+):
     with FactStore(marketplace, read_only=True) as store:
-        expected = sorted(evaluate(store, PROGRAM, as_of).rows(), key=lambda r: r["worker_id"])
+        expected = sorted(evaluate(store, program, as_of).rows(), key=lambda r: r["worker_id"])
         for url in ledger_url("postgresql", tmp_path):
             counts = load_postgres(store, url)
             assert counts["workers"] == len(expected) > 1500
-            got = evaluate_postgres(url, PROGRAM, as_of)
+            assert counts["inquiries"] > 1500
+            got = evaluate_postgres(url, program, as_of)
     assert [r["worker_id"] for r in got] == [r["worker_id"] for r in expected]
     for mine, theirs in zip(got, expected, strict=True):
         assert mine == theirs, mine["worker_id"]
     assert sum(r["certified"] for r in got) > 10
     edges = {r["worker_id"]: r for r in got}
-    if as_of == date(2026, 10, 1):
+    if program.id == "lancers-certified":
+        inquiry = edges["EDGE-INQUIRY"]
+        assert (inquiry["response_rate__num"], inquiry["response_rate__den"]) == (1, 1)
+        assert (inquiry["recent_login"], edges["EDGE-LOGIN-EARLY"]["recent_login"]) == (True, False)
+    if program.id == "coconala-rank":
+        assert len({r["level"] for r in got}) == 6  # every level, and none
+    if program is PROGRAM and as_of == date(2026, 10, 1):
         assert edges["EDGE-48"]["overall_rating"] == 4.8 and edges["EDGE-48"]["overall_rating_passed"] is True
         assert (edges["EDGE-90"]["completion_rate"], edges["EDGE-90"]["completion_rate_passed"]) == (0.9, True)
         assert edges["EDGE-LASTSECOND"]["scouts"] == 1  # the scout at 00:00 belongs to the next window
@@ -79,13 +98,15 @@ def spark():
         yield session
 
 
-@pytest.mark.parametrize("as_of", [date(2026, 10, 1), date(2026, 7, 1)])
-def test_spark_gives_the_same_rows_as_the_embedded_engine(marketplace: Path, tmp_path: Path, spark, as_of: date):
+@pytest.mark.parametrize(("program", "as_of"), CASES, ids=CASE_IDS)
+def test_spark_gives_the_same_rows_as_the_embedded_engine(
+    marketplace: Path, tmp_path: Path, spark, program: Program, as_of: date
+):
     from procert.evaluation.spark import evaluate_spark
 
     with FactStore(marketplace, read_only=True) as store:
-        expected = sorted(evaluate(store, PROGRAM, as_of).rows(), key=lambda r: r["worker_id"])
-    got = evaluate_spark(spark, tmp_path / "parquet", PROGRAM, as_of, store_path=marketplace)
+        expected = sorted(evaluate(store, program, as_of).rows(), key=lambda r: r["worker_id"])
+    got = evaluate_spark(spark, tmp_path / "parquet", program, as_of, store_path=marketplace)
     assert [r["worker_id"] for r in got] == [r["worker_id"] for r in expected]
     for mine, theirs in zip(got, expected, strict=True):
         assert mine == theirs, mine["worker_id"]
@@ -101,7 +122,10 @@ def test_spark_refuses_facts_keyed_in_another_time_zone(marketplace: Path, tmp_p
         evaluate_spark(spark, tmp_path / "parquet", other, date(2026, 10, 1), store_path=marketplace)
 
 
-def test_single_worker_evaluation_agrees_with_the_full_one_on_duckdb_and_postgresql(marketplace: Path, tmp_path: Path):
+@pytest.mark.parametrize("program", PRESETS, ids=[p.id for p in PRESETS])
+def test_single_worker_evaluation_agrees_with_the_full_one_on_duckdb_and_postgresql(
+    marketplace: Path, tmp_path: Path, program: Program
+):
     """The fast path (one worker, by index or sorted storage, ranks by counting) must give the full run's row."""
     import random
 
@@ -113,20 +137,21 @@ def test_single_worker_evaluation_agrees_with_the_full_one_on_duckdb_and_postgre
 
     as_of = date(2026, 10, 1)
     with FactStore(marketplace, read_only=True) as store:
-        full = {r["worker_id"]: r for r in evaluate(store, PROGRAM, as_of).rows()}
-        ranked = sorted((r for r in full.values() if r["earnings_rank"] is not None), key=lambda r: r["earnings_rank"])
+        full = {r["worker_id"]: r for r in evaluate(store, program, as_of).rows()}
+        rank = next(c.id for c in program.criteria if "rank" in c.metric or c.metric == "earnings_total")
+        ranked = sorted((r for r in full.values() if r[rank] is not None), key=lambda r: r[rank])
         # Every edge case, the best and worst ranked (ties included), and a random sample.
         picks = {w for w in full if not w.startswith("W")} | {r["worker_id"] for r in ranked[:20] + ranked[-20:]}
         picks |= set(random.Random(5).sample(sorted(full), 150))
         for worker_id in sorted(picks):
-            assert evaluate_worker(store, PROGRAM, as_of, worker_id) == full[worker_id], worker_id
-        assert evaluate_worker(store, PROGRAM, as_of, "NOBODY") is None
+            assert evaluate_worker(store, program, as_of, worker_id) == full[worker_id], worker_id
+        assert evaluate_worker(store, program, as_of, "NOBODY") is None
         for url in ledger_url("postgresql", tmp_path):
             load_postgres(store, url)
             with psycopg.connect(conninfo(url)) as conn:
                 for worker_id in sorted(picks):
-                    assert evaluate_worker_postgres(conn, PROGRAM, as_of, worker_id) == full[worker_id], worker_id
-                assert evaluate_worker_postgres(conn, PROGRAM, as_of, "NOBODY") is None
+                    assert evaluate_worker_postgres(conn, program, as_of, worker_id) == full[worker_id], worker_id
+                assert evaluate_worker_postgres(conn, program, as_of, "NOBODY") is None
 
 
 def test_single_worker_evaluation_reads_every_table_through_its_worker_index(marketplace: Path):

@@ -209,3 +209,234 @@ def test_evaluation_matches_the_reference(market, which):
     assert set(got) == set(expected)
     for wid, want in expected.items():
         assert {k: got[wid][k] for k in want} == want, wid
+
+
+# ---- contract version 2: the new metrics, levels, and the two presets that use them ------------------------------
+
+
+def months_back(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month + 1, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=JST)
+
+
+ITEMS = ("skill", "quality", "schedule", "communication", "partnership")
+
+
+def reference_v2(exp: Export, as_of: date, program: Program) -> dict[str, dict]:
+    """The criteria of lancers-certified and coconala-rank, by the words of docs/programs.md, one worker at a time."""
+    end = local_midnight(as_of)
+    workers = {w["worker_id"]: w for w in exp.rows["workers"]}
+
+    def since(months: int | None) -> datetime:
+        return local_midnight(months_back(as_of, months)) if months else datetime.min.replace(tzinfo=JST)
+
+    def earnings(wid: str, months: int | None) -> int:
+        return sum(
+            int(p["amount_jpy"])
+            for p in exp.rows["payments"]
+            if p["worker_id"] == wid and since(months) <= parse(p["paid_at"]) < end
+        )
+
+    def share_rank(wid: str) -> Fraction | None:
+        division = workers[wid]["division"]
+        totals = {w: earnings(w, 12) for w in workers if workers[w]["division"] == division}
+        ranked = {w: v for w, v in totals.items() if v > 0}
+        if wid not in ranked:
+            return None
+        return Fraction(1 + sum(v > ranked[wid] for v in ranked.values()), len(ranked))
+
+    def completion(wid: str, months: int) -> Fraction | None:
+        closed = [
+            c
+            for c in exp.rows["contracts"]
+            if c["worker_id"] == wid
+            and c["kind"] == "fixed"
+            and c["status"] in ("delivered", "cancelled")
+            and since(months) <= parse(c["closed_at"]) < end
+        ]
+        return Fraction(sum(c["status"] == "delivered" for c in closed), len(closed)) if closed else None
+
+    def delivered(wid: str, months: int | None) -> int:
+        return sum(
+            1
+            for c in exp.rows["contracts"]
+            if c["worker_id"] == wid and c["status"] == "delivered" and since(months) <= parse(c["closed_at"]) < end
+        )
+
+    def reviews(wid: str, months: int | None) -> list[dict]:
+        return [
+            r for r in exp.rows["reviews"] if r["worker_id"] == wid and since(months) <= parse(r["created_at"]) < end
+        ]
+
+    def satisfaction(wid: str) -> Fraction | None:
+        mine = reviews(wid, 12)
+        return Fraction(sum(Fraction(sum(r[i] for i in ITEMS), 5) >= 4 for r in mine), len(mine)) if mine else None
+
+    def rating(wid: str) -> Fraction | None:
+        mine = reviews(wid, None)
+        return sum(Fraction(sum(r[i] for i in ITEMS), 5) for r in mine) / len(mine) if mine else None
+
+    def response(wid: str) -> Fraction | None:
+        latest = end - timedelta(hours=24)
+        counted = [
+            q for q in exp.rows["inquiries"] if q["worker_id"] == wid and since(12) <= parse(q["received_at"]) <= latest
+        ]
+        in_time = [
+            q
+            for q in counted
+            if q["replied_at"] and parse(q["replied_at"]) <= parse(q["received_at"]) + timedelta(hours=24)
+        ]
+        return Fraction(len(in_time), len(counted)) if counted else None
+
+    out = {}
+    for wid, w in workers.items():
+        login = w.get("last_login_at")
+        recent = bool(login) and parse(login) >= local_midnight(as_of - timedelta(days=30))
+        verified = (w.get("identity_verified") or "false").lower() == "true"
+        profile = bool((w["profile_text"] or "").strip()) and bool((w["self_pr_text"] or "").strip())
+        if program.id == "lancers-certified":
+            values = {
+                "earnings_top_share": share_rank(wid),
+                "satisfaction": satisfaction(wid),
+                "completion_rate": completion(wid, 12),
+                "response_rate": response(wid),
+                "recent_login": recent,
+                "identity_verified": verified,
+                "profile": profile,
+            }
+            v = values
+            passed = {
+                "earnings_top_share": v["earnings_top_share"] is not None and v["earnings_top_share"] <= Fraction(1, 5),
+                "satisfaction": v["satisfaction"] is not None and v["satisfaction"] >= Fraction(95, 100),
+                "completion_rate": v["completion_rate"] is not None and v["completion_rate"] >= Fraction(9, 10),
+                "response_rate": v["response_rate"] is None or v["response_rate"] >= Fraction(8, 10),
+                "recent_login": recent,
+                "identity_verified": verified,
+                "profile": profile,
+            }
+            level = "lancers-certified" if all(passed.values()) else None
+        else:
+            values = {
+                "sales_lifetime_1": delivered(wid, None),
+                "sales_lifetime_10": delivered(wid, None),
+                "sales_3m_10": delivered(wid, 3),
+                "completion_3m_80": completion(wid, 3),
+                "completion_3m_90": completion(wid, 3),
+                "earnings_3m_50k": earnings(wid, 3),
+                "earnings_3m_100k": earnings(wid, 3),
+                "rating": rating(wid),
+                "identity_verified": verified,
+                "recent_login": recent,
+            }
+            v = values
+            passed = {
+                "sales_lifetime_1": v["sales_lifetime_1"] >= 1,
+                "sales_lifetime_10": v["sales_lifetime_10"] >= 10,
+                "sales_3m_10": v["sales_3m_10"] >= 10,
+                "completion_3m_80": v["completion_3m_80"] is not None and v["completion_3m_80"] >= Fraction(8, 10),
+                "completion_3m_90": v["completion_3m_90"] is not None and v["completion_3m_90"] >= Fraction(9, 10),
+                "earnings_3m_50k": v["earnings_3m_50k"] >= 50_000,
+                "earnings_3m_100k": v["earnings_3m_100k"] >= 100_000,
+                "rating": v["rating"] is not None and v["rating"] >= Fraction(48, 10),
+                "identity_verified": verified,
+                "recent_login": recent,
+            }
+            levels = {
+                "regular": ["sales_lifetime_1"],
+                "bronze": ["sales_lifetime_10"],
+                "silver": ["sales_3m_10", "completion_3m_80"],
+                "gold": ["earnings_3m_50k", "completion_3m_90", "rating", "identity_verified", "recent_login"],
+                "platinum": ["earnings_3m_100k", "completion_3m_90", "rating", "identity_verified", "recent_login"],
+            }
+            reached = [lv for lv, needs in levels.items() if all(passed[c] for c in needs)]
+            level = reached[-1] if reached else None
+        if w["status"] != "active":
+            level = None
+        row = {k: float(x) if isinstance(x, Fraction) else x for k, x in values.items()}
+        row |= {f"{k}_passed": x for k, x in passed.items()}
+        row["certified"] = level is not None
+        if program.levels:
+            row["level"] = level
+        out[wid] = row
+    return out
+
+
+@st.composite
+def instants_v2(draw, as_of: date) -> str:
+    """Edges of the new windows: D, D − 24 hours, D − 30 days, D − 3 and 12 months."""
+    end = local_midnight(as_of)
+    anchors = [
+        end,
+        end - timedelta(hours=24),
+        local_midnight(as_of - timedelta(days=30)),
+        local_midnight(months_back(as_of, 3)),
+        local_midnight(months_back(as_of, 12)),
+    ]
+    moment = draw(st.sampled_from(anchors)) + timedelta(seconds=draw(st.sampled_from([-3600, -1, 0, 1, 7200])))
+    if draw(st.booleans()):
+        return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(JST).strftime("%Y-%m-%dT%H:%M:%S+09:00")
+
+
+@st.composite
+def marketplaces_v2(draw) -> tuple[Export, date]:
+    exp, as_of = draw(marketplaces())
+    wids = [w["worker_id"] for w in exp.rows["workers"]]
+    for w in exp.rows["workers"]:
+        w["identity_verified"] = draw(st.sampled_from(["true", "false", "TRUE", ""]))
+        w["last_login_at"] = draw(st.one_of(st.just(""), instants_v2(as_of)))
+    for _ in range(draw(st.integers(0, 12))):
+        received = draw(instants_v2(as_of))
+        delay = draw(st.sampled_from([None, 0, 3600, 24 * 3600, 24 * 3600 + 1]))
+        replied = None
+        if delay is not None:
+            replied = (parse(received) + timedelta(seconds=delay)).strftime("%Y-%m-%dT%H:%M:%S%z")
+        exp.inquiry(draw(st.sampled_from(wids)), received, replied)
+    # Contracts and payments on the new windows' edges, big enough for the yen thresholds.
+    for _ in range(draw(st.integers(0, 8))):
+        exp.contract(
+            draw(st.sampled_from(wids)), draw(instants_v2(as_of)), kind=draw(st.sampled_from(["fixed", "hourly"]))
+        )
+    for _ in range(draw(st.integers(0, 8))):
+        exp.payment(
+            draw(st.sampled_from(wids)), draw(instants_v2(as_of)), draw(st.sampled_from([50_000, 49_999, -1, 100_000]))
+        )
+    if len(wids) >= 2 and draw(st.booleans()):  # equal totals: ties share the best rank
+        inside = local_midnight(months_back(as_of, 2)).strftime("%Y-%m-%dT%H:%M:%S+09:00")
+        start, end = local_midnight(months_back(as_of, 12)), local_midnight(as_of)
+        for wid in draw(st.lists(st.sampled_from(wids), min_size=2, max_size=len(wids), unique=True)):
+            so_far = sum(
+                int(p["amount_jpy"])
+                for p in exp.rows["payments"]
+                if p["worker_id"] == wid and start <= parse(p["paid_at"]) < end
+            )
+            exp.payment(wid, inside, 1_000_000 - so_far)  # every one of them at exactly ¥1,000,000
+    return exp, as_of
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(marketplaces_v2(), st.sampled_from(["lancers-certified", "coconala-rank"]))
+def test_new_metrics_and_levels_match_the_reference(market, which):
+    from procert.programs import load_program
+
+    exp, as_of = market
+    program = load_program(which)
+    with tempfile.TemporaryDirectory() as tmp, FactStore(Path(tmp) / "f.duckdb") as store:
+        import_export(store, exp.write(Path(tmp) / "export", tables=None), timezone=program.timezone)
+        if not exp.rows["inquiries"]:  # an export with no inquiries at all still supplies the (empty) table
+            import_export(store, exp.write(Path(tmp) / "none", tables=("inquiries",)), timezone=program.timezone)
+        got = {r["worker_id"]: r for r in evaluate(store, program, as_of).rows()}
+    expected = reference_v2(exp, as_of, program)
+    assert set(got) == set(expected)
+    for wid, want in expected.items():
+        assert {k: got[wid][k] for k in want} == want, wid
