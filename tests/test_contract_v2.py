@@ -34,8 +34,8 @@ def test_new_columns_and_inquiries_are_stored_in_utc_and_recorded_as_supplied(st
         ("W2", False, None),
     ]
     assert store.query("SELECT * FROM inquiries ORDER BY 1").fetchall() == [
-        ("Q1", "W1", "K1", datetime(2026, 11, 1, 1, 0), datetime(2026, 11, 2, 1, 0)),
-        ("Q2", "W2", "K1", datetime(2026, 11, 1, 10, 0), None),
+        ("Q1", "W1", "K1", datetime(2026, 11, 1, 1, 0), datetime(2026, 11, 2, 1, 0), 24 * 3600 * 10**6),
+        ("Q2", "W2", "K1", datetime(2026, 11, 1, 10, 0), None, None),
     ]
     # An upsert of workers without the new columns keeps the stored values and what was supplied.
     plain = small_export()

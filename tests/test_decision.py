@@ -6,36 +6,52 @@ from datetime import date
 
 import pytest
 
-from procert.ledger import Decision, Previous, decide, forecast_failures
+from procert.ledger import Decision, Lock, Previous, decide, forecast_failures
 from procert.programs import load_program
 
 D = date(2025, 4, 1)
 SINCE = date(2025, 1, 1)
-WAS = Previous(SINCE, 0)
-IN_GRACE = Previous(SINCE, 1)
+WAS = Previous(SINCE, 0, "pro")
+IN_GRACE = Previous(SINCE, 1, "pro")
+ONE = ["pro"]  # a program without levels has one implicit level
+
+
+def single(certified: bool, reason, kind, since, *, in_grace=False, grace_cycles=0, was=False) -> Decision:
+    return Decision(
+        certified, reason, kind, since, in_grace, grace_cycles, "pro" if certified else None, "pro" if was else None
+    )
+
 
 # previous, evaluated, keeps_all, near_all, grace cycles allowed, lock → expected decision
 CASES = [
     # newcomers: the criteria decide; a lock decides over them
-    (None, True, True, True, 1, None, Decision(True, "criteria", "granted", D)),
-    (None, False, False, False, 1, None, Decision(False, "criteria", None, None)),
-    (None, False, False, False, 1, True, Decision(True, "override", "granted", D)),
-    (None, True, True, True, 1, False, Decision(False, "override", None, None)),
+    (None, True, True, True, 1, None, single(True, "criteria", "granted", D)),
+    (None, False, False, False, 1, None, single(False, "criteria", None, None)),
+    (None, False, False, False, 1, True, single(True, "override", "granted", D)),
+    (None, True, True, True, 1, False, single(False, "override", None, None)),
     # a pro who meets the softer keep thresholds keeps the status even when the full criteria fail (hysteresis)
-    (WAS, False, True, True, 1, None, Decision(True, "criteria", "kept", SINCE)),
-    (WAS, True, True, True, 1, None, Decision(True, "criteria", "kept", SINCE)),
+    (WAS, False, True, True, 1, None, single(True, "criteria", "kept", SINCE, was=True)),
+    (WAS, True, True, True, 1, None, single(True, "criteria", "kept", SINCE, was=True)),
     # a narrow miss: grace, once per allowed cycle, then the status is lost
-    (WAS, False, False, True, 1, None, Decision(True, "grace", "kept", SINCE, in_grace=True, grace_cycles=1)),
-    (IN_GRACE, False, False, True, 1, None, Decision(False, "criteria", "lost", None)),
-    (IN_GRACE, False, False, True, 2, None, Decision(True, "grace", "kept", SINCE, in_grace=True, grace_cycles=2)),
-    (WAS, False, False, True, 0, None, Decision(False, "criteria", "lost", None)),
+    (WAS, False, False, True, 1, None, single(True, "grace", "kept", SINCE, in_grace=True, grace_cycles=1, was=True)),
+    (IN_GRACE, False, False, True, 1, None, single(False, "criteria", "lost", None, was=True)),
+    (
+        IN_GRACE,
+        False,
+        False,
+        True,
+        2,
+        None,
+        single(True, "grace", "kept", SINCE, in_grace=True, grace_cycles=2, was=True),
+    ),
+    (WAS, False, False, True, 0, None, single(False, "criteria", "lost", None, was=True)),
     # a clear miss: no grace
-    (WAS, False, False, False, 1, None, Decision(False, "criteria", "lost", None)),
+    (WAS, False, False, False, 1, None, single(False, "criteria", "lost", None, was=True)),
     # a lock beats everything, in both directions
-    (WAS, True, True, True, 1, False, Decision(False, "override", "lost", None)),
-    (WAS, False, False, False, 1, True, Decision(True, "override", "kept", SINCE)),
+    (WAS, True, True, True, 1, False, single(False, "override", "lost", None, was=True)),
+    (WAS, False, False, False, 1, True, single(True, "override", "kept", SINCE, was=True)),
     # back after a grace cycle: meeting the keep thresholds resets grace
-    (IN_GRACE, False, True, True, 1, None, Decision(True, "criteria", "kept", SINCE)),
+    (IN_GRACE, False, True, True, 1, None, single(True, "criteria", "kept", SINCE, was=True)),
 ]
 
 
@@ -44,13 +60,61 @@ def test_transition_decision(previous, evaluated, keeps_all, near_all, cycles, l
     got = decide(
         as_of=D,
         previous=previous,
-        evaluated=evaluated,
-        keeps_all=keeps_all,
-        near_all=near_all,
+        levels=ONE,
+        evaluated="pro" if evaluated else None,
+        kept={"pro"} if keeps_all else set(),
+        near={"pro"} if near_all else set(),
         grace_cycles=cycles,
-        lock=lock,
+        lock=None if lock is None else Lock("pro" if lock else None),
     )
     assert got == expected
+
+
+LEVELS = ["regular", "silver", "gold"]
+GOLD, SILVER = Previous(SINCE, 0, "gold"), Previous(SINCE, 0, "silver")
+
+# previous, evaluated level, levels met at keep thresholds, levels within grace, lock → level, kind, reason
+LEVEL_CASES = [
+    (None, "gold", set(), set(), None, ("gold", "granted", "criteria")),
+    (SILVER, "gold", {"gold", "silver"}, set(), None, ("gold", "promoted", "criteria")),
+    (GOLD, "gold", {"gold"}, {"gold"}, None, ("gold", "kept", "criteria")),
+    (GOLD, "silver", set(), set(), None, ("silver", "demoted", "criteria")),
+    # hysteresis keeps the level held when its keep thresholds are met, though the strict criteria say silver
+    (GOLD, "silver", {"gold", "silver"}, set(), None, ("gold", "kept", "criteria")),
+    # and protects only what is held: silver's keep thresholds do not lift a silver worker to gold
+    (SILVER, "regular", {"gold", "silver", "regular"}, set(), None, ("silver", "kept", "criteria")),
+    # demoted to the highest level at or below the one held that the keep thresholds still meet
+    (GOLD, None, {"silver"}, set(), None, ("silver", "demoted", "criteria")),
+    # a narrow miss of the level held: grace keeps it
+    (GOLD, "silver", {"silver"}, {"gold"}, None, ("gold", "kept", "grace")),
+    (Previous(SINCE, 1, "gold"), "silver", {"silver"}, {"gold"}, None, ("silver", "demoted", "criteria")),
+    (GOLD, None, set(), set(), None, (None, "lost", "criteria")),
+    # a lock holds its level, up or down
+    (GOLD, "gold", {"gold"}, set(), Lock("silver"), ("silver", "demoted", "override")),
+    (SILVER, None, set(), set(), Lock("gold"), ("gold", "promoted", "override")),
+    (GOLD, "gold", {"gold"}, set(), Lock(None), (None, "lost", "override")),
+]
+
+
+@pytest.mark.parametrize(("previous", "evaluated", "kept", "near", "lock", "expected"), LEVEL_CASES)
+def test_level_decision(previous, evaluated, kept, near, lock, expected):
+    got = decide(
+        as_of=D,
+        previous=previous,
+        levels=LEVELS,
+        evaluated=evaluated,
+        kept=kept,
+        near=near,
+        grace_cycles=1,
+        lock=lock,
+    )
+    assert (got.level, got.kind, got.reason) == expected
+    assert got.certified is (expected[0] is not None)
+    assert got.previous_level == (previous.level if previous else None)
+    if got.kind == "granted":
+        assert got.since == D
+    elif got.kind != "lost":
+        assert got.since == SINCE  # certified since: a move between levels keeps it
 
 
 def test_at_risk_counts_the_account_status_as_well_as_the_criteria():

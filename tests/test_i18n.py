@@ -16,7 +16,7 @@ LITERAL = re.compile(r"""\bt\(\s*["']([a-z0-9_]+)["']\s*[,)]""")
 PREFIX = re.compile(r"""\bt\(\s*["']([a-z0-9_]+_)["']\s*[+~]""")
 #: Messages looked up by prefix + value: every value the code can produce must have a message.
 DYNAMIC = {
-    "web_kind_": ("granted", "kept", "lost"),
+    "web_kind_": ("granted", "promoted", "kept", "demoted", "lost"),
     "web_reason_": ("criteria", "grace", "override", "missing"),
     "web_outbox_": ("pending", "sent", "failed", "skipped"),
     "web_sort_": ("rating", "recent", "name"),

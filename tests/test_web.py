@@ -62,6 +62,7 @@ def test_directory_api_lists_current_pros_with_search_filter_sort_and_pages(site
         "certified_since": "2025-01-01",
         "overall_rating": 5.0,
         "reviews": 1,
+        "level": None,
         "profile_url": "/workers/A",
     }
     assert [i["worker_id"] for i in client.get("/api/v1/pros?division=engineer").json()["items"]] == ["B"]
@@ -217,7 +218,15 @@ def test_a_worker_sees_only_their_own_dashboard_and_status(site):
     scouts = next(c for c in status["criteria"] if c["id"] == "scouts")
     assert (scouts["value"], scouts["passed"], scouts["threshold"]) == (10, True, ">= 5")
     assert status["history"] == [
-        {"as_of": "2025-01-01", "kind": "granted", "reason": "criteria", "failed": [], "failed_labels": []}
+        {
+            "as_of": "2025-01-01",
+            "kind": "granted",
+            "reason": "criteria",
+            "failed": [],
+            "failed_labels": [],
+            "from_level": None,
+            "to_level": None,
+        }
     ]
     completion = next(c for c in status["criteria"] if c["id"] == "completion_rate")
     assert completion["value_text"] == "100%"  # a percentage criterion reads as one

@@ -96,7 +96,11 @@ def current_candidates(core: Procert, day: date) -> list[Candidate]:
     """The pros certified on ``day``, as candidates for featuring."""
     with core.session() as session:
         pros = current_pros(session, program_id=core.program.id, on=day)
-    return [Candidate(p.worker_id, p.division, p.since) for p in pros]
+    return [
+        Candidate(p.worker_id, p.division, p.since)
+        for p in pros
+        if core.program.gets("promotion", p.level, certified=True)
+    ]
 
 
 @newsletter_app.command("compose")
@@ -231,7 +235,11 @@ def jobs_digest(
     settings, prog, engine = core.settings, core.program, core.ledger
     now = datetime.now(UTC).replace(tzinfo=None)
     with facts_of(core) as store, session_scope(engine, write=True) as session:
-        pros = [p.worker_id for p in current_pros(session, program_id=prog.id, on=core.today())]
+        pros = [
+            p.worker_id
+            for p in current_pros(session, program_id=prog.id, on=core.today())
+            if prog.gets("early_access", p.level, certified=True)
+        ]
         queued = queue_job_digests(
             session, store=store, program=prog, pro_ids=pros, now=now, public_url=settings.public_url
         )

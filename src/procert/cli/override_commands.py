@@ -42,11 +42,16 @@ def override_set(
             show_default=False,
         ),
     ] = None,
+    level: Annotated[
+        str | None,
+        typer.Option("--level", help="Programs with levels: the level to hold the worker at.", show_default=False),
+    ] = None,
     actor: ActorOption = None,
     home: HomeOption = None,
     program: ProgramOption = None,
 ) -> None:
-    """Lock a worker as certified or not certified; automation never changes a locked status."""
+    """Lock a worker as certified (at a level, in a program with levels) or not certified; automation never
+    changes a locked status."""
     core = core_for(home, program)
     _settings, prog = core.settings, core.program
     expires_on = parse_as_of(expires, prog) if expires else None
@@ -63,10 +68,13 @@ def override_set(
                 reason=reason,
                 actor=actor_name(actor),
                 expires_on=expires_on,
+                level=level,
+                levels=[tier.id for tier in prog.levels],
             )
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--reason") from None
-    state = "certified" if certified else "not certified"
+        hint = "--level" if "level" in str(exc) else "--reason"
+        raise typer.BadParameter(str(exc), param_hint=hint) from None
+    state = f"certified at level {level}" if level else "certified" if certified else "not certified"
     out.print(
         f"override #{lock.id}: {worker_id} locked as {state} in {prog.id}"
         + (f" until {expires_on}" if expires_on else ""),

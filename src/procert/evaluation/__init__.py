@@ -19,12 +19,13 @@ from procert.evaluation.explain import (
     progress,
     threshold_text,
 )
-from procert.evaluation.explanation import CriterionExplanation, Explanation
+from procert.evaluation.explanation import CriterionExplanation, Explanation, LevelStanding
 
 __all__ = [
     "CriterionExplanation",
     "Evaluation",
     "Explanation",
+    "LevelStanding",
     "Summary",
     "WorkerNotFound",
     "evaluate",

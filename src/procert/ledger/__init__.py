@@ -22,7 +22,7 @@ from .access import (
 )
 from .audit import audit, audit_entries, utcnow
 from .db import LedgerNotReady, make_engine, require_current, session_scope, upgrade
-from .decision import Decision, Previous, decide, forecast_failures
+from .decision import Decision, Lock, Previous, decide, forecast_failures, level_flags
 from .forecast import Forecast, forecast_at_risk
 from .listings import get_run, list_notifications, list_runs, list_transitions
 from .models import (
@@ -74,6 +74,7 @@ __all__ = [
     "Forecast",
     "JobDigest",
     "LedgerNotReady",
+    "Lock",
     "NewsletterMail",
     "Notification",
     "NotifyOptions",
@@ -116,6 +117,7 @@ __all__ = [
     "forecast_failures",
     "get_run",
     "latest_run",
+    "level_flags",
     "list_admins",
     "list_api_keys",
     "list_notifications",

@@ -3,7 +3,7 @@ evaluation and any lock. No database here, so every case is a row of a table tes
 
 The order is the rule: an override (a lock automation never overrides) > the keep threshold (hysteresis: a pro
 keeps the status on the softer keep thresholds) > grace (a pro who misses narrowly keeps it for a few cycles)
-> the criteria.
+> the criteria. With levels, each level is a status of its own under the same rule.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from procert.evaluation import keeps
+from procert.evaluation import keeps, near_miss
 from procert.programs import Program
 
-Kind = Literal["granted", "kept", "lost"]
+Kind = Literal["granted", "promoted", "kept", "demoted", "lost"]
 Reason = Literal["override", "criteria", "grace", "missing"]
 
 
@@ -25,6 +25,14 @@ class Previous:
 
     since: date | None
     grace_used: int = 0  # consecutive grace cycles already used
+    level: str | None = None  # the level held (programs without levels: their one implicit level)
+
+
+@dataclass(frozen=True)
+class Lock:
+    """An override in force: the level it holds the worker at, or None to keep them out."""
+
+    level: str | None
 
 
 @dataclass(frozen=True)
@@ -35,56 +43,92 @@ class Decision:
     since: date | None
     in_grace: bool = False
     grace_cycles: int = 0  # consecutive grace cycles used, this one included
+    level: str | None = None
+    previous_level: str | None = None
 
 
 def decide(
     *,
     as_of: date,
     previous: Previous | None,
-    evaluated: bool,
-    keeps_all: bool,
-    near_all: bool,
+    levels: list[str],
+    evaluated: str | None,
+    kept: set[str],
+    near: set[str],
     grace_cycles: int,
-    lock: bool | None,
+    lock: Lock | None,
 ) -> Decision:
-    """One worker's outcome of a run as of ``as_of``.
+    """One worker's outcome of a run as of ``as_of``, in a program whose levels are ``levels`` (lowest first; a
+    program without levels has one).
 
-    ``previous``: the earlier run's record when it held the worker certified, else None; ``evaluated``: whether
-    they meet the criteria now; ``keeps_all`` / ``near_all``: whether they meet every keep threshold / are within
-    every criterion's grace margin (both false when their account is not eligible); ``grace_cycles``: how many
-    cycles of grace the program allows; ``lock``: an override in force (True keeps certified, False keeps out)."""
-    was = previous is not None
+    ``previous``: the earlier run's record when it held the worker certified, else None; ``evaluated``: the
+    highest level whose criteria pass now (None: none); ``kept`` / ``near``: the levels all of whose criteria the
+    worker meets at the keep thresholds / within the grace margins (empty when their account is not eligible);
+    ``grace_cycles``: how many cycles of grace the program allows; ``lock``: an override in force.
+
+    Hysteresis protects what is held: a worker keeps the highest level at or below their previous one that they
+    meet at the keep thresholds. Grace keeps the previous level itself, for a narrow miss, a few cycles."""
+    rank = {level: i + 1 for i, level in enumerate(levels)}
+
+    def rank_of(level: str | None) -> int:
+        return 0 if level is None else rank[level]
+
+    held = previous.level if previous is not None else None
     in_grace, cycles = False, 0
-    certified: bool
+    level: str | None
     reason: Reason
     if lock is not None:
-        certified, reason = lock, "override"
-    elif was and keeps_all:
-        certified, reason = True, "criteria"
-    elif was and near_all and previous is not None and previous.grace_used < grace_cycles:
-        certified, reason, in_grace, cycles = True, "grace", True, previous.grace_used + 1
+        level, reason = lock.level, "override"
     else:
-        certified, reason = evaluated, "criteria"
+        level, reason = evaluated, "criteria"
+        if held is not None:
+            protected = [lv for lv in kept if rank_of(lv) <= rank_of(held)]
+            kept_best = max(protected, key=rank_of, default=None)
+            if rank_of(kept_best) > rank_of(level):
+                level = kept_best
+            if (
+                rank_of(held) > rank_of(level)
+                and held in near
+                and previous is not None
+                and previous.grace_used < grace_cycles
+            ):
+                level, reason, in_grace, cycles = held, "grace", True, previous.grace_used + 1
     kind: Kind | None
     since: date | None
-    if certified and not was:
+    if level is not None and held is None:
         kind, since = "granted", as_of
-    elif certified:
-        kind, since = "kept", previous.since if previous is not None else None
-    elif was:
+    elif level is not None:
+        step = rank_of(level) - rank_of(held)
+        kind = "promoted" if step > 0 else "demoted" if step < 0 else "kept"
+        since = previous.since if previous is not None else None
+    elif held is not None:
         kind, since = "lost", None
     else:
         kind, since = None, None
-    return Decision(certified, reason, kind, since, in_grace, cycles)
+    return Decision(level is not None, reason, kind, since, in_grace, cycles, level, held)
 
 
-def forecast_failures(program: Program, row: dict[str, Any] | None) -> list[str]:
+def level_flags(program: Program, row: dict[str, Any]) -> tuple[str | None, set[str], set[str]]:
+    """From an evaluation row: the level reached, and the levels met at the keep thresholds and within grace
+    (none when the account is not eligible). Programs without levels have their one implicit level."""
+    if row["status"] not in program.eligible_statuses:
+        return None, set(), set()
+    tiers = program.tiers
+    kept = {lv.id for lv in tiers if all(keeps(row, program.criterion(c)) for c in lv.criteria)}
+    near = {lv.id for lv in tiers if all(near_miss(row, program.criterion(c), program) for c in lv.criteria)}
+    evaluated = row["level"] if program.levels else (program.id if row["certified"] else None)
+    return evaluated, kept, near
+
+
+def forecast_failures(program: Program, row: dict[str, Any] | None, level: str | None = None) -> list[str]:
     """What a certified worker would fail at the next evaluation if nothing new happened (the forecast's row):
-    each criterion whose keep threshold it misses, and ``status`` when the account would not be eligible. The one
-    "at risk" rule, for runs and on-demand forecasts alike."""
+    each criterion of the level they hold (``level``; every criterion in a program without levels) whose keep
+    threshold it misses, and ``status`` when the account would not be eligible. The one "at risk" rule, for runs
+    and on-demand forecasts alike."""
     if row is None:
         return []
-    failing = [c.id for c in program.criteria if not keeps(row, c)]
+    needed = set(program.level(level).criteria) if program.levels and level else {c.id for c in program.criteria}
+    failing = [c.id for c in program.criteria if c.id in needed and not keeps(row, c)]
     if row["status"] not in program.eligible_statuses:
         failing.append("status")
     return failing

@@ -14,7 +14,7 @@ from procert.facts import FactStore
 from procert.programs import Program
 
 from .decision import forecast_failures
-from .status import certified_ids, latest_run
+from .status import current_pros, latest_run
 
 
 @dataclass
@@ -34,14 +34,14 @@ def forecast_at_risk(
     when no run is recorded yet."""
     if latest_run(session, program_id=program.id) is None:
         raise LookupError(f"no run of {program.id} is recorded yet: run `procert run` first")
-    certified = certified_ids(session, program_id=program.id, on=today)
+    certified = {p.worker_id: p.level for p in current_pros(session, program_id=program.id, on=today)}
     next_date = program.cadence.next_after(today)
     evaluation = evaluate(store, program, next_date, observed_until=today, table="procert_forecast")
     at_risk = []
     for row in evaluation.rows():
         if row["worker_id"] not in certified or (worker_id is not None and row["worker_id"] != worker_id):
             continue
-        failing = forecast_failures(program, row)
+        failing = forecast_failures(program, row, certified[row["worker_id"]])
         if failing:
             at_risk.append({**row, "at_risk": failing})
     return Forecast(next_date, today, at_risk, len(certified))

@@ -78,6 +78,8 @@ class RunResult(Base):
     evaluated: Mapped[bool] = mapped_column(Boolean)  # passed every criterion with an eligible status
     certified: Mapped[bool] = mapped_column(Boolean)  # effective: after overrides and grace
     certified_since: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: Programs with levels: the effective level (None: none; always None for programs without levels).
+    level: Mapped[str | None] = mapped_column(String(40), nullable=True)
     #: Consecutive evaluations kept by the grace rule (0: not in grace).
     grace_cycles: Mapped[int] = mapped_column(Integer, default=0)
     at_risk: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -101,10 +103,13 @@ class Transition(Base):
     program_id: Mapped[str] = mapped_column(String(60))
     worker_id: Mapped[str] = mapped_column(String(120))
     as_of: Mapped[date] = mapped_column(Date)
-    kind: Mapped[str] = mapped_column(String(20))  # granted | kept | lost
+    kind: Mapped[str] = mapped_column(String(20))  # granted | promoted | kept | demoted | lost
     reason: Mapped[str] = mapped_column(String(40))  # criteria | grace | override | missing
     failed: Mapped[list[str]] = mapped_column(JSON, default=list)
     values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Programs with levels: the level before and after (None: none).
+    from_level: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    to_level: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
     __table_args__ = (Index("ix_transitions_worker", "program_id", "worker_id", "as_of"),)
 
@@ -117,6 +122,8 @@ class Override(Base):
     program_id: Mapped[str] = mapped_column(String(60))
     worker_id: Mapped[str] = mapped_column(String(120))
     certified: Mapped[bool] = mapped_column(Boolean)
+    #: Programs with levels: the level a lock holds the worker at (None with ``certified`` false).
+    level: Mapped[str | None] = mapped_column(String(40), nullable=True)
     reason: Mapped[str] = mapped_column(Text)
     expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_by: Mapped[str] = mapped_column(String(120))

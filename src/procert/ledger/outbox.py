@@ -22,7 +22,7 @@ from .audit import utcnow
 from .models import Notification
 
 BATCH = 5_000
-StatusKind = Literal["granted", "kept", "lost", "at_risk"]
+StatusKind = Literal["granted", "promoted", "kept", "demoted", "lost", "at_risk"]
 
 
 class _Payload(BaseModel):
@@ -47,6 +47,9 @@ class StatusMail(_Payload):
     at_risk: list[str] = Field(default_factory=list)
     in_grace: bool = False
     criteria: list[CriterionExplanation]
+    #: Programs with levels: the level now and before, as {"id", "ja", "en"} (None: no level).
+    level: dict[str, str] | None = None
+    previous_level: dict[str, str] | None = None
 
 
 class DigestJob(_Payload):

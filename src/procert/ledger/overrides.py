@@ -8,9 +8,15 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from procert.errors import ProcertError
+
 from .audit import audit, utcnow
 from .models import Override
 from .status import active_overrides
+
+
+class OverrideRefused(ProcertError, ValueError):
+    """An override that cannot be set as asked (no reason, a level missing or not the program's)."""
 
 
 def set_override(
@@ -22,10 +28,17 @@ def set_override(
     reason: str,
     actor: str,
     expires_on: date | None = None,
+    level: str | None = None,
+    levels: list[str] | None = None,
 ) -> Override:
-    """Lock the worker's status (replacing any lock in force)."""
+    """Lock the worker's status (replacing any lock in force). In a program with levels (``levels``, lowest first)
+    a lock that certifies names the ``level`` it holds the worker at."""
     if not reason.strip():
-        raise ValueError("an override needs a reason")
+        raise OverrideRefused("an override needs a reason")
+    if levels and certified and level not in levels:
+        raise OverrideRefused(f"name the level to lock the worker at: one of {', '.join(levels)}")
+    if level is not None and (not certified or not levels):
+        raise OverrideRefused("only a lock that certifies, in a program with levels, names a level")
     now = utcnow()
     for old in active_overrides(session, program_id=program_id, on=now.date()).values():
         if old.worker_id == worker_id:
@@ -34,6 +47,7 @@ def set_override(
         program_id=program_id,
         worker_id=worker_id,
         certified=certified,
+        level=level,
         reason=reason.strip(),
         expires_on=expires_on,
         created_by=actor,
@@ -50,6 +64,7 @@ def set_override(
         details={
             "override_id": lock.id,
             "certified": certified,
+            "level": level,
             "reason": lock.reason,
             "expires_on": expires_on.isoformat() if expires_on else None,
         },

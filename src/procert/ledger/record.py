@@ -15,16 +15,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from procert.errors import ConflictError, ProcertError
-from procert.evaluation import evaluate, explain_rows, keeps, near_miss
+from procert.evaluation import evaluate, explain_rows
 from procert.facts import FactStore
 from procert.metrics import Period
 from procert.programs import Program
 from procert.settings import Settings
 
 from .audit import audit, utcnow
-from .decision import Decision, Previous, decide, forecast_failures
-from .models import AuditEntry, Run, RunResult, Transition
-from .outbox import OutboxItem, StatusMail, enqueue
+from .decision import Decision, Lock, Previous, decide, forecast_failures, level_flags
+from .models import AuditEntry, Override, Run, RunResult, Transition
+from .outbox import OutboxItem, StatusKind, StatusMail, enqueue
 from .status import active_overrides, current_run, latest_run
 
 BATCH = 5_000
@@ -73,8 +73,10 @@ def _criteria_values(program: Program, row: dict[str, Any]) -> dict[str, Any]:
     return {c.id: row[c.id] for c in program.criteria}
 
 
-def _failed(program: Program, row: dict[str, Any]) -> list[str]:
-    failed = [c.id for c in program.criteria if not row[f"{c.id}_passed"]]
+def _failed(program: Program, row: dict[str, Any], level: str | None = None) -> list[str]:
+    """The criteria the worker fails (of ``level`` only, when given in a program with levels), and the status."""
+    needed = set(program.level(level).criteria) if program.levels and level else {c.id for c in program.criteria}
+    failed = [c.id for c in program.criteria if c.id in needed and not row[f"{c.id}_passed"]]
     if row["status"] not in program.eligible_statuses:
         failed.append("status")
     return failed
@@ -176,28 +178,29 @@ def record_run(
         session.execute(update(Run).where(Run.id == existing.id).values(superseded_by=run.id))
 
     step("deriving transitions")
-    previous_state = _previous_state(session, program_id=program.id, before=as_of)
+    previous_state = _previous_state(session, program=program, before=as_of)
     locks = active_overrides(session, program_id=program.id, on=as_of)
     grace_cycles = program.grace.cycles if program.grace else 0
     results: list[dict[str, Any]] = []
     changes: list[_Change] = []
     seen: set[str] = set()
+    levels = [level.id for level in program.tiers]
     for row in rows:
         worker_id = row["worker_id"]
         seen.add(worker_id)
-        eligible = row["status"] in program.eligible_statuses
-        lock = locks.get(worker_id)
+        evaluated, kept, near = level_flags(program, row)
         decision = decide(
             as_of=as_of,
             previous=previous_state.get(worker_id),
-            evaluated=bool(row["certified"]),
-            keeps_all=eligible and all(keeps(row, c) for c in program.criteria),
-            near_all=eligible and all(near_miss(row, c, program) for c in program.criteria),
+            levels=levels,
+            evaluated=evaluated,
+            kept=kept,
+            near=near,
             grace_cycles=grace_cycles,
-            lock=lock.certified if lock is not None else None,
+            lock=lock_of(program, locks.get(worker_id)),
         )
         predicted = forecast_rows.get(worker_id)
-        at_risk = forecast_failures(program, predicted)
+        at_risk = forecast_failures(program, predicted, decision.level) if decision.certified else []
         values = _criteria_values(program, row)
         results.append(
             {
@@ -208,6 +211,7 @@ def record_run(
                 "evaluated": bool(row["certified"]),
                 "certified": decision.certified,
                 "certified_since": decision.since,
+                "level": decision.level if program.levels else None,
                 "grace_cycles": decision.grace_cycles,
                 "at_risk": decision.certified and (decision.in_grace or bool(at_risk)),
                 "values": values,
@@ -220,11 +224,19 @@ def record_run(
             }
         )
         if decision.kind is not None:
-            changes.append(_Change(worker_id, decision, row, _failed(program, row), values, at_risk))
+            # A move down is explained by the criteria of the level left behind; otherwise by the level held.
+            level = decision.previous_level if decision.kind in ("demoted", "lost") else decision.level
+            changes.append(_Change(worker_id, decision, row, _failed(program, row, level), values, at_risk))
     # Certified workers who disappeared from the facts lose the status.
     for worker_id in previous_state:
         if worker_id not in seen:
-            gone = Decision(certified=False, reason="missing", kind="lost", since=None)
+            gone = Decision(
+                certified=False,
+                reason="missing",
+                kind="lost",
+                since=None,
+                previous_level=previous_state[worker_id].level,
+            )
             changes.append(_Change(worker_id, gone, None, ["missing"], {}, []))
     tally: Counter[str] = Counter(c.decision.kind for c in changes if c.decision.kind)
 
@@ -241,6 +253,8 @@ def record_run(
             "reason": c.decision.reason,
             "failed": c.failed,
             "values": c.values,
+            "from_level": c.decision.previous_level if program.levels else None,
+            "to_level": c.decision.level if program.levels else None,
         }
         for c in changes
     ]
@@ -255,7 +269,13 @@ def record_run(
             "action": f"status.{t['kind']}",
             "program_id": program.id,
             "subject": f"worker:{t['worker_id']}",
-            "details": {"run_id": run.id, "as_of": as_of.isoformat(), "reason": t["reason"], "failed": t["failed"]},
+            "details": {
+                "run_id": run.id,
+                "as_of": as_of.isoformat(),
+                "reason": t["reason"],
+                "failed": t["failed"],
+                **({"from_level": t["from_level"], "to_level": t["to_level"]} if program.levels else {}),
+            },
         }
         for t in transitions
         if t["kind"] != "kept"
@@ -295,25 +315,44 @@ def record_run(
             "notifications": queued,
         },
     )
+    moved = f", promoted {tally['promoted']}, demoted {tally['demoted']}" if program.levels else ""
     message = (
         f"recorded run #{run.id}: {program.label} as of {as_of}, {len(rows):,} workers, "
-        f"{certified_count:,} certified; granted {tally['granted']}, kept {tally['kept']}, "
+        f"{certified_count:,} certified; granted {tally['granted']}, kept {tally['kept']}{moved}, "
         f"lost {tally['lost']}; {queued} notification(s) queued"
     )
     return RunOutcome("recorded", message, run.id, tally, queued)
 
 
-def _previous_state(session: Session, *, program_id: str, before: date) -> dict[str, Previous]:
-    """Each worker certified (or in grace) by the latest current run before ``before``."""
-    previous = latest_run(session, program_id=program_id, before=before)
+def _previous_state(session: Session, *, program: Program, before: date) -> dict[str, Previous]:
+    """Each worker certified (or in grace) by the latest current run before ``before``, with their level."""
+    previous = latest_run(session, program_id=program.id, before=before)
     if previous is None:
         return {}
     rows = session.execute(
-        select(RunResult.worker_id, RunResult.certified_since, RunResult.grace_cycles).where(
+        select(RunResult.worker_id, RunResult.certified_since, RunResult.grace_cycles, RunResult.level).where(
             RunResult.run_id == previous.id, RunResult.certified.is_(True)
         )
     ).all()
-    return {w: Previous(since, grace) for w, since, grace in rows}
+    tiers = {level.id for level in program.tiers}
+    # A level the program no longer has (its rules changed) counts as its lowest level.
+    return {
+        w: Previous(since, grace, level if level in tiers else program.tiers[0].id if program.levels else program.id)
+        for w, since, grace, level in rows
+    }
+
+
+def lock_of(program: Program, override: Override | None) -> Lock | None:
+    """An override as the decision takes it: the level it holds (its own, or the top level when it names none,
+    and the one implicit level of a program without levels), or None to keep out."""
+    if override is None:
+        return None
+    if not override.certified:
+        return Lock(None)
+    if not program.levels:
+        return Lock(program.id)
+    named = override.level if override.level in {level.id for level in program.tiers} else None
+    return Lock(named or program.tiers[-1].id)
 
 
 def _queue_notifications(
@@ -351,7 +390,13 @@ def _queue_notifications(
     now = utcnow()
     base = options.public_url.rstrip("/")
 
-    def item(change: _Change, kind: Literal["granted", "kept", "lost", "at_risk"], not_before: datetime) -> OutboxItem:
+    def level_names(level_id: str | None) -> dict[str, str] | None:
+        if not program.levels or level_id is None:
+            return None
+        level = program.level(level_id)
+        return {"id": level.id, "ja": level.name.ja, "en": level.name.en}
+
+    def item(change: _Change, kind: StatusKind, not_before: datetime) -> OutboxItem:
         facts = contacts.get(change.worker_id)
         locale = facts.locale if facts else "ja"
         row = change.row or {}
@@ -375,6 +420,8 @@ def _queue_notifications(
             at_risk=change.at_risk,
             in_grace=change.decision.in_grace,
             criteria=explanations[change.worker_id].criteria,
+            level=level_names(change.decision.level),
+            previous_level=level_names(change.decision.previous_level),
         )
         return OutboxItem(
             program_id=program.id,

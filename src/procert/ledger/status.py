@@ -46,19 +46,24 @@ def active_overrides(session: Session, *, program_id: str, on: date) -> dict[str
     return {o.worker_id: o for o in rows if o.expires_on is None or on < o.expires_on}
 
 
-def effective_status(certified: bool, since: date | None, lock: Override | None) -> tuple[bool, date | None]:
-    """A run's (certified, since) with the override in force on top: a lock decides, and a worker locked in who
-    was not certified by the run is certified since the lock was set."""
+def effective_status(
+    certified: bool, since: date | None, lock: Override | None, level: str | None = None
+) -> tuple[bool, date | None, str | None]:
+    """A run's (certified, since, level) with the override in force on top: a lock decides (its level too, when it
+    names one), and a worker locked in who was not certified by the run is certified since the lock was set."""
     if lock is None:
-        return certified, since
-    if lock.certified and not certified:
+        return certified, since, level
+    if not lock.certified:
+        return False, None, None
+    if not certified:
         since = lock.created_at.date()
-    return lock.certified, since if lock.certified else None
+    return True, since, lock.level or level
 
 
 class _Result(Protocol):
     certified: bool
     certified_since: date | None
+    level: str | None
     division: str
     grace_cycles: int
     at_risk: bool
@@ -83,6 +88,8 @@ class WorkerStatus:
     forecast: dict[str, Any] | None
     #: The worker's division in the last run (None when the run did not see them).
     division: str | None = None
+    #: Programs with levels: the effective level (None: none).
+    level: str | None = None
 
 
 def worker_status(
@@ -108,8 +115,11 @@ def worker_status(
 def _status(
     worker_id: str, program_id: str, run: Run | None, result: _Result | None, lock: Override | None
 ) -> WorkerStatus:
-    certified, since = effective_status(
-        bool(result and result.certified), result.certified_since if result else None, lock
+    certified, since, level = effective_status(
+        bool(result and result.certified),
+        result.certified_since if result else None,
+        lock,
+        result.level if result else None,
     )
     return WorkerStatus(
         worker_id=worker_id,
@@ -125,6 +135,7 @@ def _status(
         passed=result.passed if result else None,
         forecast=result.forecast if result else None,
         division=result.division if result else None,
+        level=level,
     )
 
 
@@ -148,6 +159,7 @@ class Pro:
     division: str
     since: date | None
     values: dict[str, Any]
+    level: str | None = None
 
 
 def certified_ids(session: Session, *, program_id: str, on: date) -> set[str]:
@@ -160,28 +172,33 @@ def current_pros(session: Session, *, program_id: str, on: date) -> list[Pro]:
     run = latest_run(session, program_id=program_id)
     pros: dict[str, Pro] = {}
     if run is not None:
-        for worker_id, division, since, values in session.execute(
-            select(RunResult.worker_id, RunResult.division, RunResult.certified_since, RunResult.values).where(
-                RunResult.run_id == run.id, RunResult.certified.is_(True)
-            )
+        for worker_id, division, since, values, level in session.execute(
+            select(
+                RunResult.worker_id, RunResult.division, RunResult.certified_since, RunResult.values, RunResult.level
+            ).where(RunResult.run_id == run.id, RunResult.certified.is_(True))
         ):
-            pros[worker_id] = Pro(worker_id, division, since, values)
+            pros[worker_id] = Pro(worker_id, division, since, values, level)
     for lock in active_overrides(session, program_id=program_id, on=on).values():
         held = pros.get(lock.worker_id)
-        certified, since = effective_status(held is not None, held.since if held else None, lock)
+        certified, since, level = effective_status(
+            held is not None, held.since if held else None, lock, held.level if held else None
+        )
         if not certified:
             pros.pop(lock.worker_id, None)
         elif held is None:
             result = session.get(RunResult, (run.id, lock.worker_id)) if run is not None else None
             pros[lock.worker_id] = Pro(
-                lock.worker_id, result.division if result else "", since, result.values if result else {}
+                lock.worker_id, result.division if result else "", since, result.values if result else {}, level
             )
+        else:
+            pros[lock.worker_id] = Pro(held.worker_id, held.division, since, held.values, level)
     return list(pros.values())
 
 
 _RESULT_QUERY = select(
     RunResult.certified,
     RunResult.certified_since,
+    RunResult.level,
     RunResult.division,
     RunResult.grace_cycles,
     RunResult.at_risk,
@@ -191,7 +208,14 @@ _RESULT_QUERY = select(
 ).where(RunResult.run_id == bindparam("run_id"), RunResult.worker_id == bindparam("worker_id"))
 
 _HISTORY_QUERY = (
-    select(Transition.as_of, Transition.kind, Transition.reason, Transition.failed)
+    select(
+        Transition.as_of,
+        Transition.kind,
+        Transition.reason,
+        Transition.failed,
+        Transition.from_level,
+        Transition.to_level,
+    )
     .join(Run, Run.id == Transition.run_id)
     .where(
         Transition.program_id == bindparam("program_id"),

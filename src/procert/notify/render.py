@@ -38,7 +38,25 @@ def render(stored: dict[str, Any], lang: str) -> RenderedMail:
         return _render_newsletter(payload, lang)
     if kind == "job_digest":
         return _render_digest(payload, lang)
+    level = (payload.get("level") or {}).get(lang) or (payload.get("level") or {}).get("ja")
+    previous = (payload.get("previous_level") or {}).get(lang) or (payload.get("previous_level") or {}).get("ja")
+    shown = {c["id"]: c for c in payload["criteria"]}
+    # "because earnings in the past 3 months were ¥82,000 against ¥100,000": the failed criteria, value by value.
+    because = t("mail_list_separator", lang).join(
+        t(
+            "mail_because",
+            lang,
+            label=shown[f]["label"],
+            value=shown[f]["value_text"],
+            threshold=shown[f]["threshold_text"],
+        )
+        for f in payload.get("failed", [])
+        if f in shown
+    )
     values = {
+        "level": level or "",
+        "previous": previous or "",
+        "because": because,
         "name": payload.get("display_name") or payload["worker_id"],
         "program": payload["program_name"],
         "as_of": payload["as_of"],
@@ -47,6 +65,10 @@ def render(stored: dict[str, Any], lang: str) -> RenderedMail:
         "at_risk": ", ".join(c["label"] for c in payload["criteria"] if c["id"] in payload.get("at_risk", [])),
     }
     lead_key = f"mail_lead_{kind}"
+    subject_key = f"mail_subject_{kind}"
+    if level or previous:  # a program with levels: the mail names them
+        lead_key += "_level" if kind in ("granted", "kept", "lost") else ""
+        subject_key += "_level" if kind in ("granted", "kept", "lost") else ""
     if kind == "kept" and payload.get("in_grace"):
         lead_key = "mail_lead_grace"
     if kind == "lost" and payload.get("reason") == "override":
@@ -73,7 +95,7 @@ def render(stored: dict[str, Any], lang: str) -> RenderedMail:
     ]
     # Advice for what needs attention: failing or at-risk criteria, else nothing (no lecture for a clean pass).
     advice = [c["advice"] for c in payload["criteria"] if c["id"] in changed and c.get("advice")]
-    subject = t(f"mail_subject_{kind}", lang, **values)
+    subject = t(subject_key, lang, **values)
     context = {"m": m, "p": payload, "criteria": criteria, "advice": advice, "lang": lang, "subject": subject}
     return RenderedMail(
         subject=subject,

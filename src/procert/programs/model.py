@@ -236,6 +236,10 @@ class Benefits(BaseModel):
     premium: PremiumScore = Field(default_factory=PremiumScore)
     newsletter_features: int = Field(6, ge=1, le=100, description="Pros featured in each newsletter issue.")
     featured_on_site: int = Field(4, ge=1, le=100, description="Pros featured on the operator's home page.")
+    #: Programs with levels: the lowest level that gets early access to premium jobs (and the job digest), and
+    #: the lowest that is featured in the newsletter and on the site. None: every level.
+    early_access_from: str | None = None
+    promotion_from: str | None = None
 
 
 class Level(BaseModel):
@@ -329,6 +333,31 @@ class Program(BaseModel):
             if level.id == level_id:
                 return level
         raise KeyError(level_id)
+
+    @model_validator(mode="after")
+    def _benefit_levels(self) -> Program:
+        for name in ("early_access_from", "promotion_from"):
+            wanted = getattr(self.benefits, name)
+            if wanted is not None and wanted not in {level.id for level in self.levels}:
+                raise ValueError(f"benefits.{name}: {wanted!r} is not a level of this program")
+        return self
+
+    def gets(self, benefit: Literal["early_access", "promotion"], level: str | None, *, certified: bool) -> bool:
+        """Whether a worker holding ``level`` (certified or not) gets ``benefit``: the one rule for every benefit
+        that names the lowest level it starts from."""
+        if not certified:
+            return False
+        lowest = self.benefits.early_access_from if benefit == "early_access" else self.benefits.promotion_from
+        return lowest is None or self.level_rank(level) >= self.level_rank(lowest)
+
+    def level_label(self, level_id: str | None, lang: str) -> str:
+        """A level's name for people (a level the program no longer has by its id; no level as a dash)."""
+        if level_id is None:
+            return "—"
+        try:
+            return self.level(level_id).name.get(lang)
+        except KeyError:
+            return level_id
 
     def level_rank(self, level_id: str | None) -> int:
         """0 for no level, 1 for the lowest, and so on (levels compare by it)."""

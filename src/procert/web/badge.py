@@ -23,7 +23,8 @@ def _text_width(text: str) -> int:
     return sum(12 if ord(ch) > 0x2E7F else 7 for ch in text) + 10
 
 
-def badge_svg(program_name: str, certified: bool, status_text: str) -> str:
+def badge_svg(program_name: str, certified: bool, status_text: str, *, color: str | None = None) -> str:
+    """The badge: the program's name, and the status (or level) in its colour."""
     left, right = _text_width(program_name), _text_width(status_text)
     return _SVG.format(
         width=left + right,
@@ -31,7 +32,7 @@ def badge_svg(program_name: str, certified: bool, status_text: str) -> str:
         right=right,
         left_mid=left / 2,
         right_mid=left + right / 2,
-        color="#c8102e" if certified else "#9aa1ab",
+        color=escape(color) if color else "#c8102e" if certified else "#9aa1ab",
         name=escape(program_name),
         status=escape(status_text),
         label=escape(f"{program_name}: {status_text}"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine
 
@@ -61,7 +61,7 @@ class WebContext:
                         pros = current_pros(session, program_id=self.program.id, on=self.today())
                     cards = pro_cards(self.store, self.program, pros, rated_as_of=self.rated_as_of())
                     self._cards, self._by_id = cards, {c.worker_id: c for c in cards}
-                    self._directory = Directory(cards)
+                    self._directory = Directory(cards, self.program)
                     self._cards_version = version
             finally:
                 self._cards_lock.release()
@@ -91,9 +91,18 @@ class WebContext:
     def certified(self, worker_id: str) -> tuple[bool, date | None]:
         """Whether the worker is certified now and since when: a lookup in the current pros, no query at all
         (badges are the most requested resource)."""
-        self.cards()
-        card = self._by_id.get(worker_id)
+        card = self.card(worker_id)
         return (True, card.since) if card is not None else (False, None)
+
+    def gets(self, benefit: Literal["early_access", "promotion"], worker_id: str) -> bool:
+        """Whether the worker gets ``benefit`` now (certified, at a level that gets it)."""
+        card = self.card(worker_id)
+        return self.program.gets(benefit, card.level if card else None, certified=card is not None)
+
+    def card(self, worker_id: str) -> ProCard | None:
+        """The worker's directory card while they are certified (their level with it), else None."""
+        self.cards()
+        return self._by_id.get(worker_id)
 
     def api_key(self, key: str) -> tuple[int, str] | None:
         """The (id, name) of the active admin API key ``key``, or None."""

@@ -28,11 +28,14 @@ def official_status(context: WebContext, worker_id: str, lang: str) -> StatusOut
         program=program.id,
         program_version=program.version,
         certified=status.certified,
+        level=status.level,
+        level_name=program.level(status.level).name.get(lang) if program.levels and status.level else None,
         since=status.since.isoformat() if status.since else None,
         last_run=RunRef(id=status.run_id, as_of=status.as_of.isoformat() if status.as_of else None),
         override=(
             OverrideInForce(
                 certified=lock.certified,
+                level=lock.level,
                 reason=lock.reason,
                 expires_on=lock.expires_on.isoformat() if lock.expires_on else None,
             )
@@ -63,6 +66,8 @@ def official_status(context: WebContext, worker_id: str, lang: str) -> StatusOut
                 reason=h.reason,
                 failed=h.failed,
                 failed_labels=[labels.get(f, f) for f in h.failed],
+                from_level=h.from_level,
+                to_level=h.to_level,
             )
             for h in history
         ],
@@ -79,5 +84,9 @@ def live_preview(context: WebContext, worker_id: str, lang: str) -> PreviewOut:
         raise NotFoundError(f"no worker {worker_id!r}")
     live = explain_rows(store, program, Period(today, program.timezone), [row], {worker_id: lang})[worker_id]
     return PreviewOut(
-        worker_id=worker_id, as_of=today.isoformat(), certified=bool(row["certified"]), criteria=live.criteria
+        worker_id=worker_id,
+        as_of=today.isoformat(),
+        certified=bool(row["certified"]),
+        criteria=live.criteria,
+        standing=live.standing,
     )

@@ -164,7 +164,7 @@ def job_viewer(request: Request) -> Viewer:
                 raise
     worker = current_worker(request)
     if worker:
-        return Viewer("worker", worker, certified=request.app.state.context.certified(worker)[0])
+        return Viewer("worker", worker, certified=request.app.state.context.gets("early_access", worker))
     return Viewer()
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from procert.errors import ProcertError
 from procert.facts import FactStore
 from procert.ledger import Pro
 from procert.metrics import lifetime_ratings
@@ -23,6 +24,8 @@ class ProCard:
     overall_rating: float | None
     reviews: int
     profile_text: str
+    #: Programs with levels: the level held (None otherwise).
+    level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,17 +58,24 @@ def pro_cards(store: FactStore, program: Program, pros: list[Pro], *, rated_as_o
             ratings[pro.worker_id].overall,
             ratings[pro.worker_id].reviews,
             facts[pro.worker_id].profile_text,
+            pro.level if program.levels else None,
         )
         for pro in active
     ]
+
+
+class UnknownLevel(ProcertError, ValueError):
+    status = 422
 
 
 class Directory:
     """The current pros, indexed for the directory: sorted once per sort key and with their search text folded
     once, so a request only filters (which keeps the order) and cuts a page."""
 
-    def __init__(self, cards: list[ProCard]) -> None:
+    def __init__(self, cards: list[ProCard], program: Program | None = None) -> None:
         self.cards = cards
+        #: A level's place in the program's order (1 = lowest), for "this level or higher".
+        self._level_rank = {lv.id: i + 1 for i, lv in enumerate(program.levels)} if program is not None else {}
         self.divisions = sorted({c.division for c in cards})
         self._text = {c.worker_id: f"{c.display_name} {c.profile_text}".casefold() for c in cards}
         self._sorted: dict[str, list[ProCard]] = {
@@ -79,15 +89,22 @@ class Directory:
         *,
         q: str | None = None,
         division: str | None = None,
+        level: str | None = None,
         sort: SortKey = "rating",
         page: int = 1,
         per_page: int = 20,
     ) -> DirectoryPage:
-        """Filter by free text (every word, in name or profile, case-insensitive) and division; one page in the
-        chosen order: rating (then more reviews), most recently certified, or name."""
+        """Filter by free text (every word, in name or profile, case-insensitive), division and level (that level
+        or a higher one); one page in the chosen order: rating (then more reviews), most recently certified, or
+        name. Raises ValueError for a level the program does not have."""
         selected = self._sorted[sort]
         if division:
             selected = [c for c in selected if c.division == division]
+        if level:
+            if level not in self._level_rank:
+                raise UnknownLevel(f"no level {level!r}; levels: {', '.join(self._level_rank) or 'none'}")
+            least = self._level_rank[level]
+            selected = [c for c in selected if self._level_rank.get(c.level or "", 0) >= least]
         if q and q.strip():
             terms = q.casefold().split()
             selected = [c for c in selected if all(term in self._text[c.worker_id] for term in terms)]

@@ -26,7 +26,9 @@ def public_profile(context: WebContext, worker_id: str) -> PublicProfile:
         context.store, [worker_id], as_of=context.rated_as_of(), timezone=context.program.timezone
     )[worker_id]
     suspended = facts.status == "suspended"
-    certified, since = (False, None) if suspended else context.certified(worker_id)
+    card = None if suspended else context.card(worker_id)
+    certified, since = (True, card.since) if card is not None else (False, None)
+    level = card.level if card is not None else None
     return PublicProfile(
         worker_id=worker_id,
         display_name=facts.display_name,
@@ -38,5 +40,7 @@ def public_profile(context: WebContext, worker_id: str) -> PublicProfile:
         communication_rating=_rounded(rating.communication),
         certified=certified,
         certified_since=since.isoformat() if since else None,
+        level=level,
+        level_name=context.program.level(level).name.model_dump() if level else None,
         suspended=suspended,
     )

@@ -47,6 +47,8 @@ def transition_out(row: Transition) -> TransitionOut:
         reason=row.reason,
         failed=row.failed,
         values=row.values,
+        from_level=row.from_level,
+        to_level=row.to_level,
     )
 
 
@@ -55,6 +57,7 @@ def override_out(row: Override) -> OverrideOut:
         id=row.id,
         worker_id=row.worker_id,
         certified=row.certified,
+        level=row.level,
         reason=row.reason,
         expires_on=row.expires_on.isoformat() if row.expires_on else None,
         created_by=row.created_by,

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from procert.evaluation import CriterionExplanation
+from procert.evaluation import CriterionExplanation, LevelStanding
 
 
 class Health(BaseModel):
@@ -26,6 +26,7 @@ class DirectoryItem(BaseModel):
     certified_since: str | None
     overall_rating: float | None = Field(description="The review_mean metric as of the latest run, 2 decimals.")
     reviews: int
+    level: str | None = Field(None, description="Programs with levels: the level held.")
     profile_url: str
 
 
@@ -47,6 +48,8 @@ class PublicProfile(BaseModel):
     communication_rating: float | None
     certified: bool
     certified_since: str | None
+    level: str | None = Field(None, description="Programs with levels: the level held now.")
+    level_name: dict[str, str] | None = Field(None, description="The level's name, {ja, en}.")
     suspended: bool
 
 
@@ -60,16 +63,19 @@ class RunRef(BaseModel):
 
 class OverrideInForce(BaseModel):
     certified: bool
+    level: str | None = None
     reason: str
     expires_on: str | None
 
 
 class HistoryEntry(BaseModel):
     as_of: str
-    kind: str
+    kind: str = Field(description="granted, promoted, kept, demoted or lost.")
     reason: str
     failed: list[str]
     failed_labels: list[str]
+    from_level: str | None = Field(None, description="Programs with levels: the level before.")
+    to_level: str | None = Field(None, description="Programs with levels: the level after.")
 
 
 class StatusOut(BaseModel):
@@ -77,6 +83,8 @@ class StatusOut(BaseModel):
     program: str
     program_version: int
     certified: bool
+    level: str | None = Field(None, description="Programs with levels: the effective level (none: no level).")
+    level_name: str | None = None
     since: str | None
     last_run: RunRef
     override: OverrideInForce | None
@@ -93,6 +101,7 @@ class PreviewOut(BaseModel):
     as_of: str
     certified: bool
     criteria: list[CriterionExplanation] = Field(description="Each criterion measured live, as of today.")
+    standing: LevelStanding | None = Field(None, description="Programs with levels: the level reached live.")
 
 
 # ---- the admin API -------------------------------------------------------------------------------------------
@@ -135,6 +144,8 @@ class TransitionOut(BaseModel):
     reason: str
     failed: list[str]
     values: dict[str, Any]
+    from_level: str | None = None
+    to_level: str | None = None
 
 
 class TransitionPage(BaseModel):
@@ -148,6 +159,7 @@ class OverrideOut(BaseModel):
     id: int
     worker_id: str
     certified: bool
+    level: str | None = None
     reason: str
     expires_on: str | None
     created_by: str

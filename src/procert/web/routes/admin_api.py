@@ -40,20 +40,25 @@ from procert.web.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["admin"])
 
 AdminPerPageQuery = Annotated[int, Query(ge=1, le=500, description="Items per page, 1 to 500.")]
-KindQuery = Annotated[Literal["granted", "lost", "kept", "changes", "all"], Query(description="Which transitions.")]
+KindQuery = Annotated[
+    Literal["granted", "promoted", "kept", "demoted", "lost", "changes", "all"], Query(description="Which transitions.")
+]
 OutboxStatus = Literal["pending", "sending", "sent", "failed", "skipped"]
 KINDS: dict[str, tuple[str, ...]] = {
     "granted": ("granted",),
-    "lost": ("lost",),
+    "promoted": ("promoted",),
     "kept": ("kept",),
-    "changes": ("granted", "lost"),
-    "all": ("granted", "kept", "lost"),
+    "demoted": ("demoted",),
+    "lost": ("lost",),
+    "changes": ("granted", "promoted", "demoted", "lost"),
+    "all": ("granted", "promoted", "kept", "demoted", "lost"),
 }
 
 
 class OverrideRequest(BaseModel):
     worker_id: str = Field(min_length=1, max_length=120)
     certified: bool = Field(description="true: keep certified; false: keep out.")
+    level: str | None = Field(None, description="Programs with levels: the level to hold the worker at.")
     reason: str = Field(min_length=1, max_length=2000)
     expires_on: date | None = Field(default=None, description="The lock ends after this day; none: until cleared.")
 
@@ -151,6 +156,8 @@ def api_set_override(body: OverrideRequest, actor: ApiAdminWrite, context: Conte
             reason=body.reason,
             actor=actor,
             expires_on=body.expires_on,
+            level=body.level,
+            levels=[level.id for level in context.program.levels],
         )
         data = override_out(lock)
     context.statuses.invalidate()

@@ -224,6 +224,7 @@ def _set_override_from_form(request: Request, context: WebContext, form: dict[st
                 "certified": str(form.get("certified")) == "true",
                 "reason": str(form.get("reason", "")).strip(),
                 "expires_on": str(form.get("expires_on") or "") or None,
+                "level": (str(form.get("level") or "") or None) if str(form.get("certified")) == "true" else None,
             }
         )
     except ValidationError as exc:
@@ -237,6 +238,8 @@ def _set_override_from_form(request: Request, context: WebContext, form: dict[st
             reason=wanted.reason,
             actor=actor,
             expires_on=wanted.expires_on,
+            level=wanted.level,
+            levels=[level.id for level in context.program.levels],
         )
     context.statuses.invalidate()
     return RedirectResponse(f"/admin/workers?q={worker_id}", status_code=303)

@@ -26,9 +26,15 @@ router = APIRouter()
 async def badge(worker_id: str, request: Request, context: Context) -> Response:
     """The worker's badge: the Pro mark while certified, a neutral mark otherwise. Cached with an ETag."""
     await fresh_snapshot(context)
-    certified, _since = context.certified(worker_id)
+    card = context.card(worker_id)
     lang = pick_lang(request)
-    svg = badge_svg(context.program.name.get(lang), certified, t("badge_pro" if certified else "badge_none", lang))
+    program = context.program
+    if card is not None and card.level is not None:  # a program with levels: the level's name and colour
+        level = program.level(card.level)
+        svg = badge_svg(program.name.get(lang), True, level.name.get(lang), color=level.color)
+    else:
+        certified = card is not None
+        svg = badge_svg(program.name.get(lang), certified, t("badge_pro" if certified else "badge_none", lang))
     tag = etag(svg)
     headers = {"ETag": tag, "Cache-Control": "public, max-age=300", "Vary": "Accept-Language"}
     if request.headers.get("if-none-match") == tag:

@@ -131,7 +131,7 @@ def api_feed(
     """The worker's Pro job feed: open premium jobs ranked by fit and premium score, with reasons. Empty
     unless certified. Same access rules as the status."""
     now = utcnow()
-    is_pro, _since = context.certified(worker_id)
+    is_pro = context.gets("early_access", worker_id)
     with session_scope(context.engine) as session:
         items = pro_feed(
             session,

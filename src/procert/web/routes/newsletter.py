@@ -45,7 +45,11 @@ def api_featured(context: Context) -> dict[str, Any]:
     out. Reading never writes."""
     program = context.program
     on = context.today()
-    pros = [Candidate(c.worker_id, c.division, c.since) for c in context.cards()]
+    pros = [
+        Candidate(c.worker_id, c.division, c.since)
+        for c in context.cards()
+        if program.gets("promotion", c.level, certified=True)
+    ]
     # The answer changes only with the day, the pros (ledger or facts) or a new choice (a feature count).
     with session_scope(context.engine) as session:
         choices = session.scalar(

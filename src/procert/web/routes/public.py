@@ -22,6 +22,9 @@ router = APIRouter()
 DivisionQuery = Annotated[str | None, Query(max_length=120, description="Only this division.")]
 TextQuery = Annotated[str | None, Query(max_length=200, description="Words to find in name and profile.")]
 SortQuery = Annotated[SortKey, Query(description="rating, recent (most recently certified) or name.")]
+LevelQuery = Annotated[
+    str | None, Query(max_length=40, description="Programs with levels: only workers at this level or a higher one.")
+]
 
 
 async def fresh_snapshot(context: WebContext) -> None:
@@ -48,6 +51,7 @@ def home() -> RedirectResponse:
 async def api_pros(
     context: Context,
     division: DivisionQuery = None,
+    level: LevelQuery = None,
     q: TextQuery = None,
     sort: SortQuery = "rating",
     page: PageQuery = 1,
@@ -56,7 +60,7 @@ async def api_pros(
     """Every currently certified worker, searchable; `total` counts all matches, `items` is one page. Ratings
     are the review_mean metric as of the latest run."""
     await fresh_snapshot(context)
-    result = context.directory().search(q=q, division=division, sort=sort, page=page, per_page=per_page)
+    result = context.directory().search(q=q, division=division, level=level, sort=sort, page=page, per_page=per_page)
     return DirectoryPage(
         total=result.total,
         page=result.page,
@@ -69,6 +73,7 @@ async def api_pros(
                 certified_since=c.since.isoformat() if c.since else None,
                 overall_rating=round(c.overall_rating, 2) if c.overall_rating is not None else None,
                 reviews=c.reviews,
+                level=c.level,
                 profile_url=f"/workers/{c.worker_id}",
             )
             for c in result.items
@@ -87,19 +92,21 @@ async def pros_page(
     request: Request,
     context: Context,
     division: DivisionQuery = None,
+    level: LevelQuery = None,
     q: TextQuery = None,
     sort: SortQuery = "rating",
     page: PageQuery = 1,
 ) -> HTMLResponse:
     await fresh_snapshot(context)
     directory = context.directory()
-    result = directory.search(q=q, division=division, sort=sort, page=page, per_page=20)
+    result = directory.search(q=q, division=division, level=level, sort=sort, page=page, per_page=20)
     return render(
         request,
         "pros.html",
         result=result,
         q=q or "",
         division=division or "",
+        level=level or "",
         sort=sort,
         divisions=directory.divisions,
     )

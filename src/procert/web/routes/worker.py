@@ -51,6 +51,7 @@ def dashboard(request: Request, context: Context, lang: Lang, worker_id: str | N
     data = official_status(context, current, lang).model_dump(mode="json")
     live = live_preview(context, current, lang).model_dump(mode="json")
     data["criteria"] = [{**o, "live": lv} for o, lv in zip(data["criteria"], live["criteria"], strict=True)]
+    data["standing"] = live["standing"]
     now = utcnow()
     with session_scope(context.engine) as session:
         feed = pro_feed(
@@ -58,7 +59,7 @@ def dashboard(request: Request, context: Context, lang: Lang, worker_id: str | N
             store=context.store,
             program=context.program,
             worker_id=current,
-            certified=data["certified"],
+            certified=context.gets("early_access", current),
             now=now,
             limit=5,
         )
