@@ -91,7 +91,7 @@ def test_operator_flow(tmp_path: Path, database):
     assert "[fail] Direct scouts (past year): 0 (>= 5)" in one.stdout
     assert "5 more needed within the window (now 0)." in one.stdout
     history = procert(env, "history", "A", "--program", "crowdworks-pro")
-    assert "2025-01-01" in history.stdout and "granted" in history.stdout
+    assert "2025-01-01" in history.stdout and "認定" in history.stdout and "条件による判定" in history.stdout
     locked = procert(env, "override", "set", "B", "--certified", "--reason", "partner programme")
     assert locked.returncode == 0 and "locked as certified" in locked.stdout
     assert "partner programme" in procert(env, "status", "B", "--lang", "en").stdout

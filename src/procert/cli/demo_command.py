@@ -99,6 +99,16 @@ def demo_command(
             f"Browse it later: PROCERT_DEMO=true procert serve --home {settings.home} → http://127.0.0.1:8000/pros "
             "(sign in as a demo worker at /demo/login)"
         )
+        out.rule("5b. the other presets, side by side on the same facts and ledger")
+        for side in scenario.record_side_programs(core, store, day=day):
+            latest = side.outcomes[-1].message if side.outcomes else "no scheduled date"
+            out.print(latest, highlight=False)
+            if side.program.levels:
+                counts = ", ".join(
+                    f"{lv.name.get(settings.lang)} {side.levels.get(lv.id, 0):,}"
+                    for lv in reversed(side.program.levels)
+                )
+                out.print(f"  {side.program.name.get(settings.lang)}: {counts}", highlight=False)
         out.rule("6. benefits: premium jobs with pro early access, a newsletter issue")
         benefits = scenario.add_benefits(core, store, jobs=scenario.demo_jobs(core, workers=workers), today=today)
     out.print(

@@ -25,7 +25,7 @@ from procert.cli.common import (
     steps,
     terminal_safe,
 )
-from procert.evaluation import Evaluation, WorkerNotFound, evaluate, explain
+from procert.evaluation import Evaluation, WorkerNotFound, evaluate, explain, threshold_text
 from procert.facts import FactStoreError
 from procert.i18n import t
 from procert.programs import ProgramError, list_programs, load_program
@@ -50,13 +50,22 @@ def print_summary(evaluation: Evaluation, lang: str) -> None:
     table.add_column(t("col_threshold", lang))
     table.add_column(t("pass", lang), justify="right")
     for criterion in program.criteria:
-        threshold = str(criterion.threshold).lower()
+        threshold = threshold_text(criterion, "", lang)
         if criterion.division_thresholds:
-            threshold += " (" + ", ".join(f"{d}: {v}" for d, v in criterion.division_thresholds.items()) + ")"
-        table.add_row(
-            criterion.label.get(lang), f"{criterion.comparison} {threshold}", f"{summary.passed[criterion.id]:,}"
-        )
+            threshold += (
+                " ("
+                + ", ".join(f"{d}: {threshold_text(criterion, d, lang)}" for d in criterion.division_thresholds)
+                + ")"
+            )
+        table.add_row(criterion.label.get(lang), threshold, f"{summary.passed[criterion.id]:,}")
     out.print(table)
+    if program.levels:
+        levels = Table(title=t("level", lang))
+        levels.add_column(t("level", lang))
+        levels.add_column(t("summary_workers", lang), justify="right")
+        for level in reversed(program.levels):
+            levels.add_row(level.name.get(lang), f"{summary.levels.get(level.id, 0):,}")
+        out.print(levels)
     out.print(
         f"{t('summary_workers', lang)}: {summary.workers:,}  ({t('summary_eligible', lang)}: {summary.eligible:,})"
     )

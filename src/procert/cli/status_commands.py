@@ -51,6 +51,8 @@ def status_command(
         lang_,
         since=status.since.isoformat() if status.since else "—",
     )
+    if prog.levels and status.certified:
+        head = t("level_current", lang_, level=prog.level_label(status.level, lang_)) + " · " + head
     out.print(f"{prog.name.get(lang_)} ({prog.label}) — {worker_id}: {head}", highlight=False)
     if status.override is not None:
         o = status.override
@@ -74,7 +76,7 @@ def status_command(
         for c in prog.criteria:
             table.add_row(
                 c.label.get(lang_),
-                format_value(status.values.get(c.id), lang_),
+                format_value(status.values.get(c.id), lang_, display=c.display),
                 t("pass" if status.passed.get(c.id) else "fail", lang_),
             )
         out.print(table)
@@ -144,18 +146,42 @@ def history_command(
     worker_id: Annotated[str, typer.Argument(help="The worker.")],
     home: HomeOption = None,
     program: ProgramOption = None,
+    lang: LangOption = None,
 ) -> None:
-    """A worker's timeline: every grant, renewal and loss with its reason and failed criteria."""
-    core = core_for(home, program)
-    _settings, prog, engine = core.settings, core.program, core.ledger
+    """A worker's timeline: every grant, promotion, renewal, demotion and loss with its reason and failed
+    criteria (and the levels, in a program with levels)."""
+    core = core_for(home, program, lang)
+    settings, prog, engine = core.settings, core.program, core.ledger
+    lang_ = settings.lang
     with session_scope(engine) as session:
         items = worker_history(session, program_id=prog.id, worker_id=worker_id)
     if not items:
-        out.print(f"no transitions recorded for {worker_id} in {prog.id}", highlight=False)
+        out.print(t("history_none", lang_, worker=worker_id, program=prog.id), highlight=False)
         return
-    table = Table(title=f"{worker_id} — {prog.label}")
-    for col in ("as of", "transition", "reason", "failed criteria", "run"):
-        table.add_column(col)
+    table = Table(title=f"{worker_id} — {prog.name.get(lang_)} ({prog.label})")
+    columns = [
+        "col_as_of",
+        "col_transition",
+        *(["level"] if prog.levels else []),
+        "col_reason",
+        "col_failed",
+        "col_run",
+    ]
+    for col in columns:
+        table.add_column(t(col, lang_))
+    labels = {c.id: c.label.get(lang_) for c in prog.criteria} | {"status": t("col_status", lang_)}
     for item in items:
-        table.add_row(item.as_of.isoformat(), item.kind, item.reason, ", ".join(item.failed), f"#{item.run_id}")
+        moved = (
+            [f"{prog.level_label(item.from_level, lang_)} → {prog.level_label(item.to_level, lang_)}"]
+            if prog.levels
+            else []
+        )
+        table.add_row(
+            item.as_of.isoformat(),
+            t("web_kind_" + item.kind, lang_),
+            *moved,
+            t("web_reason_" + item.reason, lang_),
+            ", ".join(labels.get(f, f) for f in item.failed),
+            f"#{item.run_id}",
+        )
     out.print(table)

@@ -32,6 +32,7 @@ from procert.ledger import (
     set_admin_password,
     worker_history,
 )
+from procert.programs import Program, load_program
 
 #: The demo's console admin.
 DEMO_ADMIN = "demo-admin"
@@ -105,6 +106,49 @@ def record_year(
         )
         history = worker_history(session, program_id=program.id, worker_id=lost) if lost else []
     return LedgerSummary(outcomes, outbox, lost, history)
+
+
+#: The presets the demo runs beside the configured program, on the same facts and ledger.
+SIDE_PROGRAMS = ("crowdworks-pro", "lancers-certified", "coconala-rank")
+
+
+@dataclass
+class SideRuns:
+    program: Program
+    outcomes: list[RunOutcome]
+    #: Workers at each level (programs without levels: certified) after the latest run.
+    levels: dict[str, int]
+
+
+def record_side_programs(core: Procert, store: FactStore, *, day: date, months: int = 2) -> list[SideRuns]:
+    """The other presets' latest ``months`` scheduled dates up to ``day``, recorded in the same ledger (every run
+    is scoped to its program), without notifications: several programs side by side on the same facts."""
+    done = []
+    for program_id in SIDE_PROGRAMS:
+        if program_id == core.program.id:
+            continue
+        program = load_program(program_id)
+        first = day
+        for _ in range(months - 1):
+            first = program.cadence.latest_on_or_before(first - timedelta(days=1))
+        outcomes = backfill(
+            core.ledger,
+            store=store,
+            program=program,
+            start=first,
+            today=day,
+            actor="demo",
+            max_worker_drop=core.settings.max_worker_drop,
+            notify=core.notify_options(enabled=False),
+        )
+        with core.session() as session:
+            pros = current_pros(session, program_id=program.id, on=day)
+        levels: dict[str, int] = {}
+        for pro in pros:
+            key = pro.level or program.id
+            levels[key] = levels.get(key, 0) + 1
+        done.append(SideRuns(program, outcomes, levels))
+    return done
 
 
 @dataclass

@@ -184,6 +184,8 @@ class Summary:
     eligible: int
     certified: int
     passed: dict[str, int] = field(default_factory=dict)
+    #: Programs with levels: workers at each level.
+    levels: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -210,7 +212,13 @@ class Evaluation:
                 FROM {self.table}"""
         ).fetchone()
         row = one(row)
-        return Summary(row[0], row[1], row[2], dict(zip(ids, row[3:], strict=True)))
+        levels: dict[str, int] = {}
+        if self.program.levels:
+            found = self.store.query(
+                f"SELECT level, count(*) FROM {self.table} WHERE level IS NOT NULL GROUP BY level"
+            ).fetchall()
+            levels = {str(level): int(n) for level, n in found}
+        return Summary(row[0], row[1], row[2], dict(zip(ids, row[3:], strict=True)), levels)
 
     def write(self, path: Path | str) -> Path:
         """Write one row per worker (sorted by worker_id) as .csv, .parquet or .jsonl."""
