@@ -114,3 +114,35 @@ def test_benefit_levels_must_be_levels_of_the_program():
     data["benefits"]["early_access_from"] = "diamond"
     with pytest.raises(ValidationError, match="benefits.early_access_from: 'diamond' is not a level"):
         Program.model_validate(data)
+
+
+def test_the_profile_names_the_other_programs_that_certify_the_worker(tmp_path: Path, engine):
+    """The site serves crowdworks-pro; coconala-rank runs on the same ledger: a seller's profile shows its level."""
+    with FactStore(tmp_path / "facts.duckdb") as store:
+        import_export(store, market().write(tmp_path / "export"), timezone=COCONALA.timezone)
+        with session_scope(engine, write=True) as session:
+            record_run(
+                session, store=store, program=COCONALA, as_of=D1, actor="test", notify=NotifyOptions(enabled=False)
+            )
+    app = web_app(
+        program=load_program("crowdworks-pro"),
+        engine=engine,
+        facts_path=tmp_path / "facts.duckdb",
+        secret=SECRET,
+        ledger_refresh_seconds=0,
+    )
+    with TestClient(app, base_url="https://testserver") as client:
+        profile = client.get("/api/v1/workers/GOLD/profile").json()
+        assert profile["certified"] is False  # not a crowdworks pro
+        assert profile["other_programs"] == [
+            {
+                "program": "coconala-rank",
+                "name": {"ja": "ココナラ ランク", "en": "Coconala rank"},
+                "level": "gold",
+                "level_name": {"ja": "ゴールド", "en": "Gold"},
+                "color": COCONALA.level("gold").color,
+            }
+        ]
+        page = client.get("/workers/GOLD").text
+        assert "ココナラ ランク: ゴールド" in page.split('id="other-programs"')[1].split("</ul>")[0]
+        assert client.get("/api/v1/workers/NOBODY/profile").status_code == 404

@@ -5,14 +5,15 @@ ledger and facts version. Usable without HTTP."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from procert.core import Procert
-from procert.ledger import StatusReader, api_key_digest, current_pros, session_scope
-from procert.programs import Program
+from procert.ledger import Run, StatusReader, api_key_digest, current_pros, session_scope
+from procert.programs import Program, load_program, preset_ids
 from procert.web.directory import Directory, ProCard, pro_cards
 
 
@@ -38,6 +39,8 @@ class WebContext:
         self._cards_lock = threading.Lock()
         #: The featured pros' last answer and what it depends on (day, current pros, choices made).
         self.featured_answer: tuple[Any, dict[str, Any]] | None = None
+        self._others: list[tuple[str, StatusReader]] | None = None
+        self._others_checked = float("-inf")
 
     def today(self) -> date:
         return self.core.today()
@@ -93,6 +96,26 @@ class WebContext:
         (badges are the most requested resource)."""
         card = self.card(worker_id)
         return (True, card.since) if card is not None else (False, None)
+
+    def other_programs(self) -> list[tuple[Program, StatusReader]]:
+        """The other preset programs recorded in this ledger (several run side by side on the same facts), each
+        with a status snapshot of its own; looked up again at most every ledger refresh interval."""
+        now = time.monotonic()
+        if self._others is None or now - self._others_checked >= self.core.settings.ledger_refresh_seconds:
+            with session_scope(self.engine) as session:
+                recorded = set(session.scalars(select(Run.program_id).distinct()).all())
+            known = dict(self._others or [])
+            others = []
+            for program_id in sorted(recorded & set(preset_ids()) - {self.program.id}):
+                reader = known.get(program_id) or StatusReader(
+                    self.engine,
+                    program_id=program_id,
+                    today=self.today,
+                    refresh_seconds=self.core.settings.ledger_refresh_seconds,
+                )
+                others.append((program_id, reader))
+            self._others, self._others_checked = others, now
+        return [(load_program(program_id), reader) for program_id, reader in self._others]
 
     def gets(self, benefit: Literal["early_access", "promotion"], worker_id: str) -> bool:
         """Whether the worker gets ``benefit`` now (certified, at a level that gets it)."""

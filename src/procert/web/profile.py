@@ -6,7 +6,7 @@ from __future__ import annotations
 from procert.errors import GoneError, NotFoundError
 from procert.metrics import lifetime_ratings
 from procert.web.context import WebContext
-from procert.web.schemas import PublicProfile
+from procert.web.schemas import HeldProgram, PublicProfile
 
 
 def _rounded(value: float | None) -> float | None:
@@ -42,5 +42,25 @@ def public_profile(context: WebContext, worker_id: str) -> PublicProfile:
         certified_since=since.isoformat() if since else None,
         level=level,
         level_name=context.program.level(level).name.model_dump() if level else None,
+        other_programs=[] if suspended else held_elsewhere(context, worker_id),
         suspended=suspended,
     )
+
+
+def held_elsewhere(context: WebContext, worker_id: str) -> list[HeldProgram]:
+    """The other programs recorded in this ledger that certify the worker now (with their level)."""
+    held = []
+    for program, reader in context.other_programs():
+        status, _history = reader.read(worker_id)
+        if status.certified:
+            name = program.level(status.level).name if program.levels and status.level else None
+            held.append(
+                HeldProgram(
+                    program=program.id,
+                    name=program.name.model_dump(),
+                    level=status.level,
+                    level_name=name.model_dump() if name else None,
+                    color=program.level(status.level).color if program.levels and status.level else None,
+                )
+            )
+    return held

@@ -37,6 +37,16 @@ class DirectoryPage(BaseModel):
     items: list[DirectoryItem]
 
 
+class HeldProgram(BaseModel):
+    """Another program run on the same ledger that certifies the worker now."""
+
+    program: str
+    name: dict[str, str] = Field(description="The program's name, {ja, en}.")
+    level: str | None = None
+    level_name: dict[str, str] | None = None
+    color: str | None = None
+
+
 class PublicProfile(BaseModel):
     worker_id: str
     display_name: str
@@ -50,6 +60,9 @@ class PublicProfile(BaseModel):
     certified_since: str | None
     level: str | None = Field(None, description="Programs with levels: the level held now.")
     level_name: dict[str, str] | None = Field(None, description="The level's name, {ja, en}.")
+    other_programs: list[HeldProgram] = Field(
+        default_factory=list, description="Other programs on this ledger that certify the worker now."
+    )
     suspended: bool
 
 
