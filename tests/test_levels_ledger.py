@@ -102,6 +102,15 @@ def test_runs_record_levels_and_promotions_demotions_with_the_criteria_behind_th
             for n in session.scalars(select(Notification).where(Notification.run_id == second.run_id))
             if n.kind in ("promoted", "demoted")
         }
+        warnings = {
+            n.worker_id: n.payload
+            for n in session.scalars(select(Notification).where(Notification.run_id == second.run_id))
+            if n.kind == "at_risk"
+        }
+    # The last sign-in (20 January) is more than 30 days before 1 March: the level held is at risk.
+    warning = render(warnings["GOLD"], "ja")
+    assert warning.subject == "【ココナラ ランク】次回 2025-03-01 の判定で プラチナ を保てないおそれがあります"
+    assert "プラチナ を保つ次の条件を満たさなくなる見込みです: 最近のログイン(30日以内)" in warning.text
     demoted_ja = render(mails["PLATINUM"], "ja")
     assert demoted_ja.subject == "【ココナラ ランク】プラチナ から ゴールド に変わりました(2025-02-01 判定)"
     assert "理由: 売上(過去3か月で10万円以上)が ¥82,000(基準 >= ¥100,000)" in demoted_ja.text

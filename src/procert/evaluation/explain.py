@@ -96,6 +96,8 @@ def window_text(window: Window, lang: str) -> str:
         return t("window_lifetime", lang, end=window.end)
     if window.kind == "months":
         return t("window_months", lang, first=window.first_month, last=window.last_month)
+    if window.kind == "received":
+        return t("window_received", lang, start=window.start, end=window.end, hours=window.hours)
     return t("window_current", lang)
 
 
@@ -175,17 +177,23 @@ def _yen_gaps(
 
 
 def _share_rank_gaps(
-    criterion: Criterion, num: int | None, den: int | None, detail: dict[str, Any] | None, lang: str, passed: bool
+    criterion: Criterion,
+    division: str,
+    num: int | None,
+    den: int | None,
+    detail: dict[str, Any] | None,
+    lang: str,
+    passed: bool,
 ) -> tuple[str | None, str | None, dict[str, Any]]:
     """A rank as a share of the division: the best rank that passes, and the earnings that would reach it."""
     if criterion.comparison not in ("<=", "<"):
         return (None if passed else t("gap_unknown", lang)), None, {}
-    threshold = criterion.threshold_fraction(None)
+    threshold = criterion.threshold_fraction(division)
     facts: dict[str, Any] = {"rank": num, "ranked": den}
     if detail is not None:
         facts |= detail
     if num is not None and den:
-        cutoff = share_cutoff(criterion, den)
+        cutoff = share_cutoff(criterion, den, division)
         facts["cutoff_rank"] = cutoff
         if passed:
             return None, t("margin_share_rank", lang, rank=num, ranked=den, cutoff=cutoff), facts
@@ -196,7 +204,7 @@ def _share_rank_gaps(
         return t("gap_share_rank", lang, rank=num, ranked=den, cutoff=cutoff), None, facts
     # Not ranked: no positive earnings in the window. Once ranked, the division has one more worker.
     ranked = (detail or {}).get("ranked") or 0
-    cutoff = share_cutoff(criterion, ranked + 1)
+    cutoff = share_cutoff(criterion, ranked + 1, division)
     facts["cutoff_rank"] = cutoff
     if cutoff < 1:
         return t("gap_unreachable_rate", lang), None, facts
@@ -216,9 +224,9 @@ def _share_rank_gaps(
     )
 
 
-def share_cutoff(criterion: Criterion, ranked: int) -> int:
+def share_cutoff(criterion: Criterion, ranked: int, division: str | None) -> int:
     """The worst rank that passes a share threshold among ``ranked`` workers: rank / ranked <= 0.2 at 10 -> 2."""
-    threshold = criterion.threshold_fraction(None)
+    threshold = criterion.threshold_fraction(division)
     if criterion.comparison == "<=":
         return math.floor(threshold * ranked)
     return math.ceil(threshold * ranked) - 1
@@ -391,7 +399,7 @@ def _share_rank_details(
     details: dict[str, dict[str, Any]] = {}
     for worker_id, division, own, ranked in found:
         # Among the others: the worst passing rank counts the worker in (one more if they are not ranked yet).
-        cutoff = share_cutoff(criterion, ranked if own is not None else ranked + 1)
+        cutoff = share_cutoff(criterion, ranked if own is not None else ranked + 1, division)
         needed = None
         if cutoff >= 1:
             # A total equal to the cutoff-th highest of the others ties with it, and ties share the better rank.
@@ -427,7 +435,9 @@ def _explain_one(
         if criterion.metric == "earnings_share_rank":
             num, den = row[f"{criterion.id}__num"], row[f"{criterion.id}__den"]
             value_text = format_value(value, lang, display=criterion.display)
-            takes, margin, facts = _share_rank_gaps(criterion, num, den, share_details.get(criterion.id), lang, passed)
+            takes, margin, facts = _share_rank_gaps(
+                criterion, division, num, den, share_details.get(criterion.id), lang, passed
+            )
             facts |= {"numerator": num, "denominator": den}
         elif kind == "ratio":
             num, den = row[f"{criterion.id}__num"], row[f"{criterion.id}__den"]

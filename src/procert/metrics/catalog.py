@@ -57,11 +57,13 @@ class _Params(BaseModel):
 class Window:
     """What a metric looked at, for explanations: a time range [start, end), a run of months, or all time."""
 
-    kind: Literal["range", "months", "lifetime", "current"]
+    kind: Literal["range", "months", "lifetime", "current", "received"]
     start: date | None = None
     end: date | None = None
     first_month: str | None = None
     last_month: str | None = None
+    #: "received": inquiries received from 00:00 of ``start`` up to ``hours`` before 00:00 of ``end`` (included).
+    hours: int | None = None
 
 
 P = TypeVar("P", bound=BaseModel)
@@ -533,7 +535,9 @@ class ResponseRate(Metric[ResponseRateParams]):
             GROUP BY worker_id"""
 
     def window(self, params: ResponseRateParams, period: Period) -> Window:
-        return Window("range", start=period.start_day(params.window_months), end=period.as_of)
+        return Window(
+            "received", start=period.start_day(params.window_months), end=period.as_of, hours=params.within_hours
+        )
 
 
 class RecentLoginParams(_Params):

@@ -67,8 +67,8 @@ def render(stored: dict[str, Any], lang: str) -> RenderedMail:
     lead_key = f"mail_lead_{kind}"
     subject_key = f"mail_subject_{kind}"
     if level or previous:  # a program with levels: the mail names them
-        lead_key += "_level" if kind in ("granted", "kept", "lost") else ""
-        subject_key += "_level" if kind in ("granted", "kept", "lost") else ""
+        lead_key += "_level" if kind in ("granted", "kept", "lost", "at_risk") else ""
+        subject_key += "_level" if kind in ("granted", "kept", "lost", "at_risk") else ""
     if kind == "kept" and payload.get("in_grace"):
         lead_key = "mail_lead_grace"
     if kind == "lost" and payload.get("reason") == "override":
