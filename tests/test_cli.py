@@ -165,3 +165,14 @@ def test_facts_shows_counts_and_imports(home: Path, tmp_path: Path):
 def test_version():
     result = subprocess.run([sys.executable, "-m", "procert.cli", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("procert ")
+
+
+def test_a_program_needing_facts_the_store_lacks_is_refused_in_one_line(home: Path):
+    """The home's store holds a version 1 export: lancers-certified refuses before any work, naming the criteria."""
+    result = procert(home, "evaluate", "--program", "lancers-certified", "--as-of", "2025-01-01")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    message = result.stderr + result.stdout
+    assert "criterion response_rate (response_rate) needs the table inquiries" in message
+    assert "workers.identity_verified" in message and "workers.last_login_at" in message
+    assert not list((home / "results").glob("lancers-certified_*"))  # nothing written
