@@ -105,3 +105,15 @@ def test_benefits_settings_default_and_validate():
     assert Benefits().premium.tier_points == {"listed": 40.0, "well_known": 30.0, "other": 0.0}
     with pytest.raises(ValueError, match="add up to 110; at most 100"):
         PremiumScore(tier_points={"listed": 50}, unit_price_points=30, probability_points=30)
+
+
+def test_cached_lookups_follow_a_copy_with_changed_rules():
+    from procert.programs import load_program
+
+    program = load_program("crowdworks-pro")
+    assert [t.id for t in program.tiers] == ["crowdworks-pro"]  # one implicit level, cached from here on
+    coconala = load_program("coconala-rank")
+    copied = program.model_copy(update={"id": "renamed", "criteria": coconala.criteria, "levels": coconala.levels})
+    assert [t.id for t in copied.tiers] == ["regular", "bronze", "silver", "gold", "platinum"]
+    assert copied.criterion("rating").metric == "review_mean"
+    assert [t.id for t in program.tiers] == ["crowdworks-pro"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from functools import cached_property
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -321,7 +323,7 @@ class Program(BaseModel):
                 raise ValueError(f"criteria {unused} belong to no level: list each in the levels that need it")
         return self
 
-    @property
+    @cached_property
     def tiers(self) -> list[Level]:
         """The levels, lowest first; a program without levels has one implicit level of every criterion."""
         if self.levels:
@@ -375,11 +377,19 @@ class Program(BaseModel):
                 problems.append(f"criterion {c.id} ({c.metric}) needs {where}, which no import has supplied")
         return problems
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Program:
+        """A copy, without the cached lookups (``update`` may change what they derive from)."""
+        copied = super().model_copy(update=update, deep=deep)
+        for cached in ("tiers", "_criteria_by_id"):
+            copied.__dict__.pop(cached, None)
+        return copied
+
+    @cached_property
+    def _criteria_by_id(self) -> dict[str, Criterion]:
+        return {c.id: c for c in self.criteria}
+
     def criterion(self, criterion_id: str) -> Criterion:
-        for c in self.criteria:
-            if c.id == criterion_id:
-                return c
-        raise KeyError(criterion_id)
+        return self._criteria_by_id[criterion_id]
 
     @property
     def label(self) -> str:
