@@ -122,11 +122,16 @@ def test_spark_refuses_facts_keyed_in_another_time_zone(marketplace: Path, tmp_p
         evaluate_spark(spark, tmp_path / "parquet", other, date(2026, 10, 1), store_path=marketplace)
 
 
-@pytest.mark.parametrize("program", PRESETS, ids=[p.id for p in PRESETS])
+@pytest.mark.parametrize(
+    ("program", "as_of"),
+    [(p, date(2026, 10, 1)) for p in PRESETS] + [(p, date(2026, 9, 15)) for p in PRESETS[1:]],
+    ids=[f"{p.id}-2026-10-01" for p in PRESETS] + [f"{p.id}-2026-09-15" for p in PRESETS[1:]],
+)
 def test_single_worker_evaluation_agrees_with_the_full_one_on_duckdb_and_postgresql(
-    marketplace: Path, tmp_path: Path, program: Program
+    marketplace: Path, tmp_path: Path, program: Program, as_of: date
 ):
-    """The fast path (one worker, by index or sorted storage, ranks by counting) must give the full run's row."""
+    """The fast path (one worker, by index or sorted storage, ranks by counting) must give the full run's row. A date
+    on the 1st sums earnings from the monthly totals, another one from the payments: both forms are checked."""
     import random
 
     import psycopg
@@ -135,7 +140,6 @@ def test_single_worker_evaluation_agrees_with_the_full_one_on_duckdb_and_postgre
     from procert.evaluation.postgres import evaluate_worker_postgres
     from procert.facts.postgres import conninfo
 
-    as_of = date(2026, 10, 1)
     with FactStore(marketplace, read_only=True) as store:
         full = {r["worker_id"]: r for r in evaluate(store, program, as_of).rows()}
         rank = next(c.id for c in program.criteria if "rank" in c.metric or c.metric == "earnings_total")

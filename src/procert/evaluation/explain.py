@@ -14,6 +14,7 @@ from procert.errors import NotFoundError
 from procert.evaluation.engine import evaluate_worker
 from procert.evaluation.explanation import CriterionExplanation, Explanation, LevelStanding
 from procert.facts import FactStore
+from procert.facts.store import one, sql_literal
 from procert.i18n import format_value, t, yen
 from procert.metrics import Period, Window, month_label
 from procert.metrics.catalog import (
@@ -24,6 +25,7 @@ from procert.metrics.catalog import (
     EarningsShareRankParams,
     ProfileCompleteParams,
     ReviewMeanParams,
+    window_totals_sql,
 )
 from procert.programs import Criterion, Program
 
@@ -382,34 +384,38 @@ def _share_rank_details(
     store: FactStore, criterion: Criterion, period: Period, rows: list[dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
     """For each worker: their total in the window, how many are ranked in their division, and the total another
-    worker holds at the worst passing rank (what the worker's total must reach, ties sharing the rank)."""
+    worker holds at the worst passing rank (what the worker's total must reach, ties sharing the rank). One pass
+    over the window's totals per division."""
     metric = criterion.metric_def
     params = criterion.metric_params
     assert isinstance(metric, EarningsShareRank) and isinstance(params, EarningsShareRankParams)
-    ids = [r["worker_id"] for r in rows]
-    totals = metric.totals_sql(params, period)
-    found = store.query(
-        f"""WITH targets AS (SELECT worker_id, division FROM workers WHERE worker_id IN (SELECT unnest(?))),
-            ranked AS (SELECT * FROM ({totals}) t WHERE division IN (SELECT division FROM targets))
-            SELECT t.worker_id, t.division, r.total,
-                   (SELECT count(*) FROM ranked x WHERE x.division = t.division) AS ranked
-            FROM targets t LEFT JOIN ranked r ON r.worker_id = t.worker_id""",
-        [ids],
-    ).fetchall()
+    by_division: dict[str, list[str]] = {}
+    for r in rows:
+        by_division.setdefault(r["division"], []).append(r["worker_id"])
     details: dict[str, dict[str, Any]] = {}
-    for worker_id, division, own, ranked in found:
-        # Among the others: the worst passing rank counts the worker in (one more if they are not ranked yet).
-        cutoff = share_cutoff(criterion, ranked if own is not None else ranked + 1, division)
-        needed = None
-        if cutoff >= 1:
-            # A total equal to the cutoff-th highest of the others ties with it, and ties share the better rank.
-            row = store.query(
-                f"""SELECT total FROM ({totals}) t WHERE division = ? AND worker_id <> ?
-                    ORDER BY total DESC LIMIT 1 OFFSET {cutoff - 1}""",
-                [division, worker_id],
+    for division, ids in by_division.items():
+        totals = window_totals_sql(params.window_months, period, division_is=sql_literal(division))
+        found = one(
+            store.query(
+                f"""WITH t AS ({totals})
+                    SELECT (SELECT list(total ORDER BY total DESC) FROM t WHERE total > 0),
+                           (SELECT list(worker_id) FROM t WHERE worker_id IN (SELECT unnest(?))),
+                           (SELECT list(total) FROM t WHERE worker_id IN (SELECT unnest(?)))""",
+                [ids, ids],
             ).fetchone()
-            needed = row[0] if row else 1
-        details[worker_id] = {"own": own, "ranked": ranked, "cutoff_total": needed}
+        )
+        ranked_totals: list[int] = found[0] or []
+        own_totals = dict(zip(found[1] or [], found[2] or [], strict=True))
+        for worker_id in ids:
+            own = own_totals.get(worker_id)
+            others = list(ranked_totals)
+            if own is not None and own > 0:
+                others.remove(own)  # one occurrence: the worker's own
+            # Among the others: the worst passing rank counts the worker in (one more if not ranked yet). A total
+            # equal to the cutoff-th highest of the others ties with it, and ties share the better rank.
+            cutoff = share_cutoff(criterion, len(others) + 1, division)
+            needed = (others[cutoff - 1] if len(others) >= cutoff else 1) if cutoff >= 1 else None
+            details[worker_id] = {"own": own, "ranked": len(ranked_totals), "cutoff_total": needed}
     return details
 
 
