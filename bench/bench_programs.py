@@ -127,7 +127,9 @@ def main() -> None:
             print(f"round {round_no}: {tree:8} {program:18} {figure['seconds']:.2f} s, {figure['peak_mb']:.0f} MB")
     base, after = figures["baseline:crowdworks-pro"], figures["after:crowdworks-pro"]
     if {f["certified"] for f in base} != {f["certified"] for f in after}:
-        sys.exit(f"crowdworks-pro certified differs: baseline {base[0]['certified']}, this tree {after[0]['certified']}")
+        sys.exit(
+            f"crowdworks-pro certified differs: baseline {base[0]['certified']}, this tree {after[0]['certified']}"
+        )
 
     def median(key: str, what: str = "seconds") -> float:
         return statistics.median(f[what] for f in figures[key])

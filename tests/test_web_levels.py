@@ -112,7 +112,7 @@ def test_benefit_levels_must_be_levels_of_the_program():
 
     data = load_program("coconala-rank").model_dump()
     data["benefits"]["early_access_from"] = "diamond"
-    with pytest.raises(ValidationError, match="benefits.early_access_from: 'diamond' is not a level"):
+    with pytest.raises(ValidationError, match=r"benefits\.early_access_from: 'diamond' is not a level"):
         Program.model_validate(data)
 
 
