@@ -97,7 +97,7 @@ def test_engineer_cut_off_is_100_and_small_divisions_are_open(export, explained)
     export.payment(w, "2024-06-10T00:00:00+09:00", 50)
     export.payment(w, "2024-07-10T00:00:00+09:00", -1)  # July: nobody else paid, W1 not positive
     _, c = explained(export, "W1")
-    assert c["earnings_rank"].threshold_text == "<= 100"
+    assert c["earnings_rank"].threshold_text == "rank 100 or better"
     # 100th highest other engineer earns 1000 + 20 = 1020, W1 earned 50; July needs just ¥1 (¥2 from -1).
     assert c["earnings_rank"].facts["closest_month"]["month"] == "2024-07"
     assert "only 0 worker(s) of your division were ranked" in c["earnings_rank"].takes
@@ -122,3 +122,24 @@ def test_unknown_worker(export, explained):
     export.worker("W1")
     with pytest.raises(WorkerNotFound):
         explained(export, "W404")
+
+
+def test_a_rank_margin_warns_when_the_qualifying_month_leaves_the_next_window(export, evaluate_export, store, program):
+    """As of 2025-01-01 the months are 2024-01 to 2024-12; at the next date (2025-04-01) they are 2024-04 to 2025-03."""
+    from datetime import date
+
+    from procert.evaluation import explain
+
+    export.worker("LEAVING")
+    export.payment("LEAVING", "2024-02-10T12:00:00+09:00", 100_000)  # rank 1 in 2024-02, which then leaves
+    export.worker("STAYING")
+    export.payment("STAYING", "2024-02-10T12:00:00+09:00", 100_000)
+    export.payment("STAYING", "2024-06-10T12:00:00+09:00", 100_000)  # and 2024-06, which stays
+    evaluate_export(export, date(2025, 1, 1))
+    leaving = explain(store, program, date(2025, 1, 1), "LEAVING", "ja").by_id["earnings_rank"].margin
+    assert leaving == (
+        "2024-02 に 1 位(基準 200 位以内)でした。"
+        " ただし 2024-02 は次回 2025-04-01 の判定では集計期間外になり、ほかに基準内の月がありません。"
+    )
+    staying = explain(store, program, date(2025, 1, 1), "STAYING", "ja").by_id["earnings_rank"].margin
+    assert staying is not None and "集計期間外" not in staying

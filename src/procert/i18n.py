@@ -36,6 +36,11 @@ def messages() -> dict[str, dict[str, str]]:
     return {k: {lang: catalogue(lang)[k] for lang in LANGS if k in catalogue(lang)} for k in ids}
 
 
+def has_message(key: str) -> bool:
+    """Whether the catalogues hold ``key`` (for texts that exist for some cases only)."""
+    return key in catalogue(DEFAULT_LANG)
+
+
 def t(key: str, lang: str = DEFAULT_LANG, **values: Any) -> str:
     """The message ``key`` in ``lang`` (falling back to Japanese), formatted with ``values``."""
     template = catalogue(lang if lang in LANGS else DEFAULT_LANG).get(key) or catalogue(DEFAULT_LANG)[key]

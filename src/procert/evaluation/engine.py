@@ -272,11 +272,14 @@ def evaluate(
     return Evaluation(store, program, period, time.perf_counter() - started, table)
 
 
-def evaluate_worker(store: FactStore, program: Program, as_of: date, worker_id: str) -> dict[str, Any] | None:
-    """One worker's evaluation row (output columns, division, status and raw metric columns), or None."""
+def evaluate_worker(
+    store: FactStore, program: Program, as_of: date, worker_id: str, *, observed_until: date | None = None
+) -> dict[str, Any] | None:
+    """One worker's evaluation row (output columns, division, status and raw metric columns), or None. With
+    ``observed_until`` only facts before that date count (a forecast, as :func:`evaluate` takes it)."""
     store.require_timezone(program.timezone)
     require_facts(program, store.provided())
-    period = Period(as_of, program.timezone)
+    period = Period(as_of, program.timezone, observed_until)
     sql = evaluation_sql(program, period, worker_id_param=True)
     # Prepared once per connection: for one worker, parsing this statement costs a tenth of the call.
     cursor = store.execute_prepared(sql, [worker_id])

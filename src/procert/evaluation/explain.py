@@ -15,7 +15,7 @@ from procert.evaluation.engine import evaluate_worker
 from procert.evaluation.explanation import CriterionExplanation, Explanation, LevelStanding
 from procert.facts import FactStore
 from procert.facts.store import one, sql_literal
-from procert.i18n import format_value, t, yen
+from procert.i18n import format_value, has_message, t, yen
 from procert.metrics import Period, Window, month_label
 from procert.metrics.catalog import (
     PROFILE_FIELDS,
@@ -73,17 +73,23 @@ def progress(criterion: Criterion, value: Any, division: str) -> float:
     return min(float(value) / threshold, 1.0) if threshold > 0 else 1.0
 
 
+_OP_NAMES = {">=": "ge", ">": "gt", "<=": "le", "<": "lt", "==": "eq"}
+
+
 def threshold_text(criterion: Criterion, division: str, lang: str = "ja") -> str:
+    """A threshold in words, as people say it: "90% 以上", "5 件以上", "200 位以内", "上位 20% 以内", "入力済み"."""
     threshold = criterion.threshold_for(division)
-    if isinstance(threshold, bool):  # a word, as values are shown (はい / yes), not Python's True
-        return f"{criterion.comparison} {format_value(threshold, lang)}"
+    if isinstance(threshold, bool):
+        word = f"threshold_{criterion.metric}_{'true' if threshold else 'false'}"
+        return t(word, lang) if has_message(word) else format_value(threshold, lang)
     if criterion.display == "percent":
         shown = f"{(threshold * 100).normalize():f}%"
     elif criterion.display == "yen":
         shown = yen(int(threshold))
     else:
         shown = f"{threshold.normalize():f}"
-    return f"{criterion.comparison} {shown}"
+    key = f"threshold_{_OP_NAMES[criterion.comparison]}_{criterion.metric_def.threshold_style}"
+    return t(key if has_message(key) else f"threshold_{_OP_NAMES[criterion.comparison]}_plain", lang, v=shown)
 
 
 def format_login(instant: datetime, period: Period) -> str:
@@ -293,14 +299,23 @@ def _rank_gaps(
     value: int | None,
     lang: str,
     passed: bool,
+    next_window: tuple[str, str] | None = None,
 ) -> tuple[str | None, str | None, dict[str, Any]]:
+    """``next_window``: the first month of the next evaluation's window and its date, to warn when every month
+    that qualifies now leaves the window by then."""
     cutoff = rank_cutoff(criterion, division)
     if cutoff is None:
         return (None if passed else t("gap_unknown", lang)), None, {}
     facts = {"cutoff_rank": cutoff, "months": detail_rows}
     if passed:
         best = min((r for r in detail_rows if r["own_rank"] is not None), key=lambda r: r["own_rank"])
-        return None, t("margin_rank", lang, month=best["month"], rank=best["own_rank"], cutoff=cutoff), facts
+        margin = t("margin_rank", lang, month=best["month"], rank=best["own_rank"], cutoff=cutoff)
+        if next_window is not None:
+            first, next_date = next_window
+            staying = [r for r in detail_rows if r["month"] >= first and r["own_rank"] and r["own_rank"] <= cutoff]
+            if not staying:
+                margin += " " + t("margin_rank_leaves", lang, month=best["month"], next=next_date)
+        return None, margin, facts
     if not detail_rows:
         detail = t("rank_no_data", lang)
     else:
@@ -455,7 +470,19 @@ def _explain_one(
             takes, margin = _yen_gaps(criterion, value or 0, criterion.threshold_fraction(division), lang, passed)
         elif criterion.metric == "earnings_best_rank":
             value_text = format_value(value, lang, display=criterion.display)
-            takes, margin, facts = _rank_gaps(criterion, rank_details[criterion.id], division, value, lang, passed)
+            params = criterion.metric_params
+            assert isinstance(params, EarningsBestRankParams)
+            next_date = program.cadence.next_after(as_of)
+            first_next = month_label(Period(next_date, program.timezone).month - params.months)
+            takes, margin, facts = _rank_gaps(
+                criterion,
+                rank_details[criterion.id],
+                division,
+                value,
+                lang,
+                passed,
+                (first_next, next_date.isoformat()),
+            )
         elif kind == "integer":
             value_text = format_value(value, lang, display=criterion.display)
             takes, margin = _count_gaps(criterion, value or 0, criterion.threshold_fraction(division), lang, passed)
@@ -479,6 +506,7 @@ def _explain_one(
                 facts = {"blank_fields": blank}
         items.append(
             CriterionExplanation(
+                count_text=_count_text(criterion, row, lang),
                 id=criterion.id,
                 label=criterion.label.get(lang),
                 value=value,
@@ -524,3 +552,20 @@ def _standing(program: Program, row: dict[str, Any], lang: str) -> LevelStanding
         next_level_name=above.name.get(lang) if above else None,
         next_level_needs=[c for c in above.criteria if not row[f"{c}_passed"]] if above else [],
     )
+
+
+def _count_text(criterion: Criterion, row: dict[str, Any], lang: str) -> str | None:
+    """The counts behind a ratio, in the unit people count: reviews for an average of ratings, ranks for a
+    share of a ranking, cases otherwise."""
+    if criterion.metric_def.value_type != "ratio":
+        return None
+    num, den = row[f"{criterion.id}__num"], row[f"{criterion.id}__den"]
+    if not den:
+        return None
+    if criterion.metric == "review_mean":
+        params = criterion.metric_params
+        assert isinstance(params, ReviewMeanParams)
+        return t("count_reviews", lang, n=den // len(params.items))
+    if criterion.metric == "earnings_share_rank":
+        return t("count_rank_of", lang, num=num, den=den)
+    return t("count_of", lang, num=num, den=den)

@@ -42,6 +42,9 @@ class CriterionExplanation(BaseModel):
     advice: str | None = None
     progress: float | None = Field(None, ge=0, le=1, description="How far along the threshold, 0 to 1.")
     facts: dict[str, Any] = Field(default_factory=dict, description="The counts behind the value.")
+    count_text: str | None = Field(
+        None, description="The counts behind the value in words: '19/20 件', '27 件の評価', '2/10 位'."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -53,8 +56,10 @@ class CriterionExplanation(BaseModel):
 
     @property
     def exact_text(self) -> str:
-        """The value with the exact counts behind a ratio, e.g. ``95% (19/20)``."""
-        num, den = self.facts.get("numerator"), self.facts.get("denominator")
+        """The value with the counts behind it, e.g. ``95% (19/20 件)``, ``4.87 (27 件の評価)``."""
+        if self.count_text:
+            return f"{self.value_text} ({self.count_text})"
+        num, den = self.facts.get("numerator"), self.facts.get("denominator")  # payloads queued before count_text
         return f"{self.value_text} ({num}/{den})" if num is not None and den is not None else self.value_text
 
 

@@ -62,6 +62,7 @@ from .status import (
     worker_history,
     worker_status,
 )
+from .verdict import Clock, HeadlineKind, Loss, WorkerView, headline_kind, latest_loss, worker_view
 
 __all__ = [
     "AdminError",
@@ -69,12 +70,15 @@ __all__ = [
     "AdminUser",
     "ApiKey",
     "AuditEntry",
+    "Clock",
     "Decision",
     "DigestJob",
     "Forecast",
+    "HeadlineKind",
     "JobDigest",
     "LedgerNotReady",
     "Lock",
+    "Loss",
     "NewsletterMail",
     "Notification",
     "NotifyOptions",
@@ -94,6 +98,7 @@ __all__ = [
     "UsedLoginLink",
     "WebSession",
     "WorkerStatus",
+    "WorkerView",
     "active_overrides",
     "api_key_digest",
     "audit",
@@ -116,6 +121,8 @@ __all__ = [
     "forecast_at_risk",
     "forecast_failures",
     "get_run",
+    "headline_kind",
+    "latest_loss",
     "latest_run",
     "level_flags",
     "list_admins",
@@ -142,4 +149,5 @@ __all__ = [
     "utcnow",
     "worker_history",
     "worker_status",
+    "worker_view",
 ]

@@ -82,6 +82,9 @@ class Metric(ABC, Generic[P]):
     #: Optional facts of the data contract the metric reads (``table`` or ``table.column``): a program using it
     #: refuses to evaluate a store no import has supplied them to.
     requires: ClassVar[frozenset[str]] = frozenset()
+    #: How a threshold reads in words: a plain value ("4.8 以上"), a count ("5 件以上"), a rank ("200 位以内") or a
+    #: share of a ranking ("上位 20% 以内").
+    threshold_style: ClassVar[Literal["plain", "count", "rank", "share"]] = "plain"
 
     @abstractmethod
     def sql(self, params: P, period: Period, rows: RowSource = all_rows) -> str:
@@ -201,6 +204,7 @@ class EarningsBestRank(Metric[EarningsBestRankParams]):
         "positive monthly total are ranked by it (ties share the best rank); the worker's best rank."
     )
 
+    threshold_style = "rank"
     Params = EarningsBestRankParams
 
     def month_range(self, params: EarningsBestRankParams, period: Period) -> tuple[int, int]:
@@ -272,6 +276,7 @@ class ScoutCount(Metric[ScoutCountParams]):
     missing_value = 0
     description = "Number of scouts of the given kinds with sent_at in the window."
 
+    threshold_style = "count"
     Params = ScoutCountParams
 
     def sql(self, params: ScoutCountParams, period: Period, rows: RowSource = all_rows) -> str:
@@ -350,6 +355,7 @@ class DeliveredCount(Metric[DeliveredCountParams]):
     missing_value = 0
     description = "Contracts of the given kinds with status delivered and closed_at in the window."
 
+    threshold_style = "count"
     Params = DeliveredCountParams
 
     def sql(self, params: DeliveredCountParams, period: Period, rows: RowSource = all_rows) -> str:
@@ -373,6 +379,7 @@ class UniqueClients(Metric[UniqueClientsParams]):
     missing_value = 0
     description = "Distinct clients among the delivered contracts of the given kinds closed in the window."
 
+    threshold_style = "count"
     Params = UniqueClientsParams
 
     def sql(self, params: UniqueClientsParams, period: Period, rows: RowSource = all_rows) -> str:
@@ -458,6 +465,7 @@ class EarningsShareRank(Metric[EarningsShareRankParams]):
         "best rank); rank / number ranked in the division. <= 0.2 means the top 20 %."
     )
 
+    threshold_style = "share"
     Params = EarningsShareRankParams
 
     def totals_sql(self, params: EarningsShareRankParams, period: Period, division_is: str | None = None) -> str:

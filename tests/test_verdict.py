@@ -1,0 +1,121 @@
+"""One verdict from three clocks: the headline rule as a full table, and the worker view on real facts and
+ledgers (SQLite and PostgreSQL): a pro on track, a pro whose live facts now fail, a worker who never was certified
+but passes today, a lost worker told why and that they pass again, and unknown workers refused."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from procert.evaluation import WorkerNotFound
+from procert.facts import import_export
+from procert.ledger import headline_kind, record_run, session_scope, set_override, worker_view
+from tests.conftest import Export
+from tests.test_ledger import pro
+
+D1, D2 = date(2025, 1, 1), date(2025, 4, 1)
+
+
+def expected_kind(official: bool, live: bool, forecast: bool, lock: bool | None) -> str:
+    """The rule in words: a lock decides; a pro is on track when the next date keeps them, at risk otherwise
+    (told whether today's facts still pass); anyone else is told they will be certified, that they pass today
+    but not next time, or how many criteria remain."""
+    if lock is not None:
+        return "locked_in" if lock else "locked_out"
+    if official:
+        return "pro_on_track" if forecast else ("pro_window_risk" if live else "pro_at_risk")
+    if forecast:
+        return "will_be_certified"
+    return "meets_today_not_next" if live else "to_go"
+
+
+@pytest.mark.parametrize(
+    ("official", "live", "forecast", "lock"),
+    list(itertools.product([True, False], [True, False], [True, False], [None, True, False])),
+)
+def test_the_headline_rule_for_every_combination(official, live, forecast, lock):
+    got = headline_kind(official=official, live=live, forecast=forecast, lock=lock)
+    assert got == expected_kind(official, live, forecast, lock)
+
+
+def record(engine, store, program, as_of: date) -> None:
+    with session_scope(engine, write=True) as session:
+        record_run(session, store=store, program=program, as_of=as_of, actor="test")
+
+
+def view(engine, store, program, worker_id: str, today: date):
+    with session_scope(engine) as session:
+        return worker_view(session, store=store, program=program, worker_id=worker_id, today=today)
+
+
+def test_three_clocks_and_one_headline(engine, store, program, tmp_path: Path):
+    exp = Export()
+    pro(exp, "ON_TRACK")
+    pro(exp, "SLIPPING")
+    import_export(store, exp.write(tmp_path / "1"), timezone="Asia/Tokyo")
+    record(engine, store, program, D1)
+    exp.review("SLIPPING", 1)  # after the run: the lifetime ratings fall to (25 + 5) / 10 = 3.0
+    pro(exp, "NEWCOMER")  # not in the run at all, passes today
+    import_export(store, exp.write(tmp_path / "2"), timezone="Asia/Tokyo")
+    today = date(2025, 2, 15)
+
+    on_track = view(engine, store, program, "ON_TRACK", today)
+    assert (on_track.official.as_of, on_track.official.passed) == (D1, True)
+    assert (on_track.live.as_of, on_track.live.passed) == (today, True)
+    assert (on_track.forecast.as_of, on_track.forecast.passed) == (D2, True)
+    assert on_track.kind == "pro_on_track"
+    assert on_track.headline("ja") == "2025-01-01 から認定中です。このままなら次回 2025-04-01 の判定でも継続の見込みです。"
+
+    slipping = view(engine, store, program, "SLIPPING", today)
+    assert slipping.official.passed and not slipping.live.passed and not slipping.forecast.passed
+    assert slipping.live.failing == ["overall_rating", "communication_rating"]
+    assert slipping.kind == "pro_at_risk"
+    assert "総合評価(累計)、コミュニケーション評価(累計)" in slipping.headline("ja")
+
+    newcomer = view(engine, store, program, "NEWCOMER", today)
+    assert (newcomer.official.as_of, newcomer.official.passed) == (D1, False)
+    assert newcomer.kind == "will_be_certified"
+    assert newcomer.headline("en") == "You meet every criterion today; if this holds you will be certified on 2025-04-01."
+
+    with pytest.raises(WorkerNotFound):
+        view(engine, store, program, "W9999999", today)
+
+
+def test_a_lost_worker_is_told_when_and_why_and_that_they_pass_again(engine, store, program, tmp_path: Path):
+    exp = Export()
+    pro(exp, "BACK")
+    import_export(store, exp.write(tmp_path / "1"), timezone="Asia/Tokyo")
+    record(engine, store, program, D1)
+    # A profile emptied before the next run loses the status; filled in again afterwards.
+    emptied = Export()
+    emptied.worker("BACK", profile_text="", email="back@example.jp", locale="ja")
+    import_export(store, emptied.write(tmp_path / "2", tables=("workers",)), timezone="Asia/Tokyo")
+    record(engine, store, program, D2)
+    filled = Export()
+    filled.worker("BACK", profile_text="filled in again", email="back@example.jp", locale="ja")
+    import_export(store, filled.write(tmp_path / "3", tables=("workers",)), timezone="Asia/Tokyo")
+    back = view(engine, store, program, "BACK", date(2025, 4, 20))
+    assert back.loss is not None and back.loss.as_of == D2 and back.loss.failed == ["profile"]
+    assert back.kind == "will_be_certified"
+    assert back.headline("en") == (
+        "You lost the status on 2025-04-01 because Profile and self-PR filled in was no against == yes. "
+        "You meet every criterion today; if this holds you will be certified on 2025-07-01."
+    )
+
+
+def test_an_override_decides_the_headline(engine, store, program, tmp_path: Path):
+    exp = Export()
+    exp.worker("LOCKED")
+    import_export(store, exp.write(tmp_path / "1"), timezone="Asia/Tokyo")
+    record(engine, store, program, D1)
+    with session_scope(engine, write=True) as session:
+        set_override(
+            session, program_id=program.id, worker_id="LOCKED", certified=True, reason="partner", actor="admin"
+        )
+    locked = view(engine, store, program, "LOCKED", date(2025, 2, 1))
+    assert locked.official.passed and not locked.live.passed
+    assert locked.kind == "locked_in"
+    assert locked.headline("ja") == "運営の判断により認定されています(理由: partner)。自動判定では変わりません。"
