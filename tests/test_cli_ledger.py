@@ -88,8 +88,12 @@ def test_operator_flow(tmp_path: Path, database):
     assert forecast.returncode == 0, forecast.stderr
     assert "1 of 1 certified workers at risk" in forecast.stdout
     one = procert(env, "forecast", "A", "--lang", "en")
-    assert "[fail] Direct scouts (past year): 0 (>= 5)" in one.stdout
+    assert one.stdout.startswith("Certified since 2025-01-01, but as things stand you would not meet these")
+    assert "[fail] Direct scouts (past year): 0 (5 or more)" in one.stdout
     assert "5 more needed within the window (now 0)." in one.stdout
+    nobody = procert(env, "forecast", "W9999999", "--lang", "en")
+    assert nobody.returncode == 1 and "no worker 'W9999999'" in nobody.stderr
+    assert procert(env, "status", "W9999999").returncode == 1
     history = procert(env, "history", "A", "--program", "crowdworks-pro")
     assert "2025-01-01" in history.stdout and "認定" in history.stdout and "条件による判定" in history.stdout
     locked = procert(env, "override", "set", "B", "--certified", "--reason", "partner programme")

@@ -113,11 +113,11 @@ def test_runs_record_levels_and_promotions_demotions_with_the_criteria_behind_th
     assert "プラチナ を保つ次の条件を満たさなくなる見込みです: 最近のログイン(30日以内)" in warning.text
     demoted_ja = render(mails["PLATINUM"], "ja")
     assert demoted_ja.subject == "【ココナラ ランク】プラチナ から ゴールド に変わりました(2025-02-01 判定)"
-    assert "理由: 売上(過去3か月で10万円以上)が ¥82,000(基準 >= ¥100,000)" in demoted_ja.text
+    assert "理由: 売上(過去3か月で10万円以上)が ¥82,000(基準 ¥100,000 以上)" in demoted_ja.text
     demoted_en = render(mails["PLATINUM_EN"], "en")
     assert (
         "you moved from Platinum to Gold because Earnings (¥100,000 or more in the past 3 months) was ¥82,000 "
-        "against >= ¥100,000" in demoted_en.text
+        "against ¥100,000 or more" in demoted_en.text
     )
     assert render(mails["GOLD"], "ja").subject == "【ココナラ ランク】プラチナ に昇格しました(2025-02-01 判定)"
 

@@ -81,15 +81,15 @@ def test_granted_mail_in_japanese_and_english(engine, store, program, tmp_path: 
     assert ja["From"] == "pro@example.jp"
     text, html = parts(ja)
     assert "2025-01-01 の判定で、プロクラウドワーカー の条件をすべて満たし、認定されました" in text
-    assert "[達成] 総合評価(累計): 5 (25/5) (>= 4.8)" in text
-    assert "[達成] スカウト数(過去1年・個別): 10 (>= 5)" in text
+    assert "[達成] 総合評価(累計): 5 (1 件の評価) (4.8 以上)" in text
+    assert "[達成] スカウト数(過去1年・個別): 10 (5 件以上)" in text
     assert "次回の判定日: 2025-04-01" in text
     assert "https://pro.example.jp/dashboard/JA" in text
     assert '<a href="https://pro.example.jp/dashboard/JA">' in html and "<table" in html
     en = by_to["en@example.jp"]
     assert en["Subject"].strip() == "[Pro Crowd Worker] You are certified (2025-01-01 evaluation)"
     text, _ = parts(en)
-    assert "[pass] Direct scouts (past year): 10 (>= 5)" in text
+    assert "[pass] Direct scouts (past year): 10 (5 or more)" in text
     assert "Next evaluation: 2025-04-01" in text
     with session_scope(engine) as session:
         assert {n.status for n in session.scalars(select(Notification))} == {"sent"}
@@ -117,7 +117,7 @@ def test_lost_mail_names_the_failed_criteria_and_what_it_would_take(engine, stor
     text, _ = parts(lost)
     assert "these criteria were not met" in text
     assert "Overall rating (lifetime), Communication rating (lifetime)" in text
-    assert "[fail] Overall rating (lifetime): 3 (30/10) (>= 4.8) (needs attention)" in text
+    assert "[fail] Overall rating (lifetime): 3 (2 reviews) (4.8 or more) (needs attention)" in text
     # (30 + 25k) / (10 + 5k) >= 4.8  <=>  k >= 18
     assert "18 more top-mark (5-star) review(s) would bring the average to 4.8" in text
     assert "Next evaluation: 2025-07-01" in text

@@ -67,7 +67,9 @@ def test_three_clocks_and_one_headline(engine, store, program, tmp_path: Path):
     assert (on_track.live.as_of, on_track.live.passed) == (today, True)
     assert (on_track.forecast.as_of, on_track.forecast.passed) == (D2, True)
     assert on_track.kind == "pro_on_track"
-    assert on_track.headline("ja") == "2025-01-01 から認定中です。このままなら次回 2025-04-01 の判定でも継続の見込みです。"
+    assert on_track.headline("ja") == (
+        "2025-01-01 から認定中です。このままなら次回 2025-04-01 の判定でも継続の見込みです。"
+    )
 
     slipping = view(engine, store, program, "SLIPPING", today)
     assert slipping.official.passed and not slipping.live.passed and not slipping.forecast.passed
@@ -78,7 +80,9 @@ def test_three_clocks_and_one_headline(engine, store, program, tmp_path: Path):
     newcomer = view(engine, store, program, "NEWCOMER", today)
     assert (newcomer.official.as_of, newcomer.official.passed) == (D1, False)
     assert newcomer.kind == "will_be_certified"
-    assert newcomer.headline("en") == "You meet every criterion today; if this holds you will be certified on 2025-04-01."
+    assert (
+        newcomer.headline("en") == "You meet every criterion today; if this holds you will be certified on 2025-04-01."
+    )
 
     with pytest.raises(WorkerNotFound):
         view(engine, store, program, "W9999999", today)
@@ -101,7 +105,7 @@ def test_a_lost_worker_is_told_when_and_why_and_that_they_pass_again(engine, sto
     assert back.loss is not None and back.loss.as_of == D2 and back.loss.failed == ["profile"]
     assert back.kind == "will_be_certified"
     assert back.headline("en") == (
-        "You lost the status on 2025-04-01 because Profile and self-PR filled in was no against == yes. "
+        "You lost the status on 2025-04-01 because Profile and self-PR filled in was no against filled in. "
         "You meet every criterion today; if this holds you will be certified on 2025-07-01."
     )
 
@@ -119,3 +123,44 @@ def test_an_override_decides_the_headline(engine, store, program, tmp_path: Path
     assert locked.official.passed and not locked.live.passed
     assert locked.kind == "locked_in"
     assert locked.headline("ja") == "運営の判断により認定されています(理由: partner)。自動判定では変わりません。"
+
+
+def test_the_status_api_and_the_dashboard_tell_the_same_verdict(tmp_path: Path, engine):
+    """Through the web: the three clocks labelled with their dates, the headline the dashboard shows, every
+    evaluated run; unknown workers are a 404."""
+    from fastapi.testclient import TestClient
+
+    from procert.ledger import NotifyOptions
+    from procert.programs import load_program
+    from tests.test_web import SECRET, sign_in
+    from tests.web_support import web_app
+
+    program = load_program("crowdworks-pro")
+    exp = Export()
+    pro(exp, "A")
+    exp.worker("C")
+    from procert.facts import FactStore
+
+    with FactStore(tmp_path / "facts.duckdb") as store:
+        import_export(store, exp.write(tmp_path / "e"), timezone=program.timezone)
+        with session_scope(engine, write=True) as session:
+            record_run(session, store=store, program=program, as_of=D1, actor="t", notify=NotifyOptions(enabled=False))
+    app = web_app(
+        program=program, engine=engine, facts_path=tmp_path / "facts.duckdb", secret=SECRET, ledger_refresh_seconds=0
+    )
+    with TestClient(app, base_url="https://testserver") as client:
+        sign_in(client, "A")
+        status = client.get("/api/v1/workers/A/status").json()
+        verdict = status["verdict"]
+        # A's facts end in 2025: certified by the run of 2025-01-01, failing today and at the next date.
+        assert verdict["official"] == {"as_of": "2025-01-01", "passed": True, "failing": [], "level": None}
+        assert verdict["live"]["passed"] is False and verdict["forecast"]["passed"] is False
+        assert verdict["live"]["as_of"] < verdict["forecast"]["as_of"] == status["next_evaluation"]
+        assert verdict["kind"] == "pro_at_risk"
+        assert status["at_risk"] == verdict["forecast"]["failing"]
+        assert [r["as_of"] for r in status["runs"]] == ["2025-01-01"]
+        page = client.get("/dashboard").text
+        assert verdict["headline"] in page.split('id="headline">')[1].split("</p>")[0]
+        assert "公式の判定(2025-01-01)" in page and f"次回の見込み({status['next_evaluation']})" in page
+        assert 'id="runs"' in page
+        assert client.get("/api/v1/workers/NOBODY/status").status_code in (403, 404)

@@ -216,7 +216,7 @@ def test_a_worker_sees_only_their_own_dashboard_and_status(site):
     status = client.get("/api/v1/workers/A/status").json()
     assert status["certified"] is True and status["since"] == "2025-01-01"
     scouts = next(c for c in status["criteria"] if c["id"] == "scouts")
-    assert (scouts["value"], scouts["passed"], scouts["threshold"]) == (10, True, ">= 5")
+    assert (scouts["value"], scouts["passed"], scouts["threshold"]) == (10, True, "5 件以上")
     assert status["history"] == [
         {
             "as_of": "2025-01-01",
@@ -235,7 +235,7 @@ def test_a_worker_sees_only_their_own_dashboard_and_status(site):
     assert client.get("/api/v1/workers/B/preview").status_code == 403
     preview = client.get("/api/v1/workers/A/preview").json()
     live_scouts = next(c for c in preview["criteria"] if c["id"] == "scouts")
-    assert preview["worker_id"] == "A" and live_scouts["threshold"] == ">= 5" and 0 <= live_scouts["progress"] <= 1
+    assert preview["worker_id"] == "A" and live_scouts["threshold"] == "5 件以上" and 0 <= live_scouts["progress"] <= 1
     other = client.get("/dashboard/B")
     assert other.status_code == 403 and "Ken Engineer" not in other.text
     assert client.get("/dashboard/A").status_code == 200

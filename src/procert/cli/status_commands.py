@@ -22,7 +22,7 @@ from procert.ledger import (
     forecast_at_risk,
     session_scope,
     worker_history,
-    worker_status,
+    worker_view,
 )
 from procert.metrics import Period
 
@@ -39,12 +39,11 @@ def status_command(
     """A worker's current status: certified since when, at risk, overrides, and the last run's values."""
     core = core_for(home, program, lang)
     settings, prog, engine = core.settings, core.program, core.ledger
-    with session_scope(engine) as session:
-        status = worker_status(session, program_id=prog.id, worker_id=worker_id, on=core.today())
+    with facts_of(core) as store, session_scope(engine) as session:
+        view = worker_view(session, store=store, program=prog, worker_id=worker_id, today=core.today())
+    status = view.status
     if status.run_id is None:
         fail(f"no run of {prog.id} is recorded yet: run `procert run` first")
-    if status.values is None and status.override is None:
-        fail(f"worker {worker_id!r} was not in the latest run (#{status.run_id}, {status.as_of})")
     lang_ = settings.lang
     head = t(
         "status_certified" if status.certified else "status_not_certified",
@@ -69,6 +68,16 @@ def status_command(
         )
     if status.in_grace:
         out.print(t("status_grace", lang_), highlight=False)
+    out.print(view.headline(lang_), highlight=False)
+    clocks = Table(show_header=False, box=None)
+    for label, clock in (
+        (t("web_clock_official", lang_, date=view.official.as_of or "—"), view.official),
+        (t("web_clock_live", lang_, date=view.live.as_of), view.live),
+        (t("web_clock_forecast", lang_, date=view.forecast.as_of), view.forecast),
+    ):
+        said = t("web_clock_passes", lang_) if clock.passed else view.labels(clock.failing, lang_) or "—"
+        clocks.add_row(label, said)
+    out.print(clocks)
     if status.values is not None and status.passed is not None:
         table = Table(title=t("status_last_run", lang_, run=status.run_id, as_of=status.as_of))
         for col in ("col_criterion", "col_value", "col_result"):
@@ -80,11 +89,6 @@ def status_command(
                 t("pass" if status.passed.get(c.id) else "fail", lang_),
             )
         out.print(table)
-    if status.forecast and status.certified:
-        risky = status.forecast.get("at_risk") or []
-        labels = ", ".join(prog.criterion(c).label.get(lang_) for c in risky)
-        key = "status_at_risk" if risky else "status_safe"
-        out.print(t(key, lang_, date=status.forecast["as_of"], criteria=labels), highlight=False)
 
 
 @commands.command("forecast")
@@ -116,8 +120,10 @@ def forecast_command(
             )
             out.print(head, highlight=False)
         else:
+            # One view for one worker (an unknown worker is refused), the same the dashboard shows.
+            view = worker_view(session, store=store, program=prog, worker_id=worker_id, today=today)
+            out.print(view.headline(lang_), highlight=False)
             if not result.at_risk:
-                out.print(t("forecast_worker_safe", lang_, worker=worker_id, date=result.as_of), highlight=False)
                 return
             row = result.at_risk[0]
             period = Period(result.as_of, prog.timezone, today)

@@ -76,6 +76,24 @@ def progress(criterion: Criterion, value: Any, division: str) -> float:
 _OP_NAMES = {">=": "ge", ">": "gt", "<=": "le", "<": "lt", "==": "eq"}
 
 
+#: Where the threshold sits on a progress bar (0..1): room to show a fail's distance and a pass's margin.
+BAR_MARK = 0.8
+
+
+def bar_position(criterion: Criterion, value: Any, division: str, passed: bool) -> float:
+    """The value on a bar with the threshold at :data:`BAR_MARK` (capped at 1)."""
+    if value is None:
+        return BAR_MARK if passed else 0.0  # undefined that passes (when_undefined = "pass") sits at the mark
+    if isinstance(value, bool):
+        return 1.0 if passed else 0.0
+    threshold = float(criterion.threshold_for(division))
+    if criterion.comparison in ("<=", "<"):
+        ratio = threshold / value if value > 0 else 1.0
+    else:
+        ratio = float(value) / threshold if threshold > 0 else 1.0
+    return max(0.0, min(ratio * BAR_MARK, 1.0))
+
+
 def threshold_text(criterion: Criterion, division: str, lang: str = "ja") -> str:
     """A threshold in words, as people say it: "90% 以上", "5 件以上", "200 位以内", "上位 20% 以内", "入力済み"."""
     threshold = criterion.threshold_for(division)
@@ -518,6 +536,7 @@ def _explain_one(
                 margin=margin,
                 advice=criterion.advice.get(lang),
                 progress=1.0 if passed and value is None else progress(criterion, value, division),
+                bar=bar_position(criterion, value, division, passed),
                 facts=facts,
             )
         )

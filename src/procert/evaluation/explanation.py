@@ -41,6 +41,13 @@ class CriterionExplanation(BaseModel):
     margin: str | None = Field(None, description="How much room there is above the threshold, when passed.")
     advice: str | None = None
     progress: float | None = Field(None, ge=0, le=1, description="How far along the threshold, 0 to 1.")
+    bar: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Where the value sits on a bar whose threshold mark is at 0.8: a pass exactly at the threshold "
+        "is at the mark, a fail shows how far below it, a comfortable pass goes beyond.",
+    )
     facts: dict[str, Any] = Field(default_factory=dict, description="The counts behind the value.")
     count_text: str | None = Field(
         None, description="The counts behind the value in words: '19/20 件', '27 件の評価', '2/10 位'."

@@ -52,6 +52,7 @@ from .record import NotifyOptions, RunOutcome, RunRaced, RunRefused, record_run
 from .schedule import ScheduledDate, backfill, run_due, upcoming
 from .status import (
     Pro,
+    RunEntry,
     StatusReader,
     WorkerStatus,
     active_overrides,
@@ -60,6 +61,7 @@ from .status import (
     effective_status,
     latest_run,
     worker_history,
+    worker_runs,
     worker_status,
 )
 from .verdict import Clock, HeadlineKind, Loss, WorkerView, headline_kind, latest_loss, worker_view
@@ -87,6 +89,7 @@ __all__ = [
     "Previous",
     "Pro",
     "Run",
+    "RunEntry",
     "RunOutcome",
     "RunRaced",
     "RunRefused",
@@ -148,6 +151,7 @@ __all__ = [
     "use_login_link",
     "utcnow",
     "worker_history",
+    "worker_runs",
     "worker_status",
     "worker_view",
 ]

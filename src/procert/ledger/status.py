@@ -319,3 +319,35 @@ class StatusReader:
         """The (id, name) of the active API key with this SHA-256 digest."""
         self.refresh()
         return self._key_digests.get(digest)
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """A run the worker was evaluated in: what it decided and each criterion's result."""
+
+    run_id: int
+    as_of: date
+    evaluated: bool
+    certified: bool
+    level: str | None
+    passed: dict[str, Any]
+    values: dict[str, Any]
+
+
+def worker_runs(session: Session, *, program_id: str, worker_id: str) -> list[RunEntry]:
+    """Every current run that evaluated the worker, oldest first (not only those that changed the status)."""
+    rows = session.execute(
+        select(
+            Run.id,
+            Run.as_of,
+            RunResult.evaluated,
+            RunResult.certified,
+            RunResult.level,
+            RunResult.passed,
+            RunResult.values,
+        )
+        .join(RunResult, RunResult.run_id == Run.id)
+        .where(Run.program_id == program_id, Run.superseded_by.is_(None), RunResult.worker_id == worker_id)
+        .order_by(Run.as_of)
+    ).all()
+    return [RunEntry(*row) for row in rows]

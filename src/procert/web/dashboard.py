@@ -3,23 +3,65 @@ run (ledger reads only, cheap) and the live preview (the worker evaluated alone 
 
 from __future__ import annotations
 
+from typing import Any
+
 from procert.errors import NotFoundError
 from procert.evaluation import CriterionExplanation, evaluate_worker, explain_rows, progress, threshold_text
 from procert.i18n import format_value
+from procert.ledger import Clock, WorkerView, session_scope, worker_runs, worker_view
 from procert.metrics import Period
 from procert.web.context import WebContext
-from procert.web.schemas import HistoryEntry, OverrideInForce, PreviewOut, RunRef, StatusOut
+from procert.web.schemas import (
+    ClockOut,
+    EvaluatedRun,
+    HistoryEntry,
+    OverrideInForce,
+    PreviewOut,
+    RunRef,
+    StatusOut,
+    VerdictOut,
+)
 
 
-def official_status(context: WebContext, worker_id: str, lang: str) -> StatusOut:
-    """The status by the last recorded run, with an override in force on top. Raises NotFoundError."""
-    program = context.program
+def clock_out(clock: Clock) -> ClockOut:
+    return ClockOut(
+        as_of=clock.as_of.isoformat() if clock.as_of else None,
+        passed=clock.passed,
+        failing=clock.failing,
+        level=clock.level,
+    )
+
+
+def verdict_of(context: WebContext, worker_id: str) -> tuple[WorkerView, list[Any]]:
+    """The worker's view (three clocks) and history, from the status snapshot and the thread's facts cursor.
+    Raises NotFoundError for a worker not in the facts."""
     status, history = context.statuses.read(worker_id)
-    if status.division is None and not context.store.has_worker(worker_id):
-        raise NotFoundError(f"no worker {worker_id!r}")
+    context.refresh_facts()
+    with session_scope(context.engine) as session:
+        view = worker_view(
+            session,
+            store=context.store.thread_cursor(),
+            program=context.program,
+            worker_id=worker_id,
+            today=context.today(),
+            status=status,
+        )
+    return view, history
+
+
+def official_status(context: WebContext, worker_id: str, lang: str, view: WorkerView | None = None) -> StatusOut:
+    """The status by the last recorded run (an override in force on top), with the verdict of the three clocks.
+    Raises NotFoundError for a worker not in the facts."""
+    program = context.program
+    if view is None:
+        view, history = verdict_of(context, worker_id)
+    else:
+        _status, history = context.statuses.read(worker_id)
+    with session_scope(context.engine) as session:
+        runs = worker_runs(session, program_id=program.id, worker_id=worker_id)
+    status = view.status
     recorded = status.values or {}
     passed = status.passed or {}
-    forecast = status.forecast or {}
     labels = {c.id: c.label.get(lang) for c in program.criteria}
     division = status.division or ""
     lock = status.override
@@ -43,9 +85,16 @@ def official_status(context: WebContext, worker_id: str, lang: str) -> StatusOut
             else None
         ),
         in_grace=status.in_grace,
-        at_risk=forecast.get("at_risk", []) if status.certified else [],
-        forecast_as_of=forecast.get("as_of"),
-        next_evaluation=program.cadence.next_after(context.today()).isoformat(),
+        verdict=VerdictOut(
+            kind=view.kind,
+            headline=view.headline(lang),
+            official=clock_out(view.official),
+            live=clock_out(view.live),
+            forecast=clock_out(view.forecast),
+        ),
+        at_risk=view.forecast.failing if status.certified else [],
+        forecast_as_of=view.next_evaluation.isoformat(),
+        next_evaluation=view.next_evaluation.isoformat(),
         criteria=[
             CriterionExplanation(
                 id=c.id,
@@ -58,6 +107,18 @@ def official_status(context: WebContext, worker_id: str, lang: str) -> StatusOut
                 progress=progress(c, recorded.get(c.id), division) if status.division is not None else None,
             )
             for c in program.criteria
+        ],
+        runs=[
+            EvaluatedRun(
+                run_id=r.run_id,
+                as_of=r.as_of.isoformat(),
+                certified=r.certified,
+                evaluated=r.evaluated,
+                level=r.level,
+                passed={k: bool(v) for k, v in r.passed.items()},
+                values=r.values,
+            )
+            for r in runs
         ],
         history=[
             HistoryEntry(
@@ -74,12 +135,13 @@ def official_status(context: WebContext, worker_id: str, lang: str) -> StatusOut
     )
 
 
-def live_preview(context: WebContext, worker_id: str, lang: str) -> PreviewOut:
-    """The worker evaluated alone as of today: each criterion's value, progress and what it would take."""
+def live_preview(context: WebContext, worker_id: str, lang: str, view: WorkerView | None = None) -> PreviewOut:
+    """The worker evaluated alone as of today: each criterion's value, progress and what it would take (the
+    live clock of ``view`` when given, so a page evaluates once)."""
     program = context.program
     store = context.store.thread_cursor()  # keeps the evaluation's prepared statement between requests
     today = context.today()
-    row = evaluate_worker(store, program, today, worker_id)
+    row = view.live_row if view is not None else evaluate_worker(store, program, today, worker_id)
     if row is None:
         raise NotFoundError(f"no worker {worker_id!r}")
     live = explain_rows(store, program, Period(today, program.timezone), [row], {worker_id: lang})[worker_id]

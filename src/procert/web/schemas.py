@@ -91,6 +91,40 @@ class HistoryEntry(BaseModel):
     to_level: str | None = Field(None, description="Programs with levels: the level after.")
 
 
+class ClockOut(BaseModel):
+    """One of the three clocks of a verdict."""
+
+    as_of: str | None = Field(description="The date this clock tells of (None: no run recorded yet).")
+    passed: bool = Field(description="Whether the worker is (official) or would be (live, forecast) certified.")
+    failing: list[str] = Field(description="Criteria not met (``status`` for an ineligible account).")
+    level: str | None = None
+
+
+class VerdictOut(BaseModel):
+    """The three clocks, never mixed, and the headline derived from them by one rule."""
+
+    kind: str = Field(
+        description="locked_in, locked_out, pro_on_track, pro_window_risk, pro_at_risk, will_be_certified, "
+        "meets_today_not_next or to_go."
+    )
+    headline: str = Field(description="The verdict and the next step, in the requested language.")
+    official: ClockOut = Field(description="The latest recorded run, with an override in force on top.")
+    live: ClockOut = Field(description="Today's facts, evaluated now.")
+    forecast: ClockOut = Field(description="The next scheduled date, from today's facts (nothing new assumed).")
+
+
+class EvaluatedRun(BaseModel):
+    """A run the worker was evaluated in, whether or not it changed the status."""
+
+    run_id: int
+    as_of: str
+    certified: bool = Field(description="The status the run gave (overrides and grace included).")
+    evaluated: bool = Field(description="Whether the criteria alone were met.")
+    level: str | None = None
+    passed: dict[str, bool]
+    values: dict[str, Any]
+
+
 class StatusOut(BaseModel):
     worker_id: str
     program: str
@@ -102,11 +136,13 @@ class StatusOut(BaseModel):
     last_run: RunRef
     override: OverrideInForce | None
     in_grace: bool
+    verdict: VerdictOut
     at_risk: list[str] = Field(description="What the worker would fail at the next evaluation (while certified).")
     forecast_as_of: str | None
     next_evaluation: str
     criteria: list[CriterionExplanation] = Field(description="Each criterion as the last run measured it.")
     history: list[HistoryEntry]
+    runs: list[EvaluatedRun] = Field(description="Every recorded run that evaluated the worker, oldest first.")
 
 
 class PreviewOut(BaseModel):

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from procert.benefits import pro_feed
 from procert.i18n import t
 from procert.ledger import session_scope, utcnow
-from procert.web.dashboard import live_preview, official_status
+from procert.web.dashboard import live_preview, official_status, verdict_of
 from procert.web.deps import Context, Lang, WorkerAccess, signed_in_as, worker_access
 from procert.web.pages import render
 from procert.web.profile import public_profile
@@ -48,8 +48,9 @@ def dashboard(request: Request, context: Context, lang: Lang, worker_id: str | N
         return render(
             request, "message.html", status_code=exc.status_code, title=t(key, lang), message=t(key + "_detail", lang)
         )
-    data = official_status(context, current, lang).model_dump(mode="json")
-    live = live_preview(context, current, lang).model_dump(mode="json")
+    view, _history = verdict_of(context, current)
+    data = official_status(context, current, lang, view).model_dump(mode="json")
+    live = live_preview(context, current, lang, view).model_dump(mode="json")
     data["criteria"] = [{**o, "live": lv} for o, lv in zip(data["criteria"], live["criteria"], strict=True)]
     data["standing"] = live["standing"]
     now = utcnow()
@@ -64,4 +65,6 @@ def dashboard(request: Request, context: Context, lang: Lang, worker_id: str | N
             limit=5,
         )
     worker = public_profile(context, current).model_dump()
-    return render(request, "dashboard.html", data=data, worker=worker, feed=[i.to_json(now) for i in feed])
+    return render(
+        request, "dashboard.html", data=data, worker=worker, feed=[i.to_json(now) for i in feed], runs=data["runs"]
+    )
