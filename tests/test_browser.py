@@ -212,3 +212,26 @@ def test_newsletter_archive(page, shots):
     featured = page.locator("#featured li").evaluate_all("items => items.map(i => i.dataset.worker)")
     assert sorted(featured) == ["P1", "P2", "P3", "P4"]  # every pro; never L1 (lost) or N1
     shots(page, "newsletter-issue")
+
+
+def test_the_dashboard_on_a_phone_leads_with_one_verdict(browser, site, shots):
+    """At 390 px: the headline and the three clocks first, nothing wider than the screen, dates on one line, and
+    each criterion's trend chart behind a disclosure."""
+    base_url, (_previous, latest) = site
+    context = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844}, locale="ja-JP")
+    page = context.new_page()
+    page.goto("/demo/login")
+    page.click('a[data-worker="L1"]')
+    page.click("#login-button")
+    page.wait_for_url("**/dashboard")
+    headline = page.locator("#headline").inner_text()
+    assert f"{latest.isoformat()} の判定で認定が外れました" in headline  # L1 lost it at the latest run
+    clocks = page.locator("#clocks dt").all_inner_texts()
+    assert clocks[0] == f"公式の判定({latest.isoformat()})" and clocks[1].startswith("今日の実績(")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # Every date is laid out on a single line (no "2026-/10-01").
+    assert page.evaluate("[...document.querySelectorAll('time')].every(t => t.getClientRects().length === 1)")
+    page.locator("details.trend summary").first.click()
+    assert page.locator("details.trend[open] svg.trend line.threshold").count() == 1
+    shots(page, "dashboard-phone")
+    context.close()

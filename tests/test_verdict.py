@@ -159,8 +159,38 @@ def test_the_status_api_and_the_dashboard_tell_the_same_verdict(tmp_path: Path, 
         assert verdict["kind"] == "pro_at_risk"
         assert status["at_risk"] == verdict["forecast"]["failing"]
         assert [r["as_of"] for r in status["runs"]] == ["2025-01-01"]
+        scouts = next(tr for tr in status["trends"] if tr["criterion"] == "scouts")
+        assert scouts["threshold"] == 5 and [p["live"] for p in scouts["points"]] == [False, True]
+        assert scouts["points"][0] == {"as_of": "2025-01-01", "value": 10.0, "live": False}
         page = client.get("/dashboard").text
         assert verdict["headline"] in page.split('id="headline">')[1].split("</p>")[0]
         assert "公式の判定(2025-01-01)" in page and f"次回の見込み({status['next_evaluation']})" in page
         assert 'id="runs"' in page
+        assert page.count('<svg class="trend"') == len(program.criteria)
         assert client.get("/api/v1/workers/NOBODY/status").status_code in (403, 404)
+
+
+def test_trends_draw_every_run_and_today_with_the_threshold_and_better_always_up():
+    import re
+
+    from procert.programs import load_program
+    from procert.web.trends import trend_of
+
+    program = load_program("crowdworks-pro")
+    rank = program.criterion("earnings_rank")  # <= 200: lower is better
+    trend = trend_of(rank, "writer", [(D1, 50), (D2, 250)], (date(2025, 5, 1), None), "ja")
+    assert [(p.as_of, p.value, p.live) for p in trend.points] == [
+        (D1, 50.0, False),
+        (D2, 250.0, False),
+        (date(2025, 5, 1), None, True),
+    ]
+    svg = trend.svg("ランキング", "200 位以内")
+    threshold_y = float(re.search(r'class="threshold"[^>]*y1="([\d.]+)"', svg).group(1))
+    ys = [float(y) for y in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', svg)]
+    assert ys[0] < threshold_y < ys[1]  # rank 50 drawn above the line, rank 250 below it
+    assert 'aria-label="ランキング: 2025-01-01 50, 2025-04-01 250, 2025-05-01 —"' in svg
+    rating = trend_of(program.criterion("overall_rating"), "writer", [(D1, 4.9)], (D2, 4.7), "ja")
+    drawn = rating.svg("総合評価", "4.8 以上")
+    limit = float(re.search(r'class="threshold"[^>]*y1="([\d.]+)"', drawn).group(1))
+    above, below = (float(y) for y in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', drawn))
+    assert above < limit < below and 'class="live"' in drawn

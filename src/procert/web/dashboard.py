@@ -8,8 +8,9 @@ from typing import Any
 from procert.errors import NotFoundError
 from procert.evaluation import CriterionExplanation, evaluate_worker, explain_rows, progress, threshold_text
 from procert.i18n import format_value
-from procert.ledger import Clock, WorkerView, session_scope, worker_runs, worker_view
+from procert.ledger import Clock, RunEntry, WorkerView, session_scope, worker_runs, worker_view
 from procert.metrics import Period
+from procert.programs import Program
 from procert.web.context import WebContext
 from procert.web.schemas import (
     ClockOut,
@@ -19,8 +20,11 @@ from procert.web.schemas import (
     PreviewOut,
     RunRef,
     StatusOut,
+    TrendOut,
+    TrendPoint,
     VerdictOut,
 )
+from procert.web.trends import Trend, trend_of
 
 
 def clock_out(clock: Clock) -> ClockOut:
@@ -47,6 +51,15 @@ def verdict_of(context: WebContext, worker_id: str) -> tuple[WorkerView, list[An
             status=status,
         )
     return view, history
+
+
+def trends_of(program: Program, view: WorkerView, runs: list[RunEntry], lang: str) -> list[Trend]:
+    """Each criterion over the recorded runs, then today's live value."""
+    division = view.live_row.get("division") or ""
+    return [
+        trend_of(c, division, [(r.as_of, r.values.get(c.id)) for r in runs], (view.today, view.live_row[c.id]), lang)
+        for c in program.criteria
+    ]
 
 
 def official_status(context: WebContext, worker_id: str, lang: str, view: WorkerView | None = None) -> StatusOut:
@@ -107,6 +120,15 @@ def official_status(context: WebContext, worker_id: str, lang: str, view: Worker
                 progress=progress(c, recorded.get(c.id), division) if status.division is not None else None,
             )
             for c in program.criteria
+        ],
+        trends=[
+            TrendOut(
+                criterion=trend.criterion.id,
+                threshold=trend.threshold,
+                better_is_lower=trend.better_is_lower,
+                points=[TrendPoint(as_of=p.as_of.isoformat(), value=p.value, live=p.live) for p in trend.points],
+            )
+            for trend in trends_of(program, view, runs, lang)
         ],
         runs=[
             EvaluatedRun(

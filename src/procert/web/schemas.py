@@ -125,6 +125,21 @@ class EvaluatedRun(BaseModel):
     values: dict[str, Any]
 
 
+class TrendPoint(BaseModel):
+    as_of: str
+    value: float | None = Field(description="The value (true/false as 1/0; None without data).")
+    live: bool = Field(description="Today's value rather than a recorded run's.")
+
+
+class TrendOut(BaseModel):
+    """A criterion's value at every recorded run and today, with its threshold."""
+
+    criterion: str
+    threshold: float
+    better_is_lower: bool
+    points: list[TrendPoint]
+
+
 class StatusOut(BaseModel):
     worker_id: str
     program: str
@@ -143,6 +158,7 @@ class StatusOut(BaseModel):
     criteria: list[CriterionExplanation] = Field(description="Each criterion as the last run measured it.")
     history: list[HistoryEntry]
     runs: list[EvaluatedRun] = Field(description="Every recorded run that evaluated the worker, oldest first.")
+    trends: list[TrendOut] = Field(description="Each criterion's value at every run and today.")
 
 
 class PreviewOut(BaseModel):

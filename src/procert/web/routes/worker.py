@@ -7,9 +7,10 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from procert.benefits import pro_feed
+from procert.evaluation import threshold_text
 from procert.i18n import t
-from procert.ledger import session_scope, utcnow
-from procert.web.dashboard import live_preview, official_status, verdict_of
+from procert.ledger import session_scope, utcnow, worker_runs
+from procert.web.dashboard import live_preview, official_status, trends_of, verdict_of
 from procert.web.deps import Context, Lang, WorkerAccess, signed_in_as, worker_access
 from procert.web.pages import render
 from procert.web.profile import public_profile
@@ -50,6 +51,12 @@ def dashboard(request: Request, context: Context, lang: Lang, worker_id: str | N
         )
     view, _history = verdict_of(context, current)
     data = official_status(context, current, lang, view).model_dump(mode="json")
+    with session_scope(context.engine) as session:
+        runs = worker_runs(session, program_id=context.program.id, worker_id=current)
+    charts = {
+        trend.criterion.id: trend.svg(trend.criterion.label.get(lang), threshold_text(trend.criterion, "", lang))
+        for trend in trends_of(context.program, view, runs, lang)
+    }
     live = live_preview(context, current, lang, view).model_dump(mode="json")
     data["criteria"] = [{**o, "live": lv} for o, lv in zip(data["criteria"], live["criteria"], strict=True)]
     data["standing"] = live["standing"]
@@ -66,5 +73,11 @@ def dashboard(request: Request, context: Context, lang: Lang, worker_id: str | N
         )
     worker = public_profile(context, current).model_dump()
     return render(
-        request, "dashboard.html", data=data, worker=worker, feed=[i.to_json(now) for i in feed], runs=data["runs"]
+        request,
+        "dashboard.html",
+        data=data,
+        worker=worker,
+        feed=[i.to_json(now) for i in feed],
+        runs=data["runs"],
+        charts=charts,
     )
