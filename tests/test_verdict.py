@@ -168,6 +168,16 @@ def test_the_status_api_and_the_dashboard_tell_the_same_verdict(tmp_path: Path, 
         assert 'id="runs"' in page
         assert page.count('<svg class="trend"') == len(program.criteria)
         assert client.get("/api/v1/workers/NOBODY/status").status_code in (403, 404)
+        facts = client.get("/api/v1/workers/A/facts?lang=en").json()
+        scouts_facts = next(c for c in facts["criteria"] if c["id"] == "scouts")
+        # pro() sends 5 scouts a month in 2024-06 and 2024-12 and 2025-03 and 2025-06: none within today's window.
+        assert scouts_facts["value"] == 0 and len(scouts_facts["rows"]) == 20
+        assert {r["reason_text"] for r in scouts_facts["rows"]} == {"before the window"}
+        assert client.get("/api/v1/workers/C/facts").status_code == 403  # someone else's
+        download = client.get("/dashboard/facts.csv")
+        assert download.status_code == 200 and download.headers["content-type"].startswith("text/csv")
+        assert download.content.startswith("\ufeff".encode()) and "集計期間より前" in download.text
+        assert download.text.count("\n") == 1 + sum(len(c["rows"]) for c in facts["criteria"])
 
 
 def test_trends_draw_every_run_and_today_with_the_threshold_and_better_always_up():

@@ -25,9 +25,10 @@ from procert.cli.common import (
     steps,
     terminal_safe,
 )
-from procert.evaluation import Evaluation, WorkerNotFound, evaluate, explain, threshold_text
+from procert.evaluation import Evaluation, WorkerNotFound, evaluate, explain, facts_behind, threshold_text
 from procert.facts import FactStoreError
 from procert.i18n import t
+from procert.metrics import Period
 from procert.programs import ProgramError, list_programs, load_program
 
 commands = typer.Typer()
@@ -160,11 +161,15 @@ def explain_command(
     worker_id: Annotated[str, typer.Argument(help="The worker to explain.")],
     as_of: AsOfOption = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    facts: Annotated[
+        bool, typer.Option("--facts", help="Also list every fact each criterion read: counted or not, and why.")
+    ] = False,
     home: HomeOption = None,
     program: ProgramOption = None,
     lang: LangOption = None,
 ) -> None:
-    """Explain one worker's result: values, thresholds, windows, and what it would take."""
+    """Explain one worker's result: values, thresholds, windows, and what it would take (with --facts, the rows
+    behind every number)."""
     core = core_for(home, program, lang)
     settings, prog = core.settings, core.program
     day = parse_as_of(as_of, prog)
@@ -177,12 +182,25 @@ def explain_command(
             fail(str(exc))
         except FactStoreError as exc:
             fail(str(exc))
+        behind = facts_behind(store, prog, Period(day, prog.timezone), worker_id, settings.lang) if facts else []
     if fmt == "json":
         # The one explanation schema, as the web API and the mails carry it.
         payload = explanation.to_json()
+        if facts:
+            payload["facts_behind"] = [f.model_dump(mode="json") for f in behind]
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
         return
     out.print(terminal_safe(explanation.to_text()), highlight=False, markup=False, soft_wrap=True)
+    for found in behind:
+        counted = sum(1 for r in found.rows if r.counted)
+        out.print()
+        heading = t("facts_heading", settings.lang, label=found.label, counted=counted, other=len(found.rows) - counted)
+        out.print(terminal_safe(heading), highlight=False, markup=False)
+        for r in sorted(found.rows, key=lambda r: not r.counted):
+            mark = "+" if r.counted else "-"
+            shown = ", ".join(f"{k}={v}" for k, v in r.shown.items())
+            line = f"  {mark} {r.table} {r.key} {r.at or ''} {r.reason_text} {shown}".rstrip()
+            out.print(terminal_safe(line), highlight=False, markup=False, soft_wrap=True)
 
 
 @programs_app.command("list")

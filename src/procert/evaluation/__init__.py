@@ -15,16 +15,19 @@ from procert.evaluation.explain import (
     WorkerNotFound,
     explain,
     explain_rows,
+    facts_behind,
     min_steps,
     progress,
     threshold_text,
 )
-from procert.evaluation.explanation import CriterionExplanation, Explanation, LevelStanding
+from procert.evaluation.explanation import CriterionExplanation, CriterionFacts, Explanation, FactRow, LevelStanding
 
 __all__ = [
     "CriterionExplanation",
+    "CriterionFacts",
     "Evaluation",
     "Explanation",
+    "FactRow",
     "LevelStanding",
     "Summary",
     "WorkerNotFound",
@@ -33,6 +36,7 @@ __all__ = [
     "evaluation_sql",
     "explain",
     "explain_rows",
+    "facts_behind",
     "keeps",
     "min_steps",
     "near_miss",

@@ -12,7 +12,7 @@ from typing import Any
 
 from procert.errors import NotFoundError
 from procert.evaluation.engine import evaluate_worker
-from procert.evaluation.explanation import CriterionExplanation, Explanation, LevelStanding
+from procert.evaluation.explanation import CriterionExplanation, CriterionFacts, Explanation, FactRow, LevelStanding
 from procert.facts import FactStore
 from procert.facts.store import one, sql_literal
 from procert.i18n import format_value, has_message, t, yen
@@ -27,6 +27,7 @@ from procert.metrics.catalog import (
     ReviewMeanParams,
     window_totals_sql,
 )
+from procert.metrics.lineage import lineage
 from procert.programs import Criterion, Program
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -588,3 +589,26 @@ def _count_text(criterion: Criterion, row: dict[str, Any], lang: str) -> str | N
     if criterion.metric == "earnings_share_rank":
         return t("count_rank_of", lang, num=num, den=den)
     return t("count_of", lang, num=num, den=den)
+
+
+def facts_behind(store: FactStore, program: Program, period: Period, worker_id: str, lang: str) -> list[CriterionFacts]:
+    """For each criterion, every row it read, counted or not and why (the lineage), in ``lang``."""
+    found = []
+    for criterion in program.criteria:
+        traced = lineage(store, criterion.metric, criterion.metric_params, period, worker_id)
+        rows = [
+            FactRow(
+                table=r.table,
+                key=r.key,
+                at=format_login(r.at, period) if r.at is not None else None,
+                counted=r.counted,
+                reason=r.reason,
+                reason_text=t("lineage_" + r.reason, lang),
+                adds={k: v for k, v in r.adds.items() if k != "client"},
+                shown={k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.shown.items()},
+            )
+            for r in traced.rows
+        ]
+        value = traced.value()
+        found.append(CriterionFacts(id=criterion.id, label=criterion.label.get(lang), value=value, rows=rows))
+    return found

@@ -165,3 +165,25 @@ class Explanation(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+class FactRow(BaseModel):
+    """One row of the facts a criterion read: whether it counted, why, and what it added."""
+
+    table: str
+    key: str
+    at: str | None = Field(description="The fact's time in the program's time zone (None for profile columns).")
+    counted: bool
+    reason: str = Field(description="A code: counted, refund, before_window, after_as_of, kind_hourly, kind_mass …")
+    reason_text: str
+    adds: dict[str, Any] = Field(default_factory=dict)
+    shown: dict[str, Any] = Field(default_factory=dict)
+
+
+class CriterionFacts(BaseModel):
+    """The facts behind one criterion's value, which the counted rows reproduce."""
+
+    id: str
+    label: str
+    value: Value = Field(description="Recomputed from the counted rows (a rank: the worker's own total or rank).")
+    rows: list[FactRow]

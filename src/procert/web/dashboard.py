@@ -3,10 +3,19 @@ run (ledger reads only, cheap) and the live preview (the worker evaluated alone 
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from procert.errors import NotFoundError
-from procert.evaluation import CriterionExplanation, evaluate_worker, explain_rows, progress, threshold_text
+from procert.evaluation import (
+    CriterionExplanation,
+    evaluate_worker,
+    explain_rows,
+    facts_behind,
+    progress,
+    threshold_text,
+)
 from procert.i18n import format_value
 from procert.ledger import Clock, RunEntry, WorkerView, session_scope, worker_runs, worker_view
 from procert.metrics import Period
@@ -15,6 +24,7 @@ from procert.web.context import WebContext
 from procert.web.schemas import (
     ClockOut,
     EvaluatedRun,
+    FactsOut,
     HistoryEntry,
     OverrideInForce,
     PreviewOut,
@@ -174,3 +184,28 @@ def live_preview(context: WebContext, worker_id: str, lang: str, view: WorkerVie
         criteria=live.criteria,
         standing=live.standing,
     )
+
+
+def facts_of_today(context: WebContext, worker_id: str, lang: str) -> FactsOut:
+    """The rows behind each criterion of the worker's evaluation as of today. Raises NotFoundError."""
+    context.refresh_facts()
+    store = context.store.thread_cursor()
+    if not store.has_worker(worker_id):
+        raise NotFoundError(f"no worker {worker_id!r}")
+    today = context.today()
+    found = facts_behind(store, context.program, Period(today, context.program.timezone), worker_id, lang)
+    return FactsOut(worker_id=worker_id, as_of=today.isoformat(), criteria=found)
+
+
+def facts_csv(facts: FactsOut) -> str:
+    """The same rows as CSV (UTF-8 with a byte-order mark, so that Excel opens Japanese text correctly)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["criterion", "label", "table", "key", "at", "counted", "reason", "reason_text", "detail"])
+    for criterion in facts.criteria:
+        for r in criterion.rows:
+            detail = "; ".join(f"{k}={v}" for k, v in r.shown.items())
+            writer.writerow(
+                [criterion.id, criterion.label, r.table, r.key, r.at or "", r.counted, r.reason, r.reason_text, detail]
+            )
+    return "\ufeff" + buffer.getvalue()

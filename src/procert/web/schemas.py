@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from procert.evaluation import CriterionExplanation, LevelStanding
+from procert.evaluation import CriterionExplanation, CriterionFacts, LevelStanding
 
 
 class Health(BaseModel):
@@ -386,3 +386,11 @@ class FeaturedPros(BaseModel):
     date: str
     chosen_on: str | None = Field(description="The day the shown choice was made (None before any).")
     items: list[FeaturedCard]
+
+
+class FactsOut(BaseModel):
+    """The facts behind every number of a worker's live evaluation: each criterion's rows, counted or not and why."""
+
+    worker_id: str
+    as_of: str
+    criteria: list[CriterionFacts]

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from procert.benefits import pro_feed
 from procert.evaluation import threshold_text
 from procert.i18n import t
 from procert.ledger import session_scope, utcnow, worker_runs
-from procert.web.dashboard import live_preview, official_status, trends_of, verdict_of
+from procert.web.dashboard import facts_csv, facts_of_today, live_preview, official_status, trends_of, verdict_of
 from procert.web.deps import Context, Lang, WorkerAccess, signed_in_as, worker_access
 from procert.web.pages import render
 from procert.web.profile import public_profile
-from procert.web.schemas import PreviewOut, StatusOut
+from procert.web.schemas import FactsOut, PreviewOut, StatusOut
 
 router = APIRouter()
 
@@ -30,6 +30,26 @@ async def api_status(worker_id: str, request: Request, context: Context, lang: L
         return official_status(context, worker_access(request, worker_id), lang)
 
     return await run_in_threadpool(read)
+
+
+@router.get("/api/v1/workers/{worker_id}/facts", tags=["workers"], response_model=FactsOut)
+def api_facts(worker_id: WorkerAccess, context: Context, lang: Lang) -> FactsOut:
+    """The facts behind every number of the live evaluation: for each criterion, every row it read, whether it
+    counted and why not (outside the window, hourly, mass scout, after the as-of date…). The counted rows
+    reproduce the value. Same access rules as the status."""
+    return facts_of_today(context, worker_id, lang)
+
+
+@router.get("/dashboard/facts.csv", include_in_schema=False)
+def dashboard_facts_csv(request: Request, context: Context, lang: Lang) -> Response:
+    """The signed-in worker's facts behind every number, as a CSV download."""
+    current = signed_in_as(request, None)
+    body = facts_csv(facts_of_today(context, current, lang))
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="facts-{current}.csv"'},
+    )
 
 
 @router.get("/api/v1/workers/{worker_id}/preview", tags=["workers"], response_model=PreviewOut)
@@ -53,6 +73,7 @@ def dashboard(request: Request, context: Context, lang: Lang, worker_id: str | N
     data = official_status(context, current, lang, view).model_dump(mode="json")
     with session_scope(context.engine) as session:
         runs = worker_runs(session, program_id=context.program.id, worker_id=current)
+    behind = {f.id: f for f in facts_of_today(context, current, lang).criteria}
     charts = {
         trend.criterion.id: trend.svg(trend.criterion.label.get(lang), threshold_text(trend.criterion, "", lang))
         for trend in trends_of(context.program, view, runs, lang)
@@ -80,4 +101,5 @@ def dashboard(request: Request, context: Context, lang: Lang, worker_id: str | N
         feed=[i.to_json(now) for i in feed],
         runs=data["runs"],
         charts=charts,
+        behind=behind,
     )
