@@ -228,6 +228,8 @@ def test_the_dashboard_on_a_phone_leads_with_one_verdict(browser, site, shots):
     assert f"{latest.isoformat()} の判定で認定が外れました" in headline  # L1 lost it at the latest run
     clocks = page.locator("#clocks dt").all_inner_texts()
     assert clocks[0] == f"公式の判定({latest.isoformat()})" and clocks[1].startswith("今日の実績(")
+    assert page.locator("#benefits h2").inner_text() == f"{latest.isoformat()} の判定で終了した特典"
+    assert "注目案件を公開から 24 時間" in page.locator("#benefits").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     # Every date is laid out on a single line (no "2026-/10-01").
     assert page.evaluate("[...document.querySelectorAll('time')].every(t => t.getClientRects().length === 1)")

@@ -146,3 +146,16 @@ def test_the_profile_names_the_other_programs_that_certify_the_worker(tmp_path: 
         page = client.get("/workers/GOLD").text
         assert "ココナラ ランク: ゴールド" in page.split('id="other-programs"')[1].split("</ul>")[0]
         assert client.get("/api/v1/workers/NOBODY/profile").status_code == 404
+
+
+def test_what_a_status_brings_is_said_in_both_languages_for_every_level():
+    from procert.i18n import t
+
+    coconala = load_program("coconala-rank")
+    brought = {level.id: [key for key, _ in coconala.benefits_for(level.id)] for level in coconala.levels}
+    assert "benefit_early_access" not in brought["silver"] and "benefit_early_access" in brought["gold"]
+    assert "benefit_promotion" in brought["platinum"] and "benefit_promotion" not in brought["gold"]
+    for program in (coconala, load_program("crowdworks-pro"), load_program("lancers-certified")):
+        for key, values in program.benefits_for(program.tiers[-1].id):
+            assert t(key, "ja", **values) and t(key, "en", **values) != t(key, "ja", **values)
+    assert "24 hours" in t("benefit_early_access", "en", hours=24)

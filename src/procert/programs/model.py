@@ -352,6 +352,16 @@ class Program(BaseModel):
         lowest = self.benefits.early_access_from if benefit == "early_access" else self.benefits.promotion_from
         return lowest is None or self.level_rank(level) >= self.level_rank(lowest)
 
+    def benefits_for(self, level: str | None) -> list[tuple[str, dict[str, Any]]]:
+        """What the status brings a worker holding ``level`` (every level, for a program without levels): message
+        keys of the catalogues with their values, in the order a page lists them."""
+        found: list[tuple[str, dict[str, Any]]] = [("benefit_badge", {}), ("benefit_directory", {})]
+        if self.gets("early_access", level, certified=True):
+            found.append(("benefit_early_access", {"hours": self.benefits.early_access_hours}))
+        if self.gets("promotion", level, certified=True):
+            found.append(("benefit_promotion", {}))
+        return found
+
     def level_label(self, level_id: str | None, lang: str) -> str:
         """A level's name for people (a level the program no longer has by its id; no level as a dash)."""
         if level_id is None:

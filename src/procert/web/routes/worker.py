@@ -102,4 +102,10 @@ def dashboard(request: Request, context: Context, lang: Lang, worker_id: str | N
         runs=data["runs"],
         charts=charts,
         behind=behind,
+        benefits=[
+            t(key, lang, **values)
+            for key, values in context.program.benefits_for(
+                data["level"] if data["certified"] else (view.forecast.level or view.live.level)
+            )
+        ],
     )
