@@ -178,6 +178,11 @@ def test_the_status_api_and_the_dashboard_tell_the_same_verdict(tmp_path: Path, 
         assert download.status_code == 200 and download.headers["content-type"].startswith("text/csv")
         assert download.content.startswith("\ufeff".encode()) and "集計期間より前" in download.text
         assert download.text.count("\n") == 1 + sum(len(c["rows"]) for c in facts["criteria"])
+        # Views are reused while nothing changes, and never outlive a change of the ledger.
+        assert client.get("/api/v1/workers/A/status").json()["verdict"] == verdict
+        with session_scope(engine, write=True) as session:
+            set_override(session, program_id=program.id, worker_id="A", certified=False, reason="x", actor="admin")
+        assert client.get("/api/v1/workers/A/status").json()["verdict"]["kind"] == "locked_out"
 
 
 def test_trends_draw_every_run_and_today_with_the_threshold_and_better_always_up():

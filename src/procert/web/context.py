@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from datetime import date
 from typing import Any, Literal
 
@@ -15,6 +16,29 @@ from procert.core import Procert
 from procert.ledger import Run, StatusReader, api_key_digest, current_pros, session_scope
 from procert.programs import Program, load_program, preset_ids
 from procert.web.directory import Directory, ProCard, pro_cards
+
+
+class RecentViews:
+    """The most recently used worker views, keyed by what they depend on (bounded; thread-safe)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Any | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 class WebContext:
@@ -40,6 +64,8 @@ class WebContext:
         #: The featured pros' last answer and what it depends on (day, current pros, choices made).
         self.featured_answer: tuple[Any, dict[str, Any]] | None = None
         self._others: list[tuple[str, StatusReader]] | None = None
+        #: Worker views (the three clocks) recently computed: see procert.web.dashboard.verdict_of.
+        self.views = RecentViews()
         self._others_checked = float("-inf")
 
     def today(self) -> date:

@@ -51,15 +51,23 @@ def verdict_of(context: WebContext, worker_id: str) -> tuple[WorkerView, list[An
     Raises NotFoundError for a worker not in the facts."""
     status, history = context.statuses.read(worker_id)
     context.refresh_facts()
+    today = context.today()
+    # The live and forecast clocks depend only on the day, the facts and the ledger snapshot: a worker polling
+    # their status is evaluated once per change, not per request.
+    key = (worker_id, today, context.statuses.version, context.store.generation)
+    cached = context.views.get(key)
+    if cached is not None:
+        return cached, history
     with session_scope(context.engine) as session:
         view = worker_view(
             session,
             store=context.store.thread_cursor(),
             program=context.program,
             worker_id=worker_id,
-            today=context.today(),
+            today=today,
             status=status,
         )
+    context.views.put(key, view)
     return view, history
 
 
