@@ -431,8 +431,12 @@ OWN = {
     "/api/v1/workers/{worker_id}/preview",
     "/dashboard/{worker_id}",
     "/api/v1/workers/{worker_id}/jobs",
+    "/api/v1/workers/{worker_id}/facts",
     "/dashboard",
+    "/dashboard/facts.csv",
 }
+#: The signed-in worker's own pages (no worker in the path).
+SIGNED_IN_OWN = {"/dashboard", "/dashboard/facts.csv"}
 
 
 def every_route(app) -> list[tuple[str, str]]:
@@ -455,12 +459,12 @@ def test_every_route_refuses_anonymous_visitors_and_other_workers(admin_site):
         path = template.format(worker_id="B", run_id=1, job_id="X", issue_id=1)
         for who, visitor in (("anonymous", anonymous), ("worker A", worker)):
             response = visitor.request(method, path, follow_redirects=False, json={} if method != "GET" else None)
-            if template == "/dashboard" and who == "worker A":
-                continue  # A's own dashboard
+            if template in SIGNED_IN_OWN and who == "worker A":
+                continue  # A's own dashboard and facts
             assert response.status_code in (303, 401, 403), f"{who}: {method} {path} → {response.status_code}"
             checked += 1
     protected = [r for r in routes if r[1] not in PUBLIC]
-    assert checked == 2 * len(protected) - 1  # every protected route, twice, but A's own /dashboard
+    assert checked == 2 * len(protected) - len(SIGNED_IN_OWN)  # every protected route, twice, but A's own pages
 
 
 def test_old_sessions_and_used_links_are_purged_at_the_next_sign_in(engine):

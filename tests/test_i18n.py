@@ -10,6 +10,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from procert.i18n import LANGS, LOCALE_DIR, catalogue, messages, t
+from procert.metrics.lineage import REASONS
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "procert"
 LITERAL = re.compile(r"""\bt\(\s*["']([a-z0-9_]+)["']\s*[,)]""")
@@ -32,6 +33,7 @@ DYNAMIC = {
         "to_go",
     ),
     "share_none_margin_": ("reviews", "replies"),
+    "lineage_": tuple(sorted(REASONS)),
     "share_none_gap_": ("reviews", "replies"),
     "share_margin_": ("reviews", "replies"),
     "share_gap_": ("reviews", "replies"),

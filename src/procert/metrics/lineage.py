@@ -36,6 +36,39 @@ from procert.metrics.catalog import (
 from procert.metrics.period import Period, month_label
 
 Reason = str  # a code with a label in the catalogues: lineage_<reason>
+#: Every reason a row may give (each has a label in both languages; the i18n test checks them).
+REASONS = frozenset(
+    {
+        "counted",
+        "refund",
+        "before_window",
+        "after_as_of",
+        "no_date",
+        "kind_hourly",
+        "kind_fixed",
+        "not_closed",
+        "delivered",
+        "cancelled",
+        "not_delivered",
+        "satisfied",
+        "below_score",
+        "ranked",
+        "not_positive",
+        "kind_direct",
+        "kind_mass",
+        "deadline_not_passed",
+        "replied_in_time",
+        "never_replied",
+        "replied_late",
+        "signed_in_in_time",
+        "never_signed_in",
+        "signed_in_too_long_ago",
+        "verified",
+        "not_verified",
+        "filled_in",
+        "blank",
+    }
+)
 
 
 @dataclass(frozen=True)
