@@ -139,10 +139,16 @@ def forecast_command(
                         out.print(f"    {t('takes', lang_)}: {c.takes}", highlight=False, markup=False)
             return
     table = Table()
-    for col in ("worker", "division", "criteria at risk"):
-        table.add_column(col)
+    for col in ("col_worker", "col_division", "col_at_risk"):
+        table.add_column(t(col, lang_))
     for row in result.at_risk[:limit]:
-        risky = ", ".join(f"{c} = {row[c]}" for c in row["at_risk"]) or row["status"]
+        risky = ", ".join(
+            t("col_status", lang_)
+            if c == "status"
+            else f"{prog.criterion(c).label.get(lang_)} = "
+            f"{format_value(row[c], lang_, display=prog.criterion(c).display)}"
+            for c in row["at_risk"]
+        )
         table.add_row(row["worker_id"], row["division"], risky)
     out.print(table)
 
