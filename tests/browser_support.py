@@ -84,8 +84,9 @@ def active_worker(
 
 
 def build_marketplace(directory: Path, program: Program, today: date) -> tuple[Path, str, list[date]]:
-    """Facts and a ledger with two scheduled runs: four pros, one worker who lost the status at the latest run,
-    one who is one scout short. Returns the facts path, the ledger URL and the run dates."""
+    """Facts and a ledger with two scheduled runs: four pros (P4 cancelled work after the latest run), one worker
+    who lost the status at the latest run, one who is one scout short. Returns the facts path, the ledger URL and
+    the run dates."""
     exp = Export()
     active_worker(
         exp, "P1", today, display_name="佐藤 さくら", profile_text="SEO記事の執筆が得意です。取材もお任せください。"
@@ -120,6 +121,10 @@ def build_marketplace(directory: Path, program: Program, today: date) -> tuple[P
             record_run(
                 session, store=store, program=program, as_of=latest, actor="test", notify=NotifyOptions(enabled=False)
             )
+        # After the latest run P4 cancels a contract (yesterday): still certified, but today's facts fail them.
+        exp.contract("P4", f"{(today - timedelta(days=1)).isoformat()}T12:00:00+09:00", status="cancelled")
+        exp.contract("P4", f"{(today - timedelta(days=1)).isoformat()}T13:00:00+09:00", status="cancelled")
+        import_export(store, exp.write(directory / "after"), timezone=program.timezone)
         # The demo scenario's steps on a core object over this folder (demo mode: the key the site serves with).
         core = Procert(Settings(home=directory, demo=True), program=program, engine=engine)
         scenario.ensure_admin(core, username="admin", password=ADMIN_PASSWORD)

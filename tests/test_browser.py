@@ -237,3 +237,25 @@ def test_the_dashboard_on_a_phone_leads_with_one_verdict(browser, site, shots):
     assert page.locator("details.trend[open] svg.trend line.threshold").count() == 1
     shots(page, "dashboard-phone")
     context.close()
+
+
+@pytest.mark.parametrize(
+    ("worker", "kind", "says"),
+    [
+        ("P1", "pro_on_track", "継続の見込みです"),  # a pro on track
+        ("P4", "pro_at_risk", "次の条件を満たさない見込みです: 納品完了率(過去1年)"),  # live facts now fail
+        ("N1", "to_go", "認定まであと 1 条件です: スカウト数(過去1年・個別)"),  # never certified, one short
+    ],
+)
+def test_every_dashboard_leads_with_its_verdict(page, worker, kind, says):
+    page.goto("/demo/login")
+    page.click(f'a[data-worker="{worker}"]')
+    page.click("#login-button")
+    page.wait_for_url("**/dashboard")
+    headline = page.locator("#headline")
+    assert kind in headline.get_attribute("class")
+    assert says in headline.inner_text()
+    if worker == "P4":
+        row = page.locator('tr[data-criterion="completion_rate"]')
+        assert "fail" in row.get_attribute("class")  # today's facts
+        assert "達成" in row.locator("td.official").inner_text()  # what the last run said
