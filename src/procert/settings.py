@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     at_risk_days: int = Field(
         default=14, ge=0, le=90, description="Days before the next evaluation when at-risk notices are sent."
     )
+    appeal_target_hours: int = Field(
+        default=72, ge=1, le=24 * 60, description="How soon an appeal should be answered (the admin queue's target)."
+    )
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server for notifications.")
     smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
     smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")

@@ -20,6 +20,7 @@ from .access import (
     unlock_admin,
     use_login_link,
 )
+from .appeals import AppealRefused, answer_appeal, file_appeal, list_appeals
 from .audit import audit, audit_entries, utcnow
 from .db import LedgerNotReady, make_engine, require_current, session_scope, upgrade
 from .decision import Decision, Lock, Previous, decide, forecast_failures, level_flags
@@ -28,6 +29,7 @@ from .listings import get_run, list_notifications, list_runs, list_transitions
 from .models import (
     AdminUser,
     ApiKey,
+    Appeal,
     AuditEntry,
     Notification,
     Override,
@@ -38,6 +40,7 @@ from .models import (
     WebSession,
 )
 from .outbox import (
+    AppealMail,
     DigestJob,
     JobDigest,
     NewsletterMail,
@@ -71,6 +74,9 @@ __all__ = [
     "AdminLocked",
     "AdminUser",
     "ApiKey",
+    "Appeal",
+    "AppealMail",
+    "AppealRefused",
     "AuditEntry",
     "Clock",
     "Decision",
@@ -103,6 +109,7 @@ __all__ = [
     "WorkerStatus",
     "WorkerView",
     "active_overrides",
+    "answer_appeal",
     "api_key_digest",
     "audit",
     "audit_entries",
@@ -121,6 +128,7 @@ __all__ = [
     "end_session",
     "end_sessions",
     "enqueue",
+    "file_appeal",
     "forecast_at_risk",
     "forecast_failures",
     "get_run",
@@ -130,6 +138,7 @@ __all__ = [
     "level_flags",
     "list_admins",
     "list_api_keys",
+    "list_appeals",
     "list_notifications",
     "list_overrides",
     "list_runs",

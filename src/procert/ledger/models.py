@@ -227,3 +227,26 @@ class UsedLoginLink(Base):
     worker_id: Mapped[str] = mapped_column(String(200))
     used_at: Mapped[datetime] = mapped_column(DateTime)
     __table_args__ = (Index("ix_used_login_links_used", "used_at"),)
+
+
+class Appeal(Base):
+    """A worker's appeal of a run's decision (optionally of one criterion), and the admin's answer."""
+
+    __tablename__ = "appeals"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    program_id: Mapped[str] = mapped_column(String(60))
+    worker_id: Mapped[str] = mapped_column(String(120))
+    run_id: Mapped[int] = mapped_column(BigId, ForeignKey("runs.id", ondelete="CASCADE"))
+    criterion: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime] = mapped_column(DateTime)
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | answered
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (
+        Index("ix_appeals_queue", "program_id", "status", "filed_at"),
+        Index("ix_appeals_worker", "program_id", "worker_id"),
+    )

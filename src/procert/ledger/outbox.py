@@ -52,6 +52,21 @@ class StatusMail(_Payload):
     previous_level: dict[str, str] | None = None
 
 
+class AppealMail(_Payload):
+    """The answer to a worker's appeal."""
+
+    kind: Literal["appeal_answered"]
+    worker_id: str
+    display_name: str | None
+    program_name: str
+    appeal_id: int
+    run_as_of: date
+    criterion: str | None = Field(None, description="The criterion's label, when the appeal named one.")
+    text: str
+    answer: str
+    dashboard_url: str
+
+
 class DigestJob(_Payload):
     job_id: str
     title: str
@@ -89,11 +104,11 @@ class NewsletterMail(_Payload):
     directory_url: str
 
 
-Payload = Annotated[StatusMail | JobDigest | NewsletterMail, Field(discriminator="kind")]
-_PAYLOAD: TypeAdapter[StatusMail | JobDigest | NewsletterMail] = TypeAdapter(Payload)
+Payload = Annotated[StatusMail | JobDigest | NewsletterMail | AppealMail, Field(discriminator="kind")]
+_PAYLOAD: TypeAdapter[StatusMail | JobDigest | NewsletterMail | AppealMail] = TypeAdapter(Payload)
 
 
-def parse_payload(data: dict[str, Any]) -> StatusMail | JobDigest | NewsletterMail:
+def parse_payload(data: dict[str, Any]) -> StatusMail | JobDigest | NewsletterMail | AppealMail:
     """A stored payload, typed (raises pydantic's ValidationError for a payload of no known kind)."""
     return _PAYLOAD.validate_python(data)
 
@@ -115,7 +130,7 @@ class OutboxItem:
     program_id: str
     occasion: str
     recipient: str
-    payload: StatusMail | JobDigest | NewsletterMail
+    payload: StatusMail | JobDigest | NewsletterMail | AppealMail
     email: str | None
     locale: str
     run_id: int | None = None

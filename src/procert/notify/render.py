@@ -38,6 +38,8 @@ def render(stored: dict[str, Any], lang: str) -> RenderedMail:
         return _render_newsletter(payload, lang)
     if kind == "job_digest":
         return _render_digest(payload, lang)
+    if kind == "appeal_answered":
+        return _render_appeal(payload, lang)
     level = (payload.get("level") or {}).get(lang) or (payload.get("level") or {}).get("ja")
     previous = (payload.get("previous_level") or {}).get(lang) or (payload.get("previous_level") or {}).get("ja")
     shown = {c["id"]: c for c in payload["criteria"]}
@@ -162,4 +164,29 @@ def _render_digest(payload: dict[str, Any], lang: str) -> RenderedMail:
         subject=subject,
         text=_env.get_template("digest.txt.j2").render(context),
         html=_env.get_template("digest.html.j2").render(context),
+    )
+
+
+def _render_appeal(payload: dict[str, Any], lang: str) -> RenderedMail:
+    values = {
+        "name": payload.get("display_name") or payload["worker_id"],
+        "program": payload["program_name"],
+        "as_of": payload["run_as_of"],
+        "appeal": payload["appeal_id"],
+    }
+    subject = t("appeal_subject", lang, **values)
+    m = {
+        "greeting": t("mail_greeting", lang, **values),
+        "lead": t("appeal_lead", lang, **values),
+        "criterion": t("appeal_criterion", lang, criterion=payload["criterion"]) if payload.get("criterion") else None,
+        "yours": t("appeal_yours", lang),
+        "answer": t("appeal_answer", lang),
+        "dashboard": t("mail_dashboard", lang),
+        "footer": t("mail_footer", lang, **values),
+    }
+    context = {"m": m, "p": payload, "lang": lang, "subject": subject}
+    return RenderedMail(
+        subject=subject,
+        text=_env.get_template("appeal.txt.j2").render(context),
+        html=_env.get_template("appeal.html.j2").render(context),
     )

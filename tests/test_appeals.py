@@ -1,0 +1,116 @@
+"""Appeals on SQLite and PostgreSQL: a worker contests a decision, an admin answers with a reason, the worker's
+mail is queued with the answer, every step is audited, and bad appeals are refused with the reason."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from procert.facts import import_export
+from procert.ledger import (
+    AppealRefused,
+    AuditEntry,
+    Notification,
+    answer_appeal,
+    file_appeal,
+    list_appeals,
+    record_run,
+    session_scope,
+)
+from procert.notify.render import render
+from tests.conftest import Export
+from tests.test_ledger import pro
+
+D1 = date(2025, 1, 1)
+NOW = datetime(2025, 1, 5, 9, 0)
+
+
+@pytest.fixture
+def recorded(engine, store, program, tmp_path: Path):
+    exp = Export()
+    pro(exp, "A")
+    exp.worker("B", email="b@example.jp", locale="en")
+    import_export(store, exp.write(tmp_path / "e"), timezone="Asia/Tokyo")
+    with session_scope(engine, write=True) as session:
+        outcome = record_run(session, store=store, program=program, as_of=D1, actor="test")
+    return outcome.run_id
+
+
+def test_an_appeal_is_answered_and_the_worker_told(engine, store, program, recorded):
+    with session_scope(engine, write=True) as session:
+        appeal = file_appeal(
+            session,
+            program=program,
+            worker_id="B",
+            run_id=recorded,
+            criterion="scouts",
+            text="  Two scouts were sent to my old account.  ",
+            now=NOW,
+            target_hours=72,
+        )
+        assert (appeal.status, appeal.text, appeal.due_at) == (
+            "open",
+            "Two scouts were sent to my old account.",
+            NOW + timedelta(hours=72),
+        )
+        appeal_id = appeal.id
+    with session_scope(engine, write=True) as session:
+        assert [a.id for a in list_appeals(session, program_id=program.id, status="open")] == [appeal_id]
+        answered = answer_appeal(
+            session,
+            program=program,
+            appeal_id=appeal_id,
+            answer="We checked: both were mass invitations, which do not count.",
+            actor="admin:ops",
+            contact=store.worker("B"),
+            public_url="https://pro.example.jp",
+            now=NOW + timedelta(hours=5),
+        )
+        assert (answered.status, answered.answered_by) == ("answered", "admin:ops")
+    with session_scope(engine) as session:
+        mail = session.scalars(select(Notification).where(Notification.kind == "appeal_answered")).one()
+        actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert (mail.worker_id, mail.email, mail.locale) == ("B", "b@example.jp", "en")
+    assert actions[-2:] == ["appeal.filed", "appeal.answered"]
+    rendered = render(mail.payload, "en")
+    assert (
+        rendered.subject
+        == f"[Pro Crowd Worker] Your appeal (#{appeal_id}) of the 2025-01-01 evaluation has been answered"
+    )
+    assert "Criterion: Direct scouts (past year)" in rendered.text
+    assert "both were mass invitations" in rendered.text and "https://pro.example.jp/dashboard/B" in rendered.text
+    with session_scope(engine, write=True) as session, pytest.raises(AppealRefused, match="answered already"):
+        answer_appeal(session, program=program, appeal_id=appeal_id, answer="again", actor="admin", contact=None)
+
+
+@pytest.mark.parametrize(
+    ("worker", "run", "criterion", "text", "reason"),
+    [
+        ("B", None, None, "why", "no current run #999"),
+        ("NOBODY", "run", None, "why", "did not evaluate worker 'NOBODY'"),
+        ("B", "run", "shoe_size", "why", "has no criterion 'shoe_size'"),
+        ("B", "run", None, "   ", "must not be empty"),
+        ("B", "run", None, "x" * 4001, "at most 4,000"),
+    ],
+)
+def test_bad_appeals_are_refused_with_the_reason(engine, program, recorded, worker, run, criterion, text, reason):
+    with session_scope(engine, write=True) as session, pytest.raises(AppealRefused, match=reason):
+        file_appeal(
+            session,
+            program=program,
+            worker_id=worker,
+            run_id=recorded if run else 999,
+            criterion=criterion,
+            text=text,
+        )
+
+
+def test_one_open_appeal_per_decision(engine, program, recorded):
+    with session_scope(engine, write=True) as session:
+        file_appeal(session, program=program, worker_id="B", run_id=recorded, text="first")
+        with pytest.raises(AppealRefused, match="still open"):
+            file_appeal(session, program=program, worker_id="B", run_id=recorded, text="second")
+        file_appeal(session, program=program, worker_id="B", run_id=recorded, criterion="profile", text="other")
