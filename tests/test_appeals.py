@@ -23,6 +23,8 @@ from procert.ledger import (
 from procert.notify.render import render
 from tests.conftest import Export
 from tests.test_ledger import pro
+from tests.test_web import site  # noqa: F401  (the fixture admin_site builds on)
+from tests.test_web_admin import admin_site  # noqa: F401
 
 D1 = date(2025, 1, 1)
 NOW = datetime(2025, 1, 5, 9, 0)
@@ -114,3 +116,50 @@ def test_one_open_appeal_per_decision(engine, program, recorded):
         with pytest.raises(AppealRefused, match="still open"):
             file_appeal(session, program=program, worker_id="B", run_id=recorded, text="second")
         file_appeal(session, program=program, worker_id="B", run_id=recorded, criterion="profile", text="other")
+
+
+def test_the_appeal_flow_through_the_web(admin_site):  # noqa: F811
+    """A signed-in worker appeals from the dashboard, the admin answers in the queue, the worker reads it."""
+    from fastapi.testclient import TestClient
+
+    from tests.test_web import sign_in
+    from tests.test_web_admin import admin_sign_in, csrf_of
+
+    client, engine, _key = admin_site
+    worker = TestClient(client.app, base_url="https://testserver")
+    sign_in(worker, "A")
+    page = worker.get("/dashboard").text
+    run_id = page.split('<select name="run_id"><option value="')[1].split('"')[0]
+    sent = worker.post(
+        "/dashboard/appeals",
+        data={"csrf": csrf_of(page), "run_id": run_id, "criterion": "scouts", "text": "My scouts were miscounted."},
+        follow_redirects=False,
+    )
+    assert (sent.status_code, sent.headers["location"]) == (303, "/dashboard#appeals")
+    empty = worker.post("/dashboard/appeals", data={"csrf": csrf_of(page), "run_id": run_id, "text": " "})
+    assert empty.status_code == 400 and "must not be empty" in empty.text
+    forged = worker.post("/dashboard/appeals", data={"csrf": "x", "run_id": run_id, "text": "again"})
+    assert forged.status_code == 403
+    assert "回答待ち" in worker.get("/dashboard").text
+
+    assert admin_sign_in(client).status_code == 303
+    queue = client.get("/admin/appeals").text
+    assert "My scouts were miscounted." in queue and "経過 0 時間" in queue
+    appeal_id = queue.split('data-appeal="')[1].split('"')[0]
+    answered = client.post(
+        f"/admin/appeals/{appeal_id}/answer",
+        data={"csrf": csrf_of(queue), "answer": "Checked: 10 direct scouts counted, all of them yours."},
+        follow_redirects=False,
+    )
+    assert answered.status_code == 303
+    assert "Checked: 10 direct scouts counted" in worker.get("/dashboard").text
+    with session_scope(engine) as session:
+        kinds = session.scalars(select(Notification.kind).where(Notification.worker_id == "A")).all()
+    assert "appeal_answered" in kinds
+    assert worker.post(
+        f"/admin/appeals/{appeal_id}/answer", data={"answer": "x"}, follow_redirects=False
+    ).status_code in (
+        303,
+        401,
+        403,
+    )

@@ -15,10 +15,12 @@ from procert.errors import NotFoundError, ProcertError
 from procert.i18n import t
 from procert.ledger import (
     AdminLocked,
+    answer_appeal,
     audit_entries,
     authenticate_admin,
     clear_override,
     get_run,
+    list_appeals,
     list_notifications,
     list_overrides,
     list_runs,
@@ -298,3 +300,54 @@ def admin_audit(request: Request, _admin: PageAdmin, context: Context, page: Pag
     with session_scope(context.engine) as session:
         entries = audit_entries(session, limit=per_page + 1, offset=(page - 1) * per_page)
     return render(request, "admin_audit.html", entries=entries[:per_page], page=page, more=len(entries) > per_page)
+
+
+@router.get("/admin/appeals", response_class=HTMLResponse)
+def admin_appeals(request: Request, _admin: PageAdmin, context: Context) -> HTMLResponse:
+    """The appeal queue: open appeals oldest first, with their age and target; then the answered ones."""
+    now = utcnow()
+    with session_scope(context.engine) as session:
+        rows = list_appeals(session, program_id=context.program.id)
+        runs = {r.id: r.as_of for r in list_runs(session, program_id=context.program.id, limit=1000)[1]}
+    labels = {c.id: c.label.get(pick_lang(request)) for c in context.program.criteria}
+    items = [
+        {
+            "id": a.id,
+            "worker_id": a.worker_id,
+            "run_as_of": runs.get(a.run_id),
+            "criterion": labels.get(a.criterion or ""),
+            "text": a.text,
+            "status": a.status,
+            "age_hours": int((now - a.filed_at).total_seconds() // 3600),
+            "overdue": a.status == "open" and now > a.due_at,
+            "due": a.due_at.isoformat(timespec="minutes"),
+            "answer": a.answer,
+            "answered_by": a.answered_by,
+        }
+        for a in sorted(rows, key=lambda a: (a.status != "open", a.filed_at))
+    ]
+    return render(request, "admin_appeals.html", appeals=items)
+
+
+@router.post("/admin/appeals/{appeal_id}/answer")
+async def admin_answer_appeal(appeal_id: int, request: Request, context: Context) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_answer_from_form, request, context, appeal_id, dict(form))
+
+
+def _answer_from_form(request: Request, context: WebContext, appeal_id: int, form: dict[str, Any]) -> Response:
+    actor = page_admin(request)
+    check_csrf(request, str(form.get("csrf", "")))
+    with session_scope(context.engine, write=True) as session:
+        found = [a for a in list_appeals(session, program_id=context.program.id) if a.id == appeal_id]
+        contact = context.store.thread_cursor().worker(found[0].worker_id) if found else None
+        answer_appeal(
+            session,
+            program=context.program,
+            appeal_id=appeal_id,
+            answer=str(form.get("answer", "")),
+            actor=actor,
+            contact=contact,
+            public_url=context.core.settings.public_url,
+        )
+    return RedirectResponse("/admin/appeals", status_code=303)

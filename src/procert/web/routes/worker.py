@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from procert.benefits import pro_feed
 from procert.evaluation import threshold_text
 from procert.i18n import t
-from procert.ledger import session_scope, utcnow, worker_runs
+from procert.ledger import AppealRefused, file_appeal, list_appeals, session_scope, utcnow, worker_runs
+from procert.web.auth import check_csrf
+from procert.web.context import WebContext
 from procert.web.dashboard import facts_csv, facts_of_today, live_preview, official_status, trends_of, verdict_of
 from procert.web.deps import Context, Lang, WorkerAccess, signed_in_as, worker_access
 from procert.web.pages import render
@@ -73,6 +77,7 @@ def dashboard(request: Request, context: Context, lang: Lang, worker_id: str | N
     data = official_status(context, current, lang, view).model_dump(mode="json")
     with session_scope(context.engine) as session:
         runs = worker_runs(session, program_id=context.program.id, worker_id=current)
+        appeals = list_appeals(session, program_id=context.program.id, worker_id=current)
     behind = {f.id: f for f in facts_of_today(context, current, lang).criteria}
     charts = {
         trend.criterion.id: trend.svg(trend.criterion.label.get(lang), threshold_text(trend.criterion, "", lang))
@@ -102,6 +107,19 @@ def dashboard(request: Request, context: Context, lang: Lang, worker_id: str | N
         runs=data["runs"],
         charts=charts,
         behind=behind,
+        appeals=[
+            {
+                "id": a.id,
+                "run_as_of": next((r.as_of for r in runs if r.run_id == a.run_id), None),
+                "criterion": a.criterion,
+                "text": a.text,
+                "status": a.status,
+                "due": a.due_at.date().isoformat(),
+                "answer": a.answer,
+                "answered": a.answered_at.date().isoformat() if a.answered_at else None,
+            }
+            for a in appeals
+        ],
         benefits=[
             t(key, lang, **values)
             for key, values in context.program.benefits_for(
@@ -109,3 +127,30 @@ def dashboard(request: Request, context: Context, lang: Lang, worker_id: str | N
             )
         ],
     )
+
+
+@router.post("/dashboard/appeals", include_in_schema=False)
+async def dashboard_appeal(request: Request, context: Context) -> Response:
+    """The signed-in worker appeals a decision (a form on the dashboard)."""
+    form = await request.form()
+    return await run_in_threadpool(_appeal_from_form, request, context, dict(form))
+
+
+def _appeal_from_form(request: Request, context: WebContext, form: dict[str, Any]) -> Response:
+    current = signed_in_as(request, None)
+    check_csrf(request, str(form.get("csrf", "")))
+    try:
+        run_id = int(str(form.get("run_id", "")))
+    except ValueError:
+        raise AppealRefused("choose the decision to appeal") from None
+    with session_scope(context.engine, write=True) as session:
+        file_appeal(
+            session,
+            program=context.program,
+            worker_id=current,
+            run_id=run_id,
+            criterion=str(form.get("criterion") or "") or None,
+            text=str(form.get("text", "")),
+            target_hours=context.core.settings.appeal_target_hours,
+        )
+    return RedirectResponse("/dashboard#appeals", status_code=303)
