@@ -259,3 +259,37 @@ def test_every_dashboard_leads_with_its_verdict(page, worker, kind, says):
         row = page.locator('tr[data-criterion="completion_rate"]')
         assert "fail" in row.get_attribute("class")  # today's facts
         assert "達成" in row.locator("td.official").inner_text()  # what the last run said
+
+
+def test_an_appeal_filed_on_the_dashboard_and_answered_in_the_console(browser, site, shots):
+    base_url, _dates = site
+    worker = browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 900}, locale="ja-JP").new_page()
+    worker.goto("/demo/login")
+    worker.click('a[data-worker="L1"]')
+    worker.click("#login-button")
+    worker.wait_for_url("**/dashboard")
+    worker.locator("#appeals summary").click()
+    worker.select_option('#appeal-form select[name="criterion"]', "completion_rate")
+    worker.fill('#appeal-form textarea[name="text"]', "3件のキャンセルはクライアント都合です。")
+    worker.click("#appeal-form button")
+    worker.wait_for_url("**/dashboard#appeals")
+    assert "回答待ち" in worker.locator("#appeals").inner_text()
+
+    admin = browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 900}, locale="ja-JP").new_page()
+    admin.goto("/admin/appeals")
+    admin.wait_for_url("**/admin/login?next=/admin/appeals")
+    admin.fill("#username", "admin")
+    admin.fill("#password", ADMIN_PASSWORD)
+    admin.click("form.stack button")
+    admin.wait_for_url("**/admin/appeals")
+    item = admin.locator("#appeal-queue li.open").first
+    assert "クライアント都合" in item.inner_text() and "納品完了率" in item.inner_text()
+    item.locator("textarea").fill("確認しました。次回の判定までに記録を訂正します。")
+    item.locator("button").click()
+    admin.wait_for_url("**/admin/appeals")
+    shots(admin, "admin-appeals")
+
+    worker.goto("/dashboard")
+    appeals = worker.locator("#appeals").inner_text()
+    assert "回答済み" in appeals and "記録を訂正します" in appeals
+    shots(worker, "dashboard-appeal")
