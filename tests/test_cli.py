@@ -176,3 +176,32 @@ def test_a_program_needing_facts_the_store_lacks_is_refused_in_one_line(home: Pa
     assert "criterion response_rate (response_rate) needs the table inquiries" in message
     assert "workers.identity_verified" in message and "workers.last_login_at" in message
     assert not list((home / "results").glob("lancers-certified_*"))  # nothing written
+
+
+def test_appeals_are_listed_and_answered_from_the_command_line(home: Path):
+    from procert.ledger import file_appeal, make_engine, session_scope
+    from procert.programs import load_program
+
+    assert procert(home, "run", "--as-of", "2025-01-01").returncode == 0
+    assert "回答待ちの申し立てはありません" in procert(home, "appeals", "list").stdout
+    engine = make_engine(f"sqlite:///{home / 'ledger.sqlite'}")
+    with session_scope(engine, write=True) as session:
+        appeal = file_appeal(
+            session, program=load_program("crowdworks-pro"), worker_id="W2", run_id=1, text="My profile was filled in."
+        )
+        appeal_id = appeal.id
+    engine.dispose()
+    listed = procert(home, "appeals", "list", "--lang", "en")
+    assert (
+        listed.returncode == 0
+        and "My profile was filled in." in listed.stdout
+        and "The whole decision" in listed.stdout
+    )
+    refused = procert(home, "appeals", "answer", str(appeal_id), "--answer", "   ")
+    assert refused.returncode == 2 and "must not be empty" in refused.stderr
+    answered = procert(home, "appeals", "answer", str(appeal_id), "--answer", "The profile was blank on 2025-01-01.")
+    assert answered.returncode == 0, answered.stderr
+    assert f"appeal #{appeal_id} answered" in answered.stdout
+    assert "回答済み" in procert(home, "appeals", "list", "--all").stdout
+    again = procert(home, "appeals", "answer", str(appeal_id), "--answer", "twice")
+    assert again.returncode == 2 and "answered already" in again.stderr

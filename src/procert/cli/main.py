@@ -59,6 +59,7 @@ for commands in (
 app.add_typer(evaluation_commands.programs_app, name="programs")
 app.add_typer(run_commands.db_app, name="db")
 app.add_typer(override_commands.override_app, name="override")
+app.add_typer(override_commands.appeals_app, name="appeals")
 app.add_typer(notify_commands.notify_app, name="notify")
 app.add_typer(benefits_commands.jobs_app, name="jobs")
 app.add_typer(benefits_commands.newsletter_app, name="newsletter")

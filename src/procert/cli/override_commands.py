@@ -1,4 +1,5 @@
-"""Locks and the audit log: `procert override set|clear|list` and `procert audit`."""
+"""Locks, appeals and the audit log: `procert override set|clear|list`, `procert appeals list|answer` and
+`procert audit`."""
 
 from __future__ import annotations
 
@@ -10,23 +11,31 @@ from rich.table import Table
 from procert.cli.common import (
     ActorOption,
     HomeOption,
+    LangOption,
     ProgramOption,
     actor_name,
     core_for,
+    facts_of,
     fail,
     out,
     parse_as_of,
 )
+from procert.i18n import t
 from procert.ledger import (
+    AppealRefused,
+    answer_appeal,
     audit_entries,
     clear_override,
+    list_appeals,
     list_overrides,
     session_scope,
     set_override,
+    utcnow,
 )
 
 commands = typer.Typer()
 override_app = typer.Typer(help="Lock a worker's status (admins).", no_args_is_help=True)
+appeals_app = typer.Typer(help="Workers' appeals of decisions, and the answers (admins).", no_args_is_help=True)
 
 
 @override_app.command("set")
@@ -146,3 +155,68 @@ def audit_command(
             str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action, e.program_id or "", e.subject or "", details[:80]
         )
     out.print(table)
+
+
+@appeals_app.command("list")
+def appeals_list(
+    all_appeals: Annotated[bool, typer.Option("--all", help="Also the answered ones.")] = False,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+    lang: LangOption = None,
+) -> None:
+    """The appeal queue: open appeals oldest first, with their age and whether they are past the target."""
+    core = core_for(home, program, lang)
+    prog, lang_ = core.program, core.settings.lang
+    now = utcnow()
+    with session_scope(core.ledger) as session:
+        rows = list_appeals(session, program_id=prog.id, status=None if all_appeals else "open")
+    if not rows:
+        out.print(t("web_admin_no_appeals", lang_), highlight=False)
+        return
+    table = Table(title=t("web_admin_appeals", lang_))
+    for col in (
+        "#",
+        t("col_worker", lang_),
+        t("col_criterion", lang_),
+        t("web_appeal_text", lang_),
+        t("col_result", lang_),
+    ):
+        table.add_column(col)
+    for a in rows:
+        label = prog.criterion(a.criterion).label.get(lang_) if a.criterion else t("web_appeal_whole", lang_)
+        hours = int((now - a.filed_at).total_seconds() // 3600)
+        state = t("web_admin_appeal_age", lang_, hours=hours)
+        if a.status == "open" and now > a.due_at:
+            state += " · " + t("web_admin_appeal_overdue", lang_)
+        if a.status == "answered" and a.answered_at is not None:
+            state = t("web_appeal_answered", lang_, date=a.answered_at.date().isoformat())
+        table.add_row(str(a.id), a.worker_id, label, a.text, state)
+    out.print(table)
+
+
+@appeals_app.command("answer")
+def appeals_answer(
+    appeal_id: Annotated[int, typer.Argument(help="The appeal to answer.")],
+    answer: Annotated[str, typer.Option("--answer", help="The answer, with its reason (mailed to the worker).")],
+    actor: ActorOption = None,
+    home: HomeOption = None,
+    program: ProgramOption = None,
+) -> None:
+    """Answer an open appeal; the worker is mailed the answer (queued in the same transaction) and it is audited."""
+    core = core_for(home, program)
+    with facts_of(core) as store, session_scope(core.ledger, write=True) as session:
+        found = [a for a in list_appeals(session, program_id=core.program.id) if a.id == appeal_id]
+        contact = store.worker(found[0].worker_id) if found else None
+        try:
+            answer_appeal(
+                session,
+                program=core.program,
+                appeal_id=appeal_id,
+                answer=answer,
+                actor=actor_name(actor),
+                contact=contact,
+                public_url=core.settings.public_url,
+            )
+        except AppealRefused as exc:
+            raise typer.BadParameter(str(exc), param_hint="--answer") from None
+    out.print(f"appeal #{appeal_id} answered; the worker's mail is queued", highlight=False)
