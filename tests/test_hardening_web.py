@@ -119,6 +119,10 @@ def test_an_unauthenticated_body_is_never_read(site):
     # A forged key is refused the same way; a worker's session is not an admin's.
     status, _, pulled = call_asgi(client.app, "POST", "/api/v1/jobs", [*headers, (b"x-api-key", b"pck_forged")], chunks)
     assert (status, pulled) == (401, 0)
+    # The dashboard's forms (an appeal) need the worker's own session before their body is read, too.
+    form = [(b"content-type", b"application/x-www-form-urlencoded")]
+    status, _, pulled = call_asgi(client.app, "POST", "/dashboard/appeals", form, [b"text=" + b"x" * 4000] * 5)
+    assert (status, pulled) == (401, 0)
 
 
 def test_bodies_and_headers_are_capped(tmp_path: Path, site):

@@ -25,7 +25,7 @@ from procert.core import Procert
 from procert.errors import ProcertError
 from procert.web.auth import SESSION_HOURS
 from procert.web.context import WebContext
-from procert.web.deps import AdminLoginRequired, admin_session_valid
+from procert.web.deps import AdminLoginRequired, admin_session_valid, current_worker
 from procert.web.errors import error_body
 from procert.web.guard import RequestGuard
 from procert.web.pages import HERE, message_page
@@ -61,8 +61,11 @@ def create_app(core: Procert) -> FastAPI:
     app.state.context = context
 
     def authorize(scope: Scope) -> tuple[int, str] | None:
-        """Admin credentials on a state-changing request, checked before its body is read (see guard)."""
+        """Credentials on a state-changing request, checked before its body is read (see guard): a worker's own
+        session for the dashboard's forms, an admin's for everything else protected."""
         request = Request(scope)
+        if request.url.path.startswith(WORKER_WRITES):
+            return None if current_worker(request) else (401, "sign in first")
         key = request.headers.get("x-api-key")
         if key is not None:
             return None if context.api_key(key) is not None else (401, "invalid or revoked API key")
@@ -75,7 +78,7 @@ def create_app(core: Procert) -> FastAPI:
     app.add_middleware(
         RequestGuard,
         authorize=authorize,
-        protected=writes_need_admin,
+        protected=writes_need_credentials,
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
         demo=core.demo,
@@ -127,10 +130,15 @@ def add_error_handlers(app: FastAPI) -> None:
         return RedirectResponse(f"/admin/login?next={exc.next_path}", status_code=303)
 
 
-def writes_need_admin(method: str, path: str) -> bool:
-    """State-changing requests that only admins may make: the API and the console (but for signing in and out,
-    which are checked by their CSRF token and held to a small body)."""
-    if path.startswith("/api/"):
+#: State-changing pages of a signed-in worker (the dashboard's forms): their session is checked before the body.
+WORKER_WRITES = "/dashboard/"
+
+
+def writes_need_credentials(method: str, path: str) -> bool:
+    """State-changing requests that need credentials before their body is read: the API and the console (admins;
+    but for signing in and out, which are checked by their CSRF token and held to a small body), and the
+    dashboard's forms (the worker's own session)."""
+    if path.startswith(("/api/", WORKER_WRITES)):
         return True
     return path.startswith("/admin") and path not in ("/admin/login", "/admin/logout")
 
