@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from babel.messages.pofile import read_po
 
 from procert.i18n import LANGS, LOCALE_DIR, catalogue, messages, t
+from procert.ledger import HeadlineKind
 from procert.metrics.lineage import REASONS
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "procert"
@@ -22,16 +24,7 @@ DYNAMIC = {
     "web_outbox_": ("pending", "sent", "failed", "skipped"),
     "web_sort_": ("rating", "recent", "name"),
     "web_job_part_": ("company_tier", "unit_price", "order_probability"),
-    "verdict_": (
-        "locked_in",
-        "locked_out",
-        "pro_on_track",
-        "pro_window_risk",
-        "pro_at_risk",
-        "will_be_certified",
-        "meets_today_not_next",
-        "to_go",
-    ),
+    "verdict_": get_args(HeadlineKind),
     "share_none_margin_": ("reviews", "replies"),
     "lineage_": tuple(sorted(REASONS)),
     "share_none_gap_": ("reviews", "replies"),

@@ -120,6 +120,16 @@ def level_flags(program: Program, row: dict[str, Any]) -> tuple[str | None, set[
     return evaluated, kept, near
 
 
+def failing_criteria(program: Program, row: dict[str, Any], level: str | None = None) -> list[str]:
+    """The criteria an evaluation row fails (only those of ``level``, when given in a program with levels), and
+    ``status`` when the account is not eligible: what a transition names and what a verdict lists."""
+    needed = set(program.level(level).criteria) if program.levels and level else {c.id for c in program.criteria}
+    failed = [c.id for c in program.criteria if c.id in needed and not row[f"{c.id}_passed"]]
+    if row["status"] not in program.eligible_statuses:
+        failed.append("status")
+    return failed
+
+
 def forecast_failures(program: Program, row: dict[str, Any] | None, level: str | None = None) -> list[str]:
     """What a certified worker would fail at the next evaluation if nothing new happened (the forecast's row):
     each criterion of the level they hold (``level``; every criterion in a program without levels) whose keep

@@ -22,7 +22,7 @@ from procert.programs import Program
 from procert.settings import Settings
 
 from .audit import audit, utcnow
-from .decision import Decision, Lock, Previous, decide, forecast_failures, level_flags
+from .decision import Decision, Lock, Previous, decide, failing_criteria, forecast_failures, level_flags
 from .models import AuditEntry, Override, Run, RunResult, Transition
 from .outbox import OutboxItem, StatusKind, StatusMail, enqueue
 from .status import active_overrides, current_run, latest_run
@@ -71,15 +71,6 @@ class _Change:
 
 def _criteria_values(program: Program, row: dict[str, Any]) -> dict[str, Any]:
     return {c.id: row[c.id] for c in program.criteria}
-
-
-def _failed(program: Program, row: dict[str, Any], level: str | None = None) -> list[str]:
-    """The criteria the worker fails (of ``level`` only, when given in a program with levels), and the status."""
-    needed = set(program.level(level).criteria) if program.levels and level else {c.id for c in program.criteria}
-    failed = [c.id for c in program.criteria if c.id in needed and not row[f"{c.id}_passed"]]
-    if row["status"] not in program.eligible_statuses:
-        failed.append("status")
-    return failed
 
 
 def _check_safe(
@@ -226,7 +217,7 @@ def record_run(
         if decision.kind is not None:
             # A move down is explained by the criteria of the level left behind; otherwise by the level held.
             level = decision.previous_level if decision.kind in ("demoted", "lost") else decision.level
-            changes.append(_Change(worker_id, decision, row, _failed(program, row, level), values, at_risk))
+            changes.append(_Change(worker_id, decision, row, failing_criteria(program, row, level), values, at_risk))
     # Certified workers who disappeared from the facts lose the status.
     for worker_id in previous_state:
         if worker_id not in seen:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from procert.evaluation import WorkerNotFound, evaluate_worker, threshold_text
@@ -18,9 +17,8 @@ from procert.facts import FactStore
 from procert.i18n import format_value, t
 from procert.programs import Program
 
-from .decision import forecast_failures
-from .models import Run, Transition
-from .status import WorkerStatus, worker_status
+from .decision import failing_criteria, forecast_failures
+from .status import WorkerStatus, worker_history, worker_status
 
 HeadlineKind = Literal[
     "locked_in",
@@ -125,13 +123,6 @@ class WorkerView:
         )
 
 
-def _failing(program: Program, row: dict[str, Any]) -> list[str]:
-    failing = [c.id for c in program.criteria if not row[f"{c.id}_passed"]]
-    if row["status"] not in program.eligible_statuses:
-        failing.append("status")
-    return failing
-
-
 def _level(program: Program, row: dict[str, Any]) -> str | None:
     return row.get("level") if program.levels else None
 
@@ -156,14 +147,17 @@ def worker_view(
     if status is None:
         status = worker_status(session, program_id=program.id, worker_id=worker_id, on=today)
     official = Clock(status.as_of, status.certified, [], status.level)
-    live = Clock(today, bool(live_row["certified"]), _failing(program, live_row), _level(program, live_row))
+    live = Clock(today, bool(live_row["certified"]), failing_criteria(program, live_row), _level(program, live_row))
     if status.certified:
         # A pro keeps the status on the keep thresholds of the level held: the same rule a run applies.
         failing = forecast_failures(program, forecast_row, status.level)
         forecast = Clock(next_date, not failing, failing, status.level if not failing else None)
     else:
         forecast = Clock(
-            next_date, bool(forecast_row["certified"]), _failing(program, forecast_row), _level(program, forecast_row)
+            next_date,
+            bool(forecast_row["certified"]),
+            failing_criteria(program, forecast_row),
+            _level(program, forecast_row),
         )
     lock = status.override.certified if status.override is not None else None
     kind = headline_kind(official=status.certified, live=live.passed, forecast=forecast.passed, lock=lock)
@@ -184,17 +178,6 @@ def worker_view(
 
 
 def latest_loss(session: Session, *, program_id: str, worker_id: str) -> Loss | None:
-    """The worker's latest loss of the status in a current run, if any."""
-    found = session.execute(
-        select(Transition.as_of, Transition.failed, Transition.values)
-        .join(Run, Run.id == Transition.run_id)
-        .where(
-            Transition.program_id == program_id,
-            Transition.worker_id == worker_id,
-            Transition.kind == "lost",
-            Run.superseded_by.is_(None),
-        )
-        .order_by(Transition.as_of.desc())
-        .limit(1)
-    ).first()
-    return Loss(found[0], list(found[1] or []), dict(found[2] or {})) if found else None
+    """The worker's latest loss of the status in a current run, if any (from their history of transitions)."""
+    losses = [t for t in worker_history(session, program_id=program_id, worker_id=worker_id) if t.kind == "lost"]
+    return Loss(losses[-1].as_of, list(losses[-1].failed or []), dict(losses[-1].values or {})) if losses else None

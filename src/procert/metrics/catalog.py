@@ -114,10 +114,7 @@ class CompletionRateParams(_Params):
     @field_validator("contract_kinds")
     @classmethod
     def _known(cls, kinds: list[str]) -> list[str]:
-        unknown = sorted(set(kinds) - set(CONTRACT_KINDS))
-        if unknown:
-            raise ValueError(f"unknown contract kind(s) {unknown}; known: {list(CONTRACT_KINDS)}")
-        return kinds
+        return _known_kinds(kinds)
 
 
 class CompletionRate(Metric[CompletionRateParams]):
@@ -174,18 +171,12 @@ class ReviewMean(Metric[ReviewMeanParams]):
     Params = ReviewMeanParams
 
     def sql(self, params: ReviewMeanParams, period: Period, rows: RowSource = all_rows) -> str:
-        total = _item_total(params.items)
-        since = (
-            f"AND created_at >= {sql_timestamp(period.start(params.window_months))}"
-            if params.window_months is not None
-            else ""
-        )
         return f"""
             SELECT worker_id,
-                   SUM(CAST({total} AS BIGINT)) AS num,
+                   SUM(CAST({_item_total(params.items)} AS BIGINT)) AS num,
                    {len(params.items)} * COUNT(*) AS den
             FROM {rows("reviews")}
-            WHERE created_at < {sql_timestamp(period.observed_end)} {since}
+            WHERE {_reviewed_within(params.window_months, period)}
             GROUP BY worker_id"""
 
     def window(self, params: ReviewMeanParams, period: Period) -> Window:

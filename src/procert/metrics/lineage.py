@@ -137,19 +137,27 @@ def _contracts(store: FactStore, worker_id: str) -> list[dict[str, Any]]:
     )
 
 
-def _completion(store: FactStore, params: BaseModel, period: Period, worker_id: str) -> Lineage:
-    assert isinstance(params, CompletionRateParams)
-    start, end = _window(period, params.window_months)
+def _contract_rows(
+    store: FactStore,
+    worker_id: str,
+    *,
+    kinds: list[str],
+    statuses: tuple[str, ...],
+    months: int | None,
+    period: Period,
+    adds: Callable[[dict[str, Any]], dict[str, Any]],
+) -> list[LineageRow]:
+    """The worker's contracts: counted when of ``kinds``, of ``statuses`` and closed in the window."""
+    start, end = _window(period, months)
     rows = []
     for c in _contracts(store, worker_id):
         reason = (
             "kind_" + c["kind"]
-            if c["kind"] not in params.contract_kinds
-            else "not_closed"
-            if c["status"] not in ("delivered", "cancelled")
+            if c["kind"] not in kinds
+            else ("not_closed" if c["status"] == "active" else "not_delivered")
+            if c["status"] not in statuses
             else _place(c["closed_at"], start, end)
         )
-        adds = {"num": 1 if c["status"] == "delivered" else 0, "den": 1} if reason is None else {}
         rows.append(
             LineageRow(
                 "contracts",
@@ -157,38 +165,39 @@ def _completion(store: FactStore, params: BaseModel, period: Period, worker_id: 
                 c["closed_at"],
                 reason is None,
                 reason or c["status"],
-                adds,
-                {"kind": c["kind"], "status": c["status"]},
+                adds(c) if reason is None else {},
+                {"kind": c["kind"], "status": c["status"], "client_id": c["client_id"]},
             )
         )
+    return rows
+
+
+def _completion(store: FactStore, params: BaseModel, period: Period, worker_id: str) -> Lineage:
+    assert isinstance(params, CompletionRateParams)
+    rows = _contract_rows(
+        store,
+        worker_id,
+        kinds=params.contract_kinds,
+        statuses=("delivered", "cancelled"),
+        months=params.window_months,
+        period=period,
+        adds=lambda c: {"num": 1 if c["status"] == "delivered" else 0, "den": 1},
+    )
     return Lineage("completion_rate", rows, _ratio)
 
 
 def _delivered(distinct: bool) -> Callable[[FactStore, BaseModel, Period, str], Lineage]:
     def lineage(store: FactStore, params: BaseModel, period: Period, worker_id: str) -> Lineage:
         assert isinstance(params, DeliveredCountParams | UniqueClientsParams)
-        start, end = _window(period, params.window_months)
-        rows = []
-        for c in _contracts(store, worker_id):
-            reason = (
-                "kind_" + c["kind"]
-                if c["kind"] not in params.contract_kinds
-                else "not_delivered"
-                if c["status"] != "delivered"
-                else _place(c["closed_at"], start, end)
-            )
-            adds = {"client": c["client_id"], "value": 1} if reason is None else {}
-            rows.append(
-                LineageRow(
-                    "contracts",
-                    c["contract_id"],
-                    c["closed_at"],
-                    reason is None,
-                    reason or "delivered",
-                    adds,
-                    {"kind": c["kind"], "status": c["status"], "client_id": c["client_id"]},
-                )
-            )
+        rows = _contract_rows(
+            store,
+            worker_id,
+            kinds=params.contract_kinds,
+            statuses=("delivered",),
+            months=params.window_months,
+            period=period,
+            adds=lambda c: {"client": c["client_id"], "value": 1},
+        )
 
         def combine(counted: list[LineageRow]) -> int:
             return len({r.adds["client"] for r in counted}) if distinct else len(counted)

@@ -63,7 +63,7 @@ class WebContext:
         self._cards_lock = threading.Lock()
         #: The featured pros' last answer and what it depends on (day, current pros, choices made).
         self.featured_answer: tuple[Any, dict[str, Any]] | None = None
-        self._others: list[tuple[str, StatusReader]] | None = None
+        self._others: list[tuple[Program, StatusReader]] | None = None
         #: Worker views (the three clocks) recently computed: see procert.web.dashboard.verdict_of.
         self.views = RecentViews()
         self._others_checked = float("-inf")
@@ -130,18 +130,24 @@ class WebContext:
         if self._others is None or now - self._others_checked >= self.core.settings.ledger_refresh_seconds:
             with session_scope(self.engine) as session:
                 recorded = set(session.scalars(select(Run.program_id).distinct()).all())
-            known = dict(self._others or [])
+            known = {program.id: (program, reader) for program, reader in self._others or []}
             others = []
             for program_id in sorted(recorded & set(preset_ids()) - {self.program.id}):
-                reader = known.get(program_id) or StatusReader(
-                    self.engine,
-                    program_id=program_id,
-                    today=self.today,
-                    refresh_seconds=self.core.settings.ledger_refresh_seconds,
+                # Loaded (parsed and validated) once, not per profile view: the profile is a hot path.
+                others.append(
+                    known.get(program_id)
+                    or (
+                        load_program(program_id),
+                        StatusReader(
+                            self.engine,
+                            program_id=program_id,
+                            today=self.today,
+                            refresh_seconds=self.core.settings.ledger_refresh_seconds,
+                        ),
+                    )
                 )
-                others.append((program_id, reader))
             self._others, self._others_checked = others, now
-        return [(load_program(program_id), reader) for program_id, reader in self._others]
+        return self._others
 
     def gets(self, benefit: Literal["early_access", "promotion"], worker_id: str) -> bool:
         """Whether the worker gets ``benefit`` now (certified, at a level that gets it)."""
