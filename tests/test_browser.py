@@ -282,6 +282,7 @@ def test_an_appeal_filed_on_the_dashboard_and_answered_in_the_console(browser, s
     admin.fill("#password", ADMIN_PASSWORD)
     admin.click("form.stack button")
     admin.wait_for_url("**/admin/appeals")
+    assert admin.locator('nav.admin a[href="/admin/appeals"]').count() == 1  # inside the console
     item = admin.locator("#appeal-queue li.open").first
     assert "クライアント都合" in item.inner_text() and "納品完了率" in item.inner_text()
     item.locator("textarea").fill("確認しました。次回の判定までに記録を訂正します。")

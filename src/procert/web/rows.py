@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from procert.ledger import AuditEntry, Notification, Override, Run, Transition
 from procert.web.schemas import AuditOut, NotificationOut, OverrideOut, RunOut, TransitionOut
@@ -11,6 +12,12 @@ from procert.web.schemas import AuditOut, NotificationOut, OverrideOut, RunOut, 
 def instant(value: datetime) -> str:
     """A stored UTC instant as ISO 8601 with ``Z``."""
     return value.isoformat() + "Z"
+
+
+def local_time(value: datetime, timezone: str, *, minutes: bool = True) -> str:
+    """A stored (naive UTC) instant as people in the program's time zone read it: ``2026-12-02 09:15``."""
+    local = value.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
+    return local.strftime("%Y-%m-%d %H:%M" if minutes else "%Y-%m-%d")
 
 
 def run_out(run: Run) -> RunOut:

@@ -38,7 +38,7 @@ from procert.web.pages import message_page, pick_lang, render
 from procert.web.params import PageQuery
 from procert.web.profile import public_profile
 from procert.web.routes.admin_api import OutboxStatus, OverrideRequest
-from procert.web.rows import notification_out, override_out, run_out, transition_out
+from procert.web.rows import local_time, notification_out, override_out, run_out, transition_out
 
 router = APIRouter(include_in_schema=False)
 #: Failed sign-ins per client address, in this process (accounts are locked in the ledger, for every process).
@@ -320,7 +320,7 @@ def admin_appeals(request: Request, _admin: PageAdmin, context: Context) -> HTML
             "status": a.status,
             "age_hours": int((now - a.filed_at).total_seconds() // 3600),
             "overdue": a.status == "open" and now > a.due_at,
-            "due": a.due_at.isoformat(timespec="minutes"),
+            "due": local_time(a.due_at, context.program.timezone),
             "answer": a.answer,
             "answered_by": a.answered_by,
         }

@@ -18,6 +18,7 @@ from procert.web.dashboard import facts_csv, facts_of_today, live_preview, offic
 from procert.web.deps import Context, Lang, WorkerAccess, signed_in_as, worker_access
 from procert.web.pages import render
 from procert.web.profile import public_profile
+from procert.web.rows import local_time
 from procert.web.schemas import FactsOut, PreviewOut, StatusOut
 
 router = APIRouter()
@@ -114,9 +115,11 @@ def dashboard(request: Request, context: Context, lang: Lang, worker_id: str | N
                 "criterion": a.criterion,
                 "text": a.text,
                 "status": a.status,
-                "due": a.due_at.date().isoformat(),
+                "due": local_time(a.due_at, context.program.timezone, minutes=False),
                 "answer": a.answer,
-                "answered": a.answered_at.date().isoformat() if a.answered_at else None,
+                "answered": local_time(a.answered_at, context.program.timezone, minutes=False)
+                if a.answered_at
+                else None,
             }
             for a in appeals
         ],
