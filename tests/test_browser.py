@@ -294,3 +294,68 @@ def test_an_appeal_filed_on_the_dashboard_and_answered_in_the_console(browser, s
     appeals = worker.locator("#appeals").inner_text()
     assert "回答済み" in appeals and "記録を訂正します" in appeals
     shots(worker, "dashboard-appeal")
+
+
+def test_leave_declared_on_the_dashboard_and_in_the_console(browser, site, shots):
+    """A pro declares leave on the dashboard and withdraws it; an admin declares leave for a pro whose next date
+    would fail them, and that pro's dashboard says the status is kept; the leave is withdrawn again afterwards."""
+    from datetime import timedelta
+
+    base_url, _dates = site
+    program = load_program("crowdworks-pro")
+    today = datetime.now(ZoneInfo(program.timezone)).date()
+    next_date = program.cadence.next_after(today)
+    worker = browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 900}, locale="ja-JP").new_page()
+    worker.goto("/demo/login")
+    worker.click('a[data-worker="P2"]')
+    worker.click("#login-button")
+    worker.wait_for_url("**/dashboard")
+    worker.locator("#leave summary").click()
+    first, last = today + timedelta(days=7), today + timedelta(days=20)
+    worker.fill('#leave-form input[name="starts_on"]', first.isoformat())
+    worker.fill('#leave-form input[name="ends_on"]', last.isoformat())
+    worker.select_option('#leave-form select[name="category"]', "childcare")
+    worker.click("#leave-form button")
+    worker.wait_for_url("**/dashboard#leave")
+    assert f"{first.isoformat()}〜{last.isoformat()} の休業を申請済みです。" in worker.locator("#headline").inner_text()
+    listed = worker.locator("#leave-list").inner_text()
+    assert "育児・介護" in listed and "予定" in listed and "14 日" in listed
+    shots(worker, "dashboard-leave")
+    worker.locator("#leave-list button").click()
+    worker.wait_for_url("**/dashboard#leave")
+    assert worker.locator("#leave-list").count() == 0
+
+    admin = browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 900}, locale="ja-JP").new_page()
+    admin.goto("/admin/leave")
+    admin.wait_for_url("**/admin/login?next=/admin/leave")
+    admin.fill("#username", "admin")
+    admin.fill("#password", ADMIN_PASSWORD)
+    admin.click("form.stack button")
+    admin.wait_for_url("**/admin/leave")
+    admin.fill('#admin-leave-form input[name="worker_id"]', "P4")
+    admin.fill('#admin-leave-form input[name="starts_on"]', today.isoformat())
+    admin.fill('#admin-leave-form input[name="ends_on"]', (next_date + timedelta(days=3)).isoformat())
+    admin.select_option('#admin-leave-form select[name="category"]', "illness")
+    admin.click("#admin-leave-form button")
+    admin.wait_for_url("**/admin/leave")
+    row = admin.locator("#leave-table tr.leave.now")
+    assert "P4" in row.inner_text() and "病気・けが" in row.inner_text()
+    shots(admin, "admin-leave")
+
+    away = browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 900}, locale="ja-JP").new_page()
+    away.goto("/demo/login")
+    away.click('a[data-worker="P4"]')
+    away.click("#login-button")
+    away.wait_for_url("**/dashboard")
+    headline = away.locator("#headline")
+    assert "pro_on_leave" in headline.get_attribute("class")
+    assert (
+        "休業中です" in headline.inner_text()
+        and f"次回 {next_date.isoformat()} はご申請の休業期間中" in headline.inner_text()
+    )
+    shots(away, "dashboard-on-leave")
+    # Withdrawn (it began today, so the admin cancels it whole): P4 is told they are at risk again.
+    admin.locator("#leave-table tr.leave.now button").click()
+    admin.wait_for_url("**/admin/leave")
+    away.goto("/dashboard")
+    assert "pro_at_risk" in away.locator("#headline").get_attribute("class")

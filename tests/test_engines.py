@@ -171,3 +171,46 @@ def test_single_worker_evaluation_reads_every_table_through_its_worker_index(mar
     assert "Sequential Scan" not in plan
     # The worker (status, then profile), contracts, reviews (two ratings), scouts and monthly earnings.
     assert plan.count("Index Scan") == 7
+
+
+def leave_for(worker_ids: list[str]) -> dict[str, list[tuple[date, date]]]:
+    """Leave of every shape for some workers, as of 2026-10-01: inside the windows, over a 12-month window's
+    start, two in a year, and one going on at the as-of date."""
+    shapes = [
+        [(date(2026, 3, 1), date(2026, 3, 20))],
+        [(date(2025, 9, 20), date(2025, 10, 10))],
+        [(date(2026, 1, 5), date(2026, 1, 9)), (date(2026, 8, 1), date(2026, 8, 31))],
+        [(date(2026, 9, 15), date(2026, 10, 15))],
+    ]
+    return {w: shapes[i % len(shapes)] for i, w in enumerate(worker_ids)}
+
+
+def away_workers(marketplace: Path, count: int) -> list[str]:
+    with FactStore(marketplace, read_only=True) as store:
+        return [w for (w,) in store.query(f"SELECT worker_id FROM workers ORDER BY worker_id LIMIT {count}").fetchall()]
+
+
+@pytest.mark.parametrize("program", PRESETS, ids=[p.id for p in PRESETS])
+def test_leave_lengthens_the_same_windows_on_postgresql(marketplace: Path, tmp_path: Path, program: Program):
+    as_of = date(2026, 10, 1)
+    away = leave_for(away_workers(marketplace, 40))
+    with FactStore(marketplace, read_only=True) as store:
+        plain = {r["worker_id"]: r for r in evaluate(store, program, as_of).rows()}
+        expected = sorted(evaluate(store, program, as_of, away=away).rows(), key=lambda r: r["worker_id"])
+        for url in ledger_url("postgresql", tmp_path):
+            load_postgres(store, url)
+            got = evaluate_postgres(url, program, as_of, away=away)
+    assert got == expected
+    changed = [r["worker_id"] for r in expected if r != plain[r["worker_id"]]]
+    assert changed and set(changed) <= set(away)  # leave changed some rows, and only those of workers away
+
+
+def test_leave_lengthens_the_same_windows_on_spark(marketplace: Path, tmp_path: Path, spark):
+    from procert.evaluation.spark import evaluate_spark
+
+    program, as_of = PRESETS[1], date(2026, 10, 1)  # lancers-certified: a rank share, days and hours windows
+    away = leave_for(away_workers(marketplace, 4))
+    with FactStore(marketplace, read_only=True) as store:
+        expected = sorted(evaluate(store, program, as_of, away=away).rows(), key=lambda r: r["worker_id"])
+    got = evaluate_spark(spark, tmp_path / "parquet", program, as_of, store_path=marketplace, away=away)
+    assert got == expected

@@ -20,7 +20,9 @@ PREFIX = re.compile(r"""\bt\(\s*["']([a-z0-9_]+_)["']\s*[+~]""")
 #: Messages looked up by prefix + value: every value the code can produce must have a message.
 DYNAMIC = {
     "web_kind_": ("granted", "promoted", "kept", "demoted", "lost"),
-    "web_reason_": ("criteria", "grace", "override", "missing"),
+    "web_reason_": ("criteria", "grace", "override", "leave", "missing"),
+    "leave_category_": ("illness", "childcare", "holiday", "other"),
+    "leave_state_": ("ahead", "now", "past", "cancelled"),
     "web_outbox_": ("pending", "sent", "failed", "skipped"),
     "web_sort_": ("rating", "recent", "name"),
     "web_job_part_": ("company_tier", "unit_price", "order_probability"),

@@ -89,7 +89,7 @@ def test_run_records_results_transitions_and_status(engine, store, program, tmp_
     assert outcome.transitions == {"granted": 1}
     with session_scope(engine) as session:
         recorded = session.get(Run, outcome.run_id)
-        assert (recorded.program_id, recorded.program_version, recorded.as_of) == ("crowdworks-pro", 1, D1)
+        assert (recorded.program_id, recorded.program_version, recorded.as_of) == ("crowdworks-pro", 2, D1)
         assert recorded.workers == 2 and recorded.certified == 1
         assert recorded.facts_fingerprint == store.fingerprint()
         a = session.get(RunResult, (outcome.run_id, "A"))

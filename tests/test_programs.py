@@ -68,7 +68,7 @@ def test_toml_float_threshold_keeps_its_decimal_meaning():
         ('id = "scouts"', 'id = "certified"', "is reserved"),
         ("months = [1, 4, 7, 10]", "months = [1, 13]", "cadence.months: months must be between 1 and 12"),
         ("threshold = true", "threshold = 1", "use comparison '==' and threshold true/false"),
-        ("version = 1", "version = 0", "version: Input should be greater than or equal to 1"),
+        ("version = 2", "version = 0", "version: Input should be greater than or equal to 1"),
         ('[name]\nja = "プロクラウドワーカー"', '[name]\nzz = "x"', "name.ja: Field required"),
         ("params = { months = 12 }", "params = { months = 12, weeks = 3 }", "weeks: Extra inputs are not permitted"),
     ],

@@ -27,8 +27,17 @@ from sqlalchemy.orm import Session
 
 from procert.errors import ProcertError
 from procert.facts import FactStore, ImportReport, atomic_import
-from procert.ledger import LedgerNotReady, NotifyOptions, make_engine, require_current, session_scope, upgrade
+from procert.ledger import (
+    LedgerNotReady,
+    NotifyOptions,
+    away_by_worker,
+    make_engine,
+    require_current,
+    session_scope,
+    upgrade,
+)
 from procert.ledger.db import current_revision, head_revision
+from procert.metrics import Away
 from procert.notify import SmtpConfig
 from procert.programs import Program, load_program
 from procert.settings import Settings
@@ -87,6 +96,18 @@ class Procert:
         """A ledger session (committed on success when ``write``)."""
         with session_scope(self.ledger, write=write) as session:
             yield session
+
+    def declared_leave(self, *, through: date) -> dict[str, tuple[Away, ...]]:
+        """Every worker's declared leave beginning by ``through``, as runs take it, for the evaluations a command
+        makes outside a run (``evaluate``, ``explain``): none before the embedded ledger exists."""
+        embedded = self._engine is None and self.settings.database_url is None
+        if embedded and not (self.settings.home / "ledger.sqlite").exists():
+            return {}
+        try:
+            with self.session() as session:
+                return away_by_worker(session, program_id=self.program.id, through=through)
+        except LedgerNotReady:  # a ledger database not set up yet holds no leave
+            return {}
 
     @property
     def facts_path(self) -> Path:

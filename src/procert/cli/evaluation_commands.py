@@ -25,7 +25,16 @@ from procert.cli.common import (
     steps,
     terminal_safe,
 )
-from procert.evaluation import Evaluation, WorkerNotFound, evaluate, explain, facts_behind, threshold_text
+from procert.evaluation import (
+    AwayByWorker,
+    Evaluation,
+    WorkerNotFound,
+    evaluate,
+    explain,
+    facts_behind,
+    threshold_text,
+    worker_period,
+)
 from procert.facts import FactStoreError
 from procert.i18n import t
 from procert.metrics import Period
@@ -105,7 +114,7 @@ def evaluate_command(
     if engine not in ("duckdb", "postgresql", "spark"):
         raise typer.BadParameter("use duckdb, postgresql or spark", param_hint="--engine")
     if engine != "duckdb":
-        _evaluate_elsewhere(settings, prog, day, engine, out_path)
+        _evaluate_elsewhere(settings, prog, day, engine, out_path, core.declared_leave(through=day))
         return
     with facts_of(core) as store:
         if store.is_empty():
@@ -113,7 +122,7 @@ def evaluate_command(
         try:
             with steps() as progress:
                 progress.add_task(f"evaluating {prog.label} as of {day}", total=None)
-                evaluation = evaluate(store, prog, day)
+                evaluation = evaluate(store, prog, day, away=core.declared_leave(through=day))
         except FactStoreError as exc:
             fail(str(exc))
         target = out_path or settings.results_dir / f"{prog.id}_{day.isoformat()}.csv"
@@ -122,7 +131,9 @@ def evaluate_command(
     out.print(f"→ {target}", highlight=False)
 
 
-def _evaluate_elsewhere(settings: Any, prog: Any, day: date, engine: str, out_path: Path | None) -> None:
+def _evaluate_elsewhere(
+    settings: Any, prog: Any, day: date, engine: str, out_path: Path | None, away: AwayByWorker
+) -> None:
     """The same evaluation on PostgreSQL or Spark; the result file has the same columns as the embedded one."""
     import time
 
@@ -137,12 +148,14 @@ def _evaluate_elsewhere(settings: Any, prog: Any, day: date, engine: str, out_pa
                     fail("set PROCERT_FACTS_URL to the PostgreSQL database that `procert import` copied the facts to")
                 from procert.evaluation.postgres import evaluate_postgres
 
-                rows = evaluate_postgres(settings.facts_url, prog, day)
+                rows = evaluate_postgres(settings.facts_url, prog, day, away=away)
             else:
                 from procert.evaluation.spark import evaluate_spark, spark_session
 
                 with spark_session(settings.spark_master) as spark:
-                    rows = evaluate_spark(spark, settings.home / "parquet", prog, day, store_path=settings.facts_path)
+                    rows = evaluate_spark(
+                        spark, settings.home / "parquet", prog, day, store_path=settings.facts_path, away=away
+                    )
         except FactStoreError as exc:
             fail(str(exc))
     if not rows:
@@ -175,14 +188,16 @@ def explain_command(
     day = parse_as_of(as_of, prog)
     if fmt not in ("text", "json"):
         raise typer.BadParameter("use text or json", param_hint="--format")
+    away = core.declared_leave(through=day).get(worker_id, ())
     with facts_of(core) as store:
         try:
-            explanation = explain(store, prog, day, worker_id, settings.lang)
+            explanation = explain(store, prog, day, worker_id, settings.lang, away=away)
         except WorkerNotFound as exc:
             fail(str(exc))
         except FactStoreError as exc:
             fail(str(exc))
-        behind = facts_behind(store, prog, Period(day, prog.timezone), worker_id, settings.lang) if facts else []
+        period = worker_period(prog, Period(day, prog.timezone), away)
+        behind = facts_behind(store, prog, period, worker_id, settings.lang) if facts else []
     if fmt == "json":
         # The one explanation schema, as the web API and the mails carry it.
         payload = explanation.to_json()

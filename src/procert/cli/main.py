@@ -16,6 +16,7 @@ from procert.cli import (
     demo_command,
     evaluation_commands,
     facts_commands,
+    leave_commands,
     notify_commands,
     override_commands,
     run_commands,
@@ -60,6 +61,7 @@ app.add_typer(evaluation_commands.programs_app, name="programs")
 app.add_typer(run_commands.db_app, name="db")
 app.add_typer(override_commands.override_app, name="override")
 app.add_typer(override_commands.appeals_app, name="appeals")
+app.add_typer(leave_commands.leave_app, name="leave")
 app.add_typer(notify_commands.notify_app, name="notify")
 app.add_typer(benefits_commands.jobs_app, name="jobs")
 app.add_typer(benefits_commands.newsletter_app, name="newsletter")

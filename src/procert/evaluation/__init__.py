@@ -1,14 +1,18 @@
 """Evaluation: apply a program's thresholds to the metrics, for every worker or for one, and explain."""
 
 from procert.evaluation.engine import (
+    AwayByWorker,
     Evaluation,
     Summary,
     evaluate,
     evaluate_worker,
     evaluation_sql,
     keeps,
+    leave_periods,
+    lengthens,
     near_miss,
     output_columns,
+    worker_period,
     write_rows,
 )
 from procert.evaluation.explain import (
@@ -23,6 +27,7 @@ from procert.evaluation.explain import (
 from procert.evaluation.explanation import CriterionExplanation, CriterionFacts, Explanation, FactRow, LevelStanding
 
 __all__ = [
+    "AwayByWorker",
     "CriterionExplanation",
     "CriterionFacts",
     "Evaluation",
@@ -38,10 +43,13 @@ __all__ = [
     "explain_rows",
     "facts_behind",
     "keeps",
+    "leave_periods",
+    "lengthens",
     "min_steps",
     "near_miss",
     "output_columns",
     "progress",
     "threshold_text",
+    "worker_period",
     "write_rows",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
@@ -12,7 +13,7 @@ from typing import Any, Literal
 from procert.errors import ProcertError
 from procert.facts import FactStore
 from procert.facts.store import one
-from procert.metrics import Period, metrics_sql, raw_columns
+from procert.metrics import Away, Period, metrics_sql, raw_columns
 from procert.programs import Criterion, Program
 
 RESULT_TABLE = "procert_evaluation"
@@ -257,29 +258,93 @@ def require_facts(program: Program, provided: set[str]) -> None:
         )
 
 
+#: Each worker's declared leave, as the ledger holds it: worker id -> days away.
+AwayByWorker = Mapping[str, Sequence[Away]]
+
+
+def lengthens(program: Program, period: Period) -> bool:
+    """Whether a worker's leave (``period.away``) lengthens any window the program's criteria read."""
+    plain = period.without_away
+    return any(
+        c.metric_def.window(c.metric_params, period) != c.metric_def.window(c.metric_params, plain)
+        for c in program.criteria
+    )
+
+
+def leave_periods(program: Program, period: Period, away: AwayByWorker | None) -> dict[str, Period]:
+    """The workers whose leave lengthens a window as of ``period``, each with their own period. Everyone else is
+    evaluated on the program's windows; these are evaluated again, one by one, on theirs (few workers are on
+    leave, and the set-based query stays one plan for everyone)."""
+    found: dict[str, Period] = {}
+    for worker_id, spans in (away or {}).items():
+        own = worker_period(program, period, spans)
+        if own.away:
+            found[worker_id] = own
+    return found
+
+
+def worker_period(program: Program, period: Period, away: Sequence[Away]) -> Period:
+    """The period one worker is evaluated on: with their leave when it lengthens a window, else the program's."""
+    own = period.with_away(away)
+    return own if own.away and lengthens(program, own) else period.without_away
+
+
 def evaluate(
-    store: FactStore, program: Program, as_of: date, *, observed_until: date | None = None, table: str = RESULT_TABLE
+    store: FactStore,
+    program: Program,
+    as_of: date,
+    *,
+    observed_until: date | None = None,
+    table: str = RESULT_TABLE,
+    away: AwayByWorker | None = None,
 ) -> Evaluation:
     """Evaluate every stored worker as of 00:00 of ``as_of`` in the program's time zone.
 
     With ``observed_until`` only facts before that date count: a forecast of ``as_of`` if nothing new happens.
+    ``away``: declared leave by worker; their windows are lengthened by the leave days they overlap.
     """
     store.require_timezone(program.timezone)
     require_facts(program, store.provided())
     period = Period(as_of, program.timezone, observed_until)
     started = time.perf_counter()
     store.query(f"CREATE OR REPLACE TEMP TABLE {table} AS {evaluation_sql(program, period)}")
+    for worker_id, own in leave_periods(program, period, away).items():
+        store.query(f"DELETE FROM {table} WHERE worker_id = ?", [worker_id])
+        store.query(f"INSERT INTO {table} {evaluation_sql(program, own, worker_id_param=True)}", [worker_id])
     return Evaluation(store, program, period, time.perf_counter() - started, table)
 
 
+def with_leave(
+    rows: list[dict[str, Any]],
+    program: Program,
+    period: Period,
+    away: AwayByWorker | None,
+    evaluate_one: Callable[[str, Period], dict[str, Any] | None],
+) -> list[dict[str, Any]]:
+    """Full-evaluation rows from another engine with the rows of workers whose leave lengthens a window replaced
+    by their own evaluation (``evaluate_one(worker_id, period)``): what :func:`evaluate` does in its table."""
+    own = leave_periods(program, period, away)
+    if not own:
+        return rows
+    replaced = {w: evaluate_one(w, p) for w, p in own.items()}
+    return [replaced.get(r["worker_id"]) or r for r in rows]
+
+
 def evaluate_worker(
-    store: FactStore, program: Program, as_of: date, worker_id: str, *, observed_until: date | None = None
+    store: FactStore,
+    program: Program,
+    as_of: date,
+    worker_id: str,
+    *,
+    observed_until: date | None = None,
+    away: Sequence[Away] = (),
 ) -> dict[str, Any] | None:
     """One worker's evaluation row (output columns, division, status and raw metric columns), or None. With
-    ``observed_until`` only facts before that date count (a forecast, as :func:`evaluate` takes it)."""
+    ``observed_until`` only facts before that date count (a forecast, as :func:`evaluate` takes it); ``away``:
+    the worker's declared leave."""
     store.require_timezone(program.timezone)
     require_facts(program, store.provided())
-    period = Period(as_of, program.timezone, observed_until)
+    period = worker_period(program, Period(as_of, program.timezone, observed_until), away)
     sql = evaluation_sql(program, period, worker_id_param=True)
     # Prepared once per connection: for one worker, parsing this statement costs a tenth of the call.
     cursor = store.execute_prepared(sql, [worker_id])

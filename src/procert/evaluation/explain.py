@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from fractions import Fraction
 from typing import Any
 
 from procert.errors import NotFoundError
-from procert.evaluation.engine import evaluate_worker
+from procert.evaluation.engine import AwayByWorker, evaluate_worker, leave_periods
 from procert.evaluation.explanation import CriterionExplanation, CriterionFacts, Explanation, FactRow, LevelStanding
 from procert.facts import FactStore
-from procert.facts.store import one, sql_literal
+from procert.facts.store import sql_literal
 from procert.i18n import format_value, has_message, t, yen
-from procert.metrics import Period, Window, month_label
+from procert.metrics import Away, Period, Window, month_label
 from procert.metrics.catalog import (
     PROFILE_FIELDS,
     EarningsBestRank,
@@ -362,21 +362,45 @@ def _rank_gaps(
     return t("gap_rank", lang, rank=value, detail=detail), None, facts
 
 
-def explain(store: FactStore, program: Program, as_of: date, worker_id: str, lang: str = "ja") -> Explanation:
-    """Explain ``worker_id``'s evaluation as of ``as_of``. Raises :class:`WorkerNotFound`."""
-    row = evaluate_worker(store, program, as_of, worker_id)
+def explain(
+    store: FactStore, program: Program, as_of: date, worker_id: str, lang: str = "ja", *, away: Sequence[Away] = ()
+) -> Explanation:
+    """Explain ``worker_id``'s evaluation as of ``as_of`` (``away``: their declared leave). Raises
+    :class:`WorkerNotFound`."""
+    row = evaluate_worker(store, program, as_of, worker_id, away=away)
     if row is None:
         raise WorkerNotFound(f"no worker {worker_id!r} in the facts")
-    return explain_rows(store, program, Period(as_of, program.timezone), [row], {worker_id: lang})[worker_id]
+    return explain_rows(store, program, Period(as_of, program.timezone), [row], {worker_id: lang}, {worker_id: away})[
+        worker_id
+    ]
 
 
 def explain_rows(
-    store: FactStore, program: Program, period: Period, rows: list[dict[str, Any]], langs: dict[str, str]
+    store: FactStore,
+    program: Program,
+    period: Period,
+    rows: list[dict[str, Any]],
+    langs: dict[str, str],
+    away: AwayByWorker | None = None,
 ) -> dict[str, Explanation]:
-    """Explain evaluation rows already computed (by a full run, say), each in its worker's language.
+    """Explain evaluation rows already computed (by a full run, say), each in its worker's language; workers on
+    leave (``away``) on their lengthened windows, as they were evaluated.
 
     Everything not in the rows (names, profile flags, ranking details) is fetched once for all of them.
     """
+    own = leave_periods(program, period, away)
+    if own:
+        found = _explain_rows(store, program, period, [r for r in rows if r["worker_id"] not in own], langs)
+        for r in rows:
+            if r["worker_id"] in own:
+                found |= _explain_rows(store, program, own[r["worker_id"]], [r], langs)
+        return found
+    return _explain_rows(store, program, period, rows, langs)
+
+
+def _explain_rows(
+    store: FactStore, program: Program, period: Period, rows: list[dict[str, Any]], langs: dict[str, str]
+) -> dict[str, Explanation]:
     ids = [r["worker_id"] for r in rows]
     if not ids:
         return {}
@@ -427,29 +451,37 @@ def _share_rank_details(
     for r in rows:
         by_division.setdefault(r["division"], []).append(r["worker_id"])
     details: dict[str, dict[str, Any]] = {}
+
+    def totals_of(ids: list[str], within: Period) -> dict[str, int]:
+        found = store.query(
+            f"""SELECT worker_id, total FROM ({window_totals_sql(params.window_months, within)}) t
+                WHERE worker_id IN (SELECT unnest(?))""",
+            [ids],
+        ).fetchall()
+        return {str(w): int(total) for w, total in found}
+
     for division, ids in by_division.items():
-        totals = window_totals_sql(params.window_months, period, division_is=sql_literal(division))
-        found = one(
-            store.query(
-                f"""WITH t AS ({totals})
-                    SELECT (SELECT list(total ORDER BY total DESC) FROM t WHERE total > 0),
-                           (SELECT list(worker_id) FROM t WHERE worker_id IN (SELECT unnest(?))),
-                           (SELECT list(total) FROM t WHERE worker_id IN (SELECT unnest(?)))""",
-                [ids, ids],
-            ).fetchone()
-        )
-        ranked_totals: list[int] = found[0] or []
-        own_totals = dict(zip(found[1] or [], found[2] or [], strict=True))
+        # The ranking is over the program's window (nobody else's window moves); a worker on leave (only ever
+        # alone in ``rows`` with a lengthened ``period``) brings their own total over theirs.
+        totals = window_totals_sql(params.window_months, period.without_away, division_is=sql_literal(division))
+        ranked_totals: list[int] = [
+            int(v)
+            for (v,) in store.query(f"SELECT total FROM ({totals}) t WHERE total > 0 ORDER BY total DESC").fetchall()
+        ]
+        standard = totals_of(ids, period.without_away)
+        own_totals = totals_of(ids, period) if period.away else standard
         for worker_id in ids:
             own = own_totals.get(worker_id)
             others = list(ranked_totals)
-            if own is not None and own > 0:
-                others.remove(own)  # one occurrence: the worker's own
+            counted = standard.get(worker_id)
+            if counted is not None and counted > 0:
+                others.remove(counted)  # one occurrence: the worker's own
             # Among the others: the worst passing rank counts the worker in (one more if not ranked yet). A total
             # equal to the cutoff-th highest of the others ties with it, and ties share the better rank.
             cutoff = share_cutoff(criterion, len(others) + 1, division)
             needed = (others[cutoff - 1] if len(others) >= cutoff else 1) if cutoff >= 1 else None
-            details[worker_id] = {"own": own, "ranked": len(ranked_totals), "cutoff_total": needed}
+            ranked = len(others) + (1 if own is not None and own > 0 else 0)
+            details[worker_id] = {"own": own, "ranked": ranked, "cutoff_total": needed}
     return details
 
 
@@ -492,7 +524,7 @@ def _explain_one(
             params = criterion.metric_params
             assert isinstance(params, EarningsBestRankParams)
             next_date = program.cadence.next_after(as_of)
-            first_next = month_label(Period(next_date, program.timezone).month - params.months)
+            first_next = month_label(Period(next_date, program.timezone, away=period.away).start_month(params.months))
             takes, margin, facts = _rank_gaps(
                 criterion,
                 rank_details[criterion.id],

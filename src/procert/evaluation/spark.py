@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from procert.evaluation.engine import evaluation_sql, require_facts
+from procert.evaluation.engine import AwayByWorker, evaluation_sql, require_facts, with_leave
 from procert.facts.contract import TABLE_ORDER
 from procert.facts.store import MONTHLY_EARNINGS_SQL, FactStore, FactStoreError
 from procert.metrics import Period
@@ -82,9 +82,11 @@ def evaluate_spark(
     *,
     store_path: Path | None = None,
     observed_until: date | None = None,
+    away: AwayByWorker | None = None,
 ) -> list[dict[str, Any]]:
     """Every worker's evaluation row, ordered by worker, from the Parquet facts in ``directory`` (exported from
-    the store at ``store_path`` first when given)."""
+    the store at ``store_path`` first when given); ``away``: declared leave by worker (their windows lengthened,
+    as the embedded engine does)."""
     if store_path is not None:
         with FactStore(store_path, read_only=True) as store:
             store.require_timezone(program.timezone)
@@ -98,4 +100,12 @@ def evaluate_spark(
     frame = spark.sql(
         f"SELECT * FROM ({evaluation_sql(program, period, dialect='spark')}) evaluated ORDER BY worker_id"
     )
-    return [{k: _plain(v) for k, v in row.asDict().items()} for row in frame.toLocalIterator()]
+    rows = [{k: _plain(v) for k, v in row.asDict().items()} for row in frame.toLocalIterator()]
+
+    def one_worker(worker_id: str, own: Period) -> dict[str, Any] | None:
+        found = spark.sql(
+            evaluation_sql(program, own, worker_id_param=True, dialect="spark"), args={"worker_id": worker_id}
+        ).collect()
+        return {k: _plain(v) for k, v in found[0].asDict().items()} if found else None
+
+    return with_leave(rows, program, period, away, one_worker)

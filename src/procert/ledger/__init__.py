@@ -25,12 +25,14 @@ from .audit import audit, audit_entries, utcnow
 from .db import LedgerNotReady, make_engine, require_current, session_scope, upgrade
 from .decision import Decision, Lock, Previous, decide, forecast_failures, level_flags
 from .forecast import Forecast, forecast_at_risk
+from .leave import LeaveRefused, away_by_worker, cancel_leave, declare_leave, list_leaves, on_leave
 from .listings import get_run, list_notifications, list_runs, list_transitions
 from .models import (
     AdminUser,
     ApiKey,
     Appeal,
     AuditEntry,
+    Leave,
     Notification,
     Override,
     Run,
@@ -84,6 +86,8 @@ __all__ = [
     "Forecast",
     "HeadlineKind",
     "JobDigest",
+    "Leave",
+    "LeaveRefused",
     "LedgerNotReady",
     "Lock",
     "Loss",
@@ -114,7 +118,9 @@ __all__ = [
     "audit",
     "audit_entries",
     "authenticate_admin",
+    "away_by_worker",
     "backfill",
+    "cancel_leave",
     "certified_ids",
     "check_api_key",
     "clear_override",
@@ -122,6 +128,7 @@ __all__ = [
     "create_api_key",
     "current_pros",
     "decide",
+    "declare_leave",
     "dedupe_key",
     "disable_admin",
     "effective_status",
@@ -139,11 +146,13 @@ __all__ = [
     "list_admins",
     "list_api_keys",
     "list_appeals",
+    "list_leaves",
     "list_notifications",
     "list_overrides",
     "list_runs",
     "list_transitions",
     "make_engine",
+    "on_leave",
     "parse_payload",
     "record_run",
     "require_current",

@@ -1,9 +1,10 @@
 """The transition decision, pure: what a run makes of one worker, from what the last run said, this run's
 evaluation and any lock. No database here, so every case is a row of a table test (tests/test_decision.py).
 
-The order is the rule: an override (a lock automation never overrides) > the keep threshold (hysteresis: a pro
-keeps the status on the softer keep thresholds) > grace (a pro who misses narrowly keeps it for a few cycles)
-> the criteria. With levels, each level is a status of its own under the same rule.
+The order is the rule: an override (a lock automation never overrides) > declared leave (a pro away on the run's
+date keeps what they hold) > the keep threshold (hysteresis: a pro keeps the status on the softer keep
+thresholds) > grace (a pro who misses narrowly keeps it for a few cycles) > the criteria. With levels, each level
+is a status of its own under the same rule.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from procert.evaluation import keeps, near_miss
 from procert.programs import Program
 
 Kind = Literal["granted", "promoted", "kept", "demoted", "lost"]
-Reason = Literal["override", "criteria", "grace", "missing"]
+Reason = Literal["override", "criteria", "grace", "leave", "missing"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ def decide(
     near: set[str],
     grace_cycles: int,
     lock: Lock | None,
+    on_leave: bool = False,
 ) -> Decision:
     """One worker's outcome of a run as of ``as_of``, in a program whose levels are ``levels`` (lowest first; a
     program without levels has one).
@@ -64,10 +66,13 @@ def decide(
     ``previous``: the earlier run's record when it held the worker certified, else None; ``evaluated``: the
     highest level whose criteria pass now (None: none); ``kept`` / ``near``: the levels all of whose criteria the
     worker meets at the keep thresholds / within the grace margins (empty when their account is not eligible);
-    ``grace_cycles``: how many cycles of grace the program allows; ``lock``: an override in force.
+    ``grace_cycles``: how many cycles of grace the program allows; ``lock``: an override in force; ``on_leave``:
+    the run's date is a day of declared leave (and the account is eligible).
 
     Hysteresis protects what is held: a worker keeps the highest level at or below their previous one that they
-    meet at the keep thresholds. Grace keeps the previous level itself, for a narrow miss, a few cycles."""
+    meet at the keep thresholds. Grace keeps the previous level itself, for a narrow miss, a few cycles. Leave
+    keeps it whatever the criteria say (it never lifts: a promotion earned while away is granted), and uses no
+    grace cycle."""
     rank = {level: i + 1 for i, level in enumerate(levels)}
 
     def rank_of(level: str | None) -> int:
@@ -86,7 +91,9 @@ def decide(
             kept_best = max(protected, key=rank_of, default=None)
             if rank_of(kept_best) > rank_of(level):
                 level = kept_best
-            if (
+            if on_leave and rank_of(held) > rank_of(level):
+                level, reason = held, "leave"
+            elif (
                 rank_of(held) > rank_of(level)
                 and held in near
                 and previous is not None

@@ -86,6 +86,9 @@ class RunResult(Base):
     values: Mapped[dict[str, Any]] = mapped_column(JSON)
     passed: Mapped[dict[str, Any]] = mapped_column(JSON)
     forecast: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: Declared leave the run took into account: ``{"on_leave": bool, "spans": [[first, last], ...]}`` (the spans
+    #: that lengthened the windows), None when the worker had none.
+    leave: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     __table_args__ = (
         Index("ix_run_results_worker", "worker_id", "run_id"),
@@ -104,7 +107,7 @@ class Transition(Base):
     worker_id: Mapped[str] = mapped_column(String(120))
     as_of: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(20))  # granted | promoted | kept | demoted | lost
-    reason: Mapped[str] = mapped_column(String(40))  # criteria | grace | override | missing
+    reason: Mapped[str] = mapped_column(String(40))  # criteria | grace | override | leave | missing
     failed: Mapped[list[str]] = mapped_column(JSON, default=list)
     values: Mapped[dict[str, Any]] = mapped_column(JSON)
     #: Programs with levels: the level before and after (None: none).
@@ -250,3 +253,25 @@ class Appeal(Base):
         Index("ix_appeals_queue", "program_id", "status", "filed_at"),
         Index("ix_appeals_worker", "program_id", "worker_id"),
     )
+
+
+class Leave(Base):
+    """A worker's declared leave: days away (both ends included, the program's local dates) during which the
+    status cannot be lost and by which every window is lengthened. Cancelled rather than deleted."""
+
+    __tablename__ = "leaves"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    program_id: Mapped[str] = mapped_column(String(60))
+    worker_id: Mapped[str] = mapped_column(String(120))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(20))  # illness | childcare | holiday | other
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    declared_by: Mapped[str] = mapped_column(String(120))
+    declared_at: Mapped[datetime] = mapped_column(DateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: Last declared, cut or cancelled: what tells the status snapshot of the web server to re-read.
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_leaves_worker", "program_id", "worker_id", "starts_on"),)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from procert.errors import ConflictError, ProcertError
-from procert.evaluation import evaluate, explain_rows
+from procert.evaluation import evaluate, explain_rows, leave_periods
 from procert.facts import FactStore
 from procert.metrics import Period
 from procert.programs import Program
@@ -23,6 +23,7 @@ from procert.settings import Settings
 
 from .audit import audit, utcnow
 from .decision import Decision, Lock, Previous, decide, failing_criteria, forecast_failures, level_flags
+from .leave import away_by_worker, on_leave
 from .models import AuditEntry, Override, Run, RunResult, Transition
 from .outbox import OutboxItem, StatusKind, StatusMail, enqueue
 from .status import active_overrides, current_run, latest_run
@@ -132,11 +133,14 @@ def record_run(
         session, store=store, program=program, as_of=as_of, force=force, max_worker_drop=max_worker_drop
     )
 
-    step(f"evaluating {program.label} as of {as_of}")
-    evaluation = evaluate(store, program, as_of)
     next_date = program.cadence.next_after(as_of)
+    # Leave declared up to the forecast's date: what lengthens this run's windows and the forecast's.
+    away = away_by_worker(session, program_id=program.id, through=next_date)
+    step(f"evaluating {program.label} as of {as_of}")
+    evaluation = evaluate(store, program, as_of, away=away)
     step(f"forecasting {next_date}")
-    forecast = evaluate(store, program, next_date, observed_until=as_of, table="procert_forecast")
+    forecast = evaluate(store, program, next_date, observed_until=as_of, table="procert_forecast", away=away)
+    lengthened = leave_periods(program, evaluation.period, away)
     rows = evaluation.rows()
     forecast_rows = {r["worker_id"]: r for r in forecast.rows()}
 
@@ -180,6 +184,8 @@ def record_run(
         worker_id = row["worker_id"]
         seen.add(worker_id)
         evaluated, kept, near = level_flags(program, row)
+        spans = away.get(worker_id, ())
+        away_today = on_leave(spans, as_of) and row["status"] in program.eligible_statuses
         decision = decide(
             as_of=as_of,
             previous=previous_state.get(worker_id),
@@ -189,6 +195,7 @@ def record_run(
             near=near,
             grace_cycles=grace_cycles,
             lock=lock_of(program, locks.get(worker_id)),
+            on_leave=away_today,
         )
         predicted = forecast_rows.get(worker_id)
         at_risk = forecast_failures(program, predicted, decision.level) if decision.certified else []
@@ -212,6 +219,7 @@ def record_run(
                     "at_risk": at_risk,
                     "values": _criteria_values(program, predicted) if predicted else None,
                 },
+                "leave": _leave_record(spans, as_of, away_today, lengthened.get(worker_id) is not None),
             }
         )
         if decision.kind is not None:
@@ -315,6 +323,18 @@ def record_run(
     return RunOutcome("recorded", message, run.id, tally, queued)
 
 
+def _leave_record(spans: tuple[tuple[date, date], ...], as_of: date, away_today: bool, lengthened: bool) -> Any:
+    """What a run result says of the worker's leave: whether the run's date was a leave day, whether leave
+    lengthened the windows, and the spans begun by then (None: no leave counted in this run)."""
+    if not (away_today or lengthened):
+        return None
+    return {
+        "on_leave": away_today,
+        "lengthened": lengthened,
+        "spans": [[first.isoformat(), last.isoformat()] for first, last in spans if first <= as_of],
+    }
+
+
 def _previous_state(session: Session, *, program: Program, before: date) -> dict[str, Previous]:
     """Each worker certified (or in grace) by the latest current run before ``before``, with their level."""
     previous = latest_run(session, program_id=program.id, before=before)
@@ -377,7 +397,8 @@ def _queue_notifications(
             )
     period = Period(run.as_of, program.timezone)
     langs = {w: facts.locale for w, facts in contacts.items()}
-    explanations = explain_rows(store, program, period, [c.row for c in wanted if c.row is not None], langs)
+    away = away_by_worker(session, program_id=program.id, through=run.as_of)
+    explanations = explain_rows(store, program, period, [c.row for c in wanted if c.row is not None], langs, away)
     now = utcnow()
     base = options.public_url.rstrip("/")
 

@@ -14,13 +14,13 @@ from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from procert.settings import Settings
 
 from .db import session_scope
-from .models import ApiKey, Override, Run, RunResult, Transition
+from .models import ApiKey, Leave, Override, Run, RunResult, Transition
 
 
 def current_run(session: Session, *, program_id: str, as_of: date) -> Run | None:
@@ -285,10 +285,14 @@ class StatusReader:
             keys = session.execute(select(ApiKey.key_digest, ApiKey.id, ApiKey.name).where(ApiKey.revoked_at.is_(None)))
             self._run, self._overrides = run, overrides
             self._key_digests = {digest: (key_id, name) for digest, key_id, name in keys}
+            leaves = session.execute(
+                select(func.count(Leave.id), func.max(Leave.updated_at)).where(Leave.program_id == self.program_id)
+            ).one()
             self.version = (
                 run.id if run else None,
                 tuple(sorted((o.id, o.worker_id) for o in overrides.values())),
                 today,
+                tuple(leaves),
             )
             self._checked = now
             self._loaded = True
@@ -332,6 +336,8 @@ class RunEntry:
     level: str | None
     passed: dict[str, Any]
     values: dict[str, Any]
+    #: The declared leave the run took into account (see RunResult.leave), None when none.
+    leave: dict[str, Any] | None = None
 
 
 def worker_runs(session: Session, *, program_id: str, worker_id: str) -> list[RunEntry]:
@@ -345,6 +351,7 @@ def worker_runs(session: Session, *, program_id: str, worker_id: str) -> list[Ru
             RunResult.level,
             RunResult.passed,
             RunResult.values,
+            RunResult.leave,
         )
         .join(RunResult, RunResult.run_id == Run.id)
         .where(Run.program_id == program_id, Run.superseded_by.is_(None), RunResult.worker_id == worker_id)

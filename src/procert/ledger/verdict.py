@@ -12,12 +12,15 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from procert.evaluation import WorkerNotFound, evaluate_worker, threshold_text
+from procert.evaluation import WorkerNotFound, evaluate_worker, threshold_text, worker_period
 from procert.facts import FactStore
 from procert.i18n import format_value, t
+from procert.metrics import Away, Period, merge_away
 from procert.programs import Program
 
 from .decision import failing_criteria, forecast_failures
+from .leave import list_leaves, on_leave
+from .models import Leave
 from .status import WorkerStatus, worker_history, worker_status
 
 HeadlineKind = Literal[
@@ -26,16 +29,20 @@ HeadlineKind = Literal[
     "pro_on_track",
     "pro_window_risk",
     "pro_at_risk",
+    "pro_on_leave",
     "will_be_certified",
     "meets_today_not_next",
     "to_go",
 ]
 
 
-def headline_kind(*, official: bool, live: bool, forecast: bool, lock: bool | None) -> HeadlineKind:
+def headline_kind(
+    *, official: bool, live: bool, forecast: bool, lock: bool | None, leave: bool = False
+) -> HeadlineKind:
     """The one rule. ``official``: certified by the latest run (overrides on top); ``live``: today's facts meet
     the criteria; ``forecast``: the next scheduled date would certify (a pro: keep every criterion of the level
-    held) if nothing new happened; ``lock``: an override in force (True in, False out)."""
+    held) if nothing new happened; ``lock``: an override in force (True in, False out); ``leave``: the next
+    scheduled date is a day of the worker's declared leave (a pro cannot lose the status then)."""
     if lock is True:
         return "locked_in"
     if lock is False:
@@ -43,6 +50,8 @@ def headline_kind(*, official: bool, live: bool, forecast: bool, lock: bool | No
     if official:
         if forecast:
             return "pro_on_track"
+        if leave:
+            return "pro_on_leave"
         return "pro_window_risk" if live else "pro_at_risk"
     if forecast:
         return "will_be_certified"
@@ -83,6 +92,20 @@ class WorkerView:
     #: Evaluation rows behind the live and forecast clocks (for explanations).
     live_row: dict[str, Any]
     forecast_row: dict[str, Any]
+    #: The worker's declared leave (not cancelled), earliest first, and whether it lengthens today's windows.
+    leaves: list[Leave] = field(default_factory=list)
+    lengthened: bool = False
+
+    @property
+    def away(self) -> tuple[Away, ...]:
+        return merge_away((leave.starts_on, leave.ends_on) for leave in self.leaves)
+
+    def current_leave(self) -> Leave | None:
+        """The leave today falls in, else the next one to come."""
+        for leave in self.leaves:
+            if leave.ends_on >= self.today:
+                return leave
+        return None
 
     def labels(self, ids: list[str], lang: str) -> str:
         names = {c.id: c.label.get(lang) for c in self.program.criteria} | {"status": t("col_status", lang)}
@@ -107,6 +130,10 @@ class WorkerView:
                 self._because(c, self.loss.values.get(c), lang) for c in self.loss.failed
             )
             text = t("verdict_lost", lang, date=self.loss.as_of.isoformat(), because=because) + " " + text
+        leave = self.current_leave()
+        if leave is not None:
+            key = "verdict_leave_now" if leave.starts_on <= self.today else "verdict_leave_ahead"
+            text = t(key, lang, first=leave.starts_on.isoformat(), last=leave.ends_on.isoformat()) + " " + text
         return text
 
     def _because(self, criterion_id: str, value: Any, lang: str) -> str:
@@ -138,11 +165,13 @@ def worker_view(
 ) -> WorkerView:
     """The three clocks and the headline for ``worker_id`` on ``today``. Raises :class:`WorkerNotFound` for a
     worker not in the facts (everywhere: API, pages, CLI). ``status`` may be passed when already read."""
-    live_row = evaluate_worker(store, program, today, worker_id)
+    leaves = list_leaves(session, program_id=program.id, worker_id=worker_id)
+    away = merge_away((leave.starts_on, leave.ends_on) for leave in leaves)
+    live_row = evaluate_worker(store, program, today, worker_id, away=away)
     if live_row is None:
         raise WorkerNotFound(f"no worker {worker_id!r} in the facts")
     next_date = program.cadence.next_after(today)
-    forecast_row = evaluate_worker(store, program, next_date, worker_id, observed_until=today)
+    forecast_row = evaluate_worker(store, program, next_date, worker_id, observed_until=today, away=away)
     assert forecast_row is not None  # the same worker, the same facts
     if status is None:
         status = worker_status(session, program_id=program.id, worker_id=worker_id, on=today)
@@ -160,7 +189,11 @@ def worker_view(
             _level(program, forecast_row),
         )
     lock = status.override.certified if status.override is not None else None
-    kind = headline_kind(official=status.certified, live=live.passed, forecast=forecast.passed, lock=lock)
+    # The run's rule (record_run): an eligible pro whose next date is a leave day keeps what they hold.
+    protected = on_leave(away, next_date) and forecast_row["status"] in program.eligible_statuses
+    kind = headline_kind(
+        official=status.certified, live=live.passed, forecast=forecast.passed, lock=lock, leave=protected
+    )
     return WorkerView(
         worker_id=worker_id,
         program=program,
@@ -174,6 +207,8 @@ def worker_view(
         kind=kind,
         live_row=live_row,
         forecast_row=forecast_row,
+        leaves=leaves,
+        lengthened=bool(worker_period(program, Period(today, program.timezone), away).away),
     )
 
 

@@ -199,7 +199,7 @@ class EarningsBestRank(Metric[EarningsBestRankParams]):
     Params = EarningsBestRankParams
 
     def month_range(self, params: EarningsBestRankParams, period: Period) -> tuple[int, int]:
-        return period.month - params.months, period.last_observed_month
+        return period.start_month(params.months), period.last_observed_month
 
     def sql(self, params: EarningsBestRankParams, period: Period, rows: RowSource = all_rows) -> str:
         first, last = self.month_range(params, period)
@@ -397,8 +397,10 @@ def _paid_within(months: int | None, period: Period) -> str:
 def _whole_months(period: Period) -> bool:
     """Whether the window's edges are local month starts (D on the 1st, and a cut-off, if any, on a 1st): its
     payments are then exactly those of whole calendar months, which the monthly totals derived at import hold."""
-    return period.as_of.day == 1 and (
-        period.observed_until is None or period.observed_until >= period.as_of or period.observed_until.day == 1
+    return (
+        not period.away
+        and period.as_of.day == 1
+        and (period.observed_until is None or period.observed_until >= period.as_of or period.observed_until.day == 1)
     )
 
 
@@ -477,8 +479,26 @@ class EarningsShareRank(Metric[EarningsShareRankParams]):
     def worker_sql(
         self, params: EarningsShareRankParams, period: Period, worker: str, *, index_fence: bool = False
     ) -> str:
-        ranked = self.totals_sql(params, period, f"(SELECT division FROM workers WHERE worker_id = {worker})")
+        division = f"(SELECT division FROM workers WHERE worker_id = {worker})"
+        if period.away:
+            return self._lengthened_sql(params, period, worker, division, index_fence=index_fence)
+        ranked = self.totals_sql(params, period, division)
         return f"SELECT worker_id, ranked_at AS num, ranked AS den FROM ({ranked}) r WHERE worker_id = {worker}"
+
+    def _lengthened_sql(
+        self, params: EarningsShareRankParams, period: Period, worker: str, division: str, *, index_fence: bool
+    ) -> str:
+        """A worker on leave: their total over their lengthened window, ranked among the others' totals over the
+        program's window (the others were not away; their windows do not move)."""
+        own = window_totals_sql(params.window_months, period, worker_rows(worker, index_fence=index_fence))
+        others = window_totals_sql(params.window_months, period.without_away, division_is=division)
+        return f"""
+            SELECT o.worker_id,
+                   1 + COUNT(CASE WHEN p.total > o.total THEN 1 END) AS num,
+                   1 + COUNT(CASE WHEN p.total > 0 THEN 1 END) AS den
+            FROM ({own}) o LEFT JOIN ({others}) p ON p.worker_id <> o.worker_id
+            WHERE o.total > 0
+            GROUP BY o.worker_id"""
 
     def window(self, params: EarningsShareRankParams, period: Period) -> Window:
         return _range_window(period, params.window_months)
@@ -576,12 +596,12 @@ class RecentLogin(Metric[RecentLoginParams]):
     Params = RecentLoginParams
 
     def sql(self, params: RecentLoginParams, period: Period, rows: RowSource = all_rows) -> str:
-        since = sql_timestamp(period.utc(period.as_of - timedelta(days=params.days)))
+        since = sql_timestamp(period.utc(period.days_back(params.days)))
         return f"""SELECT worker_id, (last_login_at IS NOT NULL AND last_login_at >= {since}) AS value
                    FROM {rows("workers")}"""
 
     def window(self, params: RecentLoginParams, period: Period) -> Window:
-        return Window("range", start=period.as_of - timedelta(days=params.days), end=period.as_of)
+        return Window("range", start=period.days_back(params.days), end=period.as_of)
 
 
 class IdentityVerifiedParams(_Params):

@@ -387,7 +387,7 @@ def _snapshot(column: str, metric: str) -> Callable[[FactStore, BaseModel, Perio
         value = found[0][column] if found else None
         if metric == "recent_login":
             assert isinstance(params, RecentLoginParams)
-            since = period.utc(period.as_of - timedelta(days=params.days))
+            since = period.utc(period.days_back(params.days))
             ok = value is not None and value >= since
             why = "signed_in_in_time" if ok else ("never_signed_in" if value is None else "signed_in_too_long_ago")
         else:

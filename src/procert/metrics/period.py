@@ -7,8 +7,9 @@ instants and integer month keys that the portable metric SQL compares against st
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -30,6 +31,41 @@ def month_label(index: int) -> str:
     return f"{year:04d}-{month + 1:02d}"
 
 
+#: Days away on declared leave: (first day, last day), both included, local dates of the program's time zone.
+Away = tuple[date, date]
+
+
+def merge_away(spans: Iterable[Away]) -> tuple[Away, ...]:
+    """Leave spans sorted, with overlapping or adjacent spans joined into one."""
+    merged: list[Away] = []
+    for first, last in sorted(spans):
+        if last < first:
+            raise ValueError(f"a leave cannot end ({last}) before it starts ({first})")
+        if merged and first <= merged[-1][1] + timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return tuple(merged)
+
+
+def lengthened_start(base: date, as_of: date, away: tuple[Away, ...]) -> date:
+    """The start of a window ending at ``as_of`` (exclusive) that holds as many days *not* on leave as
+    [``base``, ``as_of``) holds days: a window is lengthened by the leave days it overlaps, and again by those the
+    lengthening reaches, so time away never counts and old facts do not age out during it. ``away`` merged."""
+    wanted = (as_of - base).days
+    start = as_of
+    for first, last in reversed(away):
+        if first >= start:
+            continue
+        last = min(last, start - timedelta(days=1))
+        active = (start - (last + timedelta(days=1))).days  # days between this leave and what is counted so far
+        if active >= wanted:
+            return start - timedelta(days=wanted)
+        wanted -= active
+        start = first
+    return start - timedelta(days=wanted)
+
+
 @dataclass(frozen=True)
 class Period:
     """An evaluation "as of" date D in a time zone: the instant 00:00 of D there."""
@@ -39,6 +75,21 @@ class Period:
     #: For forecasts: only facts before 00:00 of this date count ("if nothing new happened after it"), while
     #: the windows are those of ``as_of``. None: every fact before D counts.
     observed_until: date | None = None
+    #: One worker's declared leave (merged spans): every window of a metric is lengthened by the leave days it
+    #: overlaps (:func:`lengthened_start`). Empty for the evaluation of everyone.
+    away: tuple[Away, ...] = ()
+
+    def with_away(self, spans: Iterable[Away]) -> Period:
+        return replace(self, away=merge_away(spans))
+
+    @property
+    def without_away(self) -> Period:
+        """The same moment for everyone else: the windows as the program states them."""
+        return replace(self, away=())
+
+    def days_back(self, days: int) -> date:
+        """The first day of a window of ``days`` days ending at D (lengthened by leave)."""
+        return lengthened_start(self.as_of - timedelta(days=days), self.as_of, self.away)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -73,7 +124,14 @@ class Period:
         return last
 
     def start_day(self, months_back: int) -> date:
-        return shift_months(self.as_of, -months_back)
+        """The first day of a window of ``months_back`` calendar months ending at D (lengthened by leave)."""
+        return lengthened_start(shift_months(self.as_of, -months_back), self.as_of, self.away)
+
+    def start_month(self, months_back: int) -> int:
+        """The month key of the first month of a window of months ending before D's month: the month holding
+        the window's first day (with leave, the month the lengthened window reaches into)."""
+        first = self.start_day(months_back)
+        return month_index(first.year, first.month)
 
     def start(self, months_back: int) -> datetime:
         """The inclusive start of a window of ``months_back`` calendar months ending at D, naive UTC."""

@@ -75,6 +75,8 @@ def render(stored: dict[str, Any], lang: str) -> RenderedMail:
         lead_key = "mail_lead_grace"
     if kind == "lost" and payload.get("reason") == "override":
         lead_key = "mail_lead_lost_override"
+    if kind == "kept" and payload.get("reason") == "leave":
+        lead_key = "mail_lead_kept_leave"
     m = {
         "greeting": t("mail_greeting", lang, **values),
         "lead": t(lead_key, lang, **values),

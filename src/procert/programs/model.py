@@ -203,6 +203,30 @@ class Grace(BaseModel):
         return margins
 
 
+#: Why a worker is away, as a declaration names it (labels in the catalogues: leave_category_<id>).
+LEAVE_CATEGORIES = ("illness", "childcare", "holiday", "other")
+
+
+class LeavePolicy(BaseModel):
+    """Declared leave (``[leave]``): while away a worker cannot lose the status, and every window is lengthened by
+    the leave days it overlaps. How much leave a year and how much notice a worker must give (an admin may
+    declare leave at any time, e.g. after an illness)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = True
+    max_days_per_year: int = Field(90, ge=1, le=366, description="Leave days per calendar year, all leaves counted.")
+    notice_days: int = Field(7, ge=0, le=365, description="A worker declares leave at least this many days ahead.")
+    categories: list[str] = Field(default_factory=lambda: list(LEAVE_CATEGORIES), min_length=1)
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, categories: list[str]) -> list[str]:
+        unknown = sorted(set(categories) - set(LEAVE_CATEGORIES))
+        if unknown:
+            raise ValueError(f"unknown leave categories {unknown}; known: {list(LEAVE_CATEGORIES)}")
+        return categories
+
+
 class PremiumScore(BaseModel):
     """How a job's premium score (0–100) is made, part by part, and the score that makes it premium.
 
@@ -272,6 +296,12 @@ class Program(BaseModel):
     #: Ordered tiers, lowest first. None declared: one implicit level holding every criterion (a plain status).
     levels: list[Level] = Field(default_factory=list)
     benefits: Benefits = Field(default_factory=Benefits)
+    #: Declared leave; None (no ``[leave]`` table): the program takes no leave.
+    leave: LeavePolicy | None = None
+
+    @property
+    def takes_leave(self) -> bool:
+        return self.leave is not None and self.leave.enabled
 
     @field_validator("timezone")
     @classmethod

@@ -10,17 +10,18 @@ from typing import Any
 from procert.errors import NotFoundError
 from procert.evaluation import (
     CriterionExplanation,
-    evaluate_worker,
     explain_rows,
     facts_behind,
     progress,
     threshold_text,
+    worker_period,
 )
 from procert.i18n import format_value
 from procert.ledger import Clock, RunEntry, WorkerView, session_scope, worker_runs, worker_view
 from procert.metrics import Period
 from procert.programs import Program
 from procert.web.context import WebContext
+from procert.web.rows import leave_out
 from procert.web.schemas import (
     ClockOut,
     EvaluatedRun,
@@ -157,9 +158,12 @@ def official_status(context: WebContext, worker_id: str, lang: str, view: Worker
                 level=r.level,
                 passed={k: bool(v) for k, v in r.passed.items()},
                 values=r.values,
+                on_leave=bool(r.leave and r.leave.get("on_leave")),
+                leave_lengthened=bool(r.leave and r.leave.get("lengthened")),
             )
             for r in runs
         ],
+        leaves=[leave_out(leave, view.today, lang) for leave in view.leaves],
         history=[
             HistoryEntry(
                 as_of=h.as_of.isoformat(),
@@ -179,12 +183,13 @@ def live_preview(context: WebContext, worker_id: str, lang: str, view: WorkerVie
     """The worker evaluated alone as of today: each criterion's value, progress and what it would take (the
     live clock of ``view`` when given, so a page evaluates once)."""
     program = context.program
+    if view is None:
+        view, _history = verdict_of(context, worker_id)
     store = context.store.thread_cursor()  # keeps the evaluation's prepared statement between requests
-    today = context.today()
-    row = view.live_row if view is not None else evaluate_worker(store, program, today, worker_id)
-    if row is None:
-        raise NotFoundError(f"no worker {worker_id!r}")
-    live = explain_rows(store, program, Period(today, program.timezone), [row], {worker_id: lang})[worker_id]
+    today = view.today
+    row = view.live_row
+    period = Period(today, program.timezone)
+    live = explain_rows(store, program, period, [row], {worker_id: lang}, {worker_id: view.away})[worker_id]
     return PreviewOut(
         worker_id=worker_id,
         as_of=today.isoformat(),
@@ -200,8 +205,11 @@ def facts_of_today(context: WebContext, worker_id: str, lang: str) -> FactsOut:
     store = context.store.thread_cursor()
     if not store.has_worker(worker_id):
         raise NotFoundError(f"no worker {worker_id!r}")
-    today = context.today()
-    found = facts_behind(store, context.program, Period(today, context.program.timezone), worker_id, lang)
+    view, _history = verdict_of(context, worker_id)
+    today = view.today
+    # The windows the live evaluation used: lengthened by the worker's leave, when it overlaps them.
+    period = worker_period(context.program, Period(today, context.program.timezone), view.away)
+    found = facts_behind(store, context.program, period, worker_id, lang)
     return FactsOut(worker_id=worker_id, as_of=today.isoformat(), criteria=found)
 
 

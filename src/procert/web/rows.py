@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from procert.ledger import AuditEntry, Notification, Override, Run, Transition
-from procert.web.schemas import AuditOut, NotificationOut, OverrideOut, RunOut, TransitionOut
+from procert.i18n import t
+from procert.ledger import AuditEntry, Leave, Notification, Override, Run, Transition
+from procert.web.schemas import AuditOut, LeaveOut, NotificationOut, OverrideOut, RunOut, TransitionOut
 
 
 def instant(value: datetime) -> str:
@@ -100,4 +101,28 @@ def audit_out(entry: AuditEntry) -> AuditOut:
         program_id=entry.program_id,
         subject=entry.subject,
         details=entry.details,
+    )
+
+
+def leave_out(leave: Leave, today: date, lang: str) -> LeaveOut:
+    """A declared leave as the dashboard, the console and the API show it."""
+    if leave.cancelled_at is not None:
+        state = "cancelled"
+    elif leave.starts_on > today:
+        state = "ahead"
+    elif leave.ends_on >= today:
+        state = "now"
+    else:
+        state = "past"
+    return LeaveOut(
+        id=leave.id,
+        starts_on=leave.starts_on.isoformat(),
+        ends_on=leave.ends_on.isoformat(),
+        days=(leave.ends_on - leave.starts_on).days + 1,
+        category=leave.category,
+        category_label=t("leave_category_" + leave.category, lang),
+        state=state,
+        state_label=t("leave_state_" + state, lang),
+        declared_by=leave.declared_by,
+        can_cancel=state == "ahead",
     )

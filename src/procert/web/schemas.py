@@ -123,6 +123,23 @@ class EvaluatedRun(BaseModel):
     level: str | None = None
     passed: dict[str, bool]
     values: dict[str, Any]
+    on_leave: bool = Field(False, description="The run's date was a day of the worker's declared leave.")
+    leave_lengthened: bool = Field(False, description="Declared leave lengthened the run's windows for the worker.")
+
+
+class LeaveOut(BaseModel):
+    """A declared leave: days away, both ends included, in the program's time zone."""
+
+    id: int
+    starts_on: str
+    ends_on: str
+    days: int
+    category: str
+    category_label: str
+    state: str = Field(description="ahead, now, past or cancelled.")
+    state_label: str
+    declared_by: str
+    can_cancel: bool = Field(description="Whether the worker may still cancel it (it has not begun).")
 
 
 class TrendPoint(BaseModel):
@@ -159,6 +176,7 @@ class StatusOut(BaseModel):
     history: list[HistoryEntry]
     runs: list[EvaluatedRun] = Field(description="Every recorded run that evaluated the worker, oldest first.")
     trends: list[TrendOut] = Field(description="Each criterion's value at every run and today.")
+    leaves: list[LeaveOut] = Field(default_factory=list, description="Declared leave, earliest first.")
 
 
 class PreviewOut(BaseModel):

@@ -18,9 +18,12 @@ from procert.ledger import (
     answer_appeal,
     audit_entries,
     authenticate_admin,
+    cancel_leave,
     clear_override,
+    declare_leave,
     get_run,
     list_appeals,
+    list_leaves,
     list_notifications,
     list_overrides,
     list_runs,
@@ -35,10 +38,10 @@ from procert.web.context import WebContext
 from procert.web.dashboard import official_status
 from procert.web.deps import Context, Lang, PageAdmin, page_admin, sign_out
 from procert.web.pages import message_page, pick_lang, render
-from procert.web.params import PageQuery
+from procert.web.params import PageQuery, leave_form
 from procert.web.profile import public_profile
 from procert.web.routes.admin_api import OutboxStatus, OverrideRequest
-from procert.web.rows import local_time, notification_out, override_out, run_out, transition_out
+from procert.web.rows import leave_out, local_time, notification_out, override_out, run_out, transition_out
 
 router = APIRouter(include_in_schema=False)
 #: Failed sign-ins per client address, in this process (accounts are locked in the ledger, for every process).
@@ -351,3 +354,55 @@ def _answer_from_form(request: Request, context: WebContext, appeal_id: int, for
             public_url=context.core.settings.public_url,
         )
     return RedirectResponse("/admin/appeals", status_code=303)
+
+
+@router.get("/admin/leave", response_class=HTMLResponse)
+def admin_leave(request: Request, _admin: PageAdmin, context: Context, all: bool = False) -> HTMLResponse:
+    """Declared leave, earliest first, with a form to declare one for a worker (no notice needed)."""
+    lang = pick_lang(request)
+    today = context.today()
+    with session_scope(context.engine) as session:
+        rows = list_leaves(session, program_id=context.program.id, include_cancelled=all)
+    items = [{**leave_out(leave, today, lang).model_dump(), "worker_id": leave.worker_id} for leave in rows]
+    return render(request, "admin_leave.html", leaves=items)
+
+
+@router.post("/admin/leave")
+async def admin_declare_leave(request: Request, context: Context) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_declare_from_form, request, context, dict(form))
+
+
+def _declare_from_form(request: Request, context: WebContext, form: dict[str, Any]) -> Response:
+    actor = page_admin(request)
+    check_csrf(request, str(form.get("csrf", "")))
+    worker_id = str(form.get("worker_id", "")).strip()
+    if not context.store.thread_cursor().has_worker(worker_id):
+        raise NotFoundError(f"no worker {worker_id!r} in the facts")
+    with session_scope(context.engine, write=True) as session:
+        declare_leave(
+            session,
+            program=context.program,
+            worker_id=worker_id,
+            actor=actor,
+            by_worker=False,
+            today=context.today(),
+            **leave_form(form),
+        )
+    context.statuses.invalidate()
+    return RedirectResponse("/admin/leave", status_code=303)
+
+
+@router.post("/admin/leave/{leave_id}/cancel")
+async def admin_cancel_leave(leave_id: int, request: Request, context: Context) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_admin_cancel_from_form, request, context, leave_id, dict(form))
+
+
+def _admin_cancel_from_form(request: Request, context: WebContext, leave_id: int, form: dict[str, Any]) -> Response:
+    actor = page_admin(request)
+    check_csrf(request, str(form.get("csrf", "")))
+    with session_scope(context.engine, write=True) as session:
+        cancel_leave(session, program=context.program, leave_id=leave_id, actor=actor, today=context.today())
+    context.statuses.invalidate()
+    return RedirectResponse("/admin/leave", status_code=303)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -11,12 +12,22 @@ from starlette.concurrency import run_in_threadpool
 from procert.benefits import pro_feed
 from procert.evaluation import threshold_text
 from procert.i18n import t
-from procert.ledger import AppealRefused, file_appeal, list_appeals, session_scope, utcnow, worker_runs
+from procert.ledger import (
+    AppealRefused,
+    cancel_leave,
+    declare_leave,
+    file_appeal,
+    list_appeals,
+    session_scope,
+    utcnow,
+    worker_runs,
+)
 from procert.web.auth import check_csrf
 from procert.web.context import WebContext
 from procert.web.dashboard import facts_csv, facts_of_today, live_preview, official_status, trends_of, verdict_of
 from procert.web.deps import Context, Lang, WorkerAccess, signed_in_as, worker_access
 from procert.web.pages import render
+from procert.web.params import leave_form
 from procert.web.profile import public_profile
 from procert.web.rows import local_time
 from procert.web.schemas import FactsOut, PreviewOut, StatusOut
@@ -123,6 +134,9 @@ def dashboard(request: Request, context: Context, lang: Lang, worker_id: str | N
             }
             for a in appeals
         ],
+        leave_earliest=(view.today + timedelta(days=context.program.leave.notice_days)).isoformat()
+        if context.program.leave
+        else None,
         benefits=[
             t(key, lang, **values)
             for key, values in context.program.benefits_for(
@@ -157,3 +171,50 @@ def _appeal_from_form(request: Request, context: WebContext, form: dict[str, Any
             target_hours=context.core.settings.appeal_target_hours,
         )
     return RedirectResponse("/dashboard#appeals", status_code=303)
+
+
+@router.post("/dashboard/leave", include_in_schema=False)
+async def dashboard_declare_leave(request: Request, context: Context) -> Response:
+    """The signed-in worker declares leave (a form on the dashboard), within the program's [leave] rules."""
+    form = await request.form()
+    return await run_in_threadpool(_leave_from_form, request, context, dict(form))
+
+
+def _leave_from_form(request: Request, context: WebContext, form: dict[str, Any]) -> Response:
+    current = signed_in_as(request, None)
+    check_csrf(request, str(form.get("csrf", "")))
+    with session_scope(context.engine, write=True) as session:
+        declare_leave(
+            session,
+            program=context.program,
+            worker_id=current,
+            actor=f"worker:{current}",
+            by_worker=True,
+            today=context.today(),
+            **leave_form(form),
+        )
+    context.statuses.invalidate()
+    return RedirectResponse("/dashboard#leave", status_code=303)
+
+
+@router.post("/dashboard/leave/{leave_id}/cancel", include_in_schema=False)
+async def dashboard_cancel_leave(leave_id: int, request: Request, context: Context) -> Response:
+    """The signed-in worker withdraws a leave that has not begun."""
+    form = await request.form()
+    return await run_in_threadpool(_cancel_from_form, request, context, leave_id, dict(form))
+
+
+def _cancel_from_form(request: Request, context: WebContext, leave_id: int, form: dict[str, Any]) -> Response:
+    current = signed_in_as(request, None)
+    check_csrf(request, str(form.get("csrf", "")))
+    with session_scope(context.engine, write=True) as session:
+        cancel_leave(
+            session,
+            program=context.program,
+            leave_id=leave_id,
+            actor=f"worker:{current}",
+            today=context.today(),
+            worker_id=current,
+        )
+    context.statuses.invalidate()
+    return RedirectResponse("/dashboard#leave", status_code=303)
