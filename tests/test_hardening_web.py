@@ -460,7 +460,9 @@ def test_every_route_refuses_anonymous_visitors_and_other_workers(admin_site):
     for method, template in routes:
         if template in PUBLIC:
             continue
-        path = template.format(worker_id="B", run_id=1, job_id="X", issue_id=1, appeal_id=1, leave_id=1)
+        path = template.format(
+            worker_id="B", run_id=1, job_id="X", issue_id=1, appeal_id=1, leave_id=1, correction_id=1
+        )
         for who, visitor in (("anonymous", anonymous), ("worker A", worker)):
             response = visitor.request(method, path, follow_redirects=False, json={} if method != "GET" else None)
             if template in SIGNED_IN_OWN and who == "worker A":

@@ -20,7 +20,11 @@ PREFIX = re.compile(r"""\bt\(\s*["']([a-z0-9_]+_)["']\s*[+~]""")
 #: Messages looked up by prefix + value: every value the code can produce must have a message.
 DYNAMIC = {
     "web_kind_": ("granted", "promoted", "kept", "demoted", "lost"),
-    "web_reason_": ("criteria", "grace", "override", "leave", "missing"),
+    "web_reason_": ("criteria", "grace", "override", "leave", "held", "missing"),
+    "correction_subject_": ("recomputed", "accepted", "dismissed"),
+    "correction_lead_": ("recomputed", "accepted", "dismissed"),
+    "correction_item_": tuple(k + held for k in ("granted", "raised", "removed", "lowered") for held in ("", "_held")),
+    "correction_status_": ("applied", "pending", "accepted", "dismissed"),
     "leave_category_": ("illness", "childcare", "holiday", "other"),
     "leave_state_": ("ahead", "now", "past", "cancelled"),
     "web_outbox_": ("pending", "sent", "failed", "skipped"),

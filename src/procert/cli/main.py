@@ -13,6 +13,7 @@ from procert import __version__
 from procert.cli import (
     admin_commands,
     benefits_commands,
+    correction_commands,
     demo_command,
     evaluation_commands,
     facts_commands,
@@ -52,6 +53,7 @@ for commands in (
     run_commands.commands,
     status_commands.commands,
     override_commands.commands,
+    correction_commands.commands,
     web_commands.commands,
     demo_command.commands,
 ):
@@ -62,6 +64,7 @@ app.add_typer(run_commands.db_app, name="db")
 app.add_typer(override_commands.override_app, name="override")
 app.add_typer(override_commands.appeals_app, name="appeals")
 app.add_typer(leave_commands.leave_app, name="leave")
+app.add_typer(correction_commands.corrections_app, name="corrections")
 app.add_typer(notify_commands.notify_app, name="notify")
 app.add_typer(benefits_commands.jobs_app, name="jobs")
 app.add_typer(benefits_commands.newsletter_app, name="newsletter")

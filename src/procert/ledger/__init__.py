@@ -22,6 +22,15 @@ from .access import (
 )
 from .appeals import AppealRefused, answer_appeal, file_appeal, list_appeals
 from .audit import audit, audit_entries, utcnow
+from .corrections import (
+    CorrectionRefused,
+    RecomputeOutcome,
+    correction_item,
+    list_corrections,
+    recompute,
+    review_correction,
+    status_words,
+)
 from .db import LedgerNotReady, make_engine, require_current, session_scope, upgrade
 from .decision import Decision, Lock, Previous, decide, forecast_failures, level_flags
 from .forecast import Forecast, forecast_at_risk
@@ -32,6 +41,7 @@ from .models import (
     ApiKey,
     Appeal,
     AuditEntry,
+    Correction,
     Leave,
     Notification,
     Override,
@@ -43,6 +53,8 @@ from .models import (
 )
 from .outbox import (
     AppealMail,
+    CorrectionItem,
+    CorrectionMail,
     DigestJob,
     JobDigest,
     NewsletterMail,
@@ -81,6 +93,10 @@ __all__ = [
     "AppealRefused",
     "AuditEntry",
     "Clock",
+    "Correction",
+    "CorrectionItem",
+    "CorrectionMail",
+    "CorrectionRefused",
     "Decision",
     "DigestJob",
     "Forecast",
@@ -98,6 +114,7 @@ __all__ = [
     "Override",
     "Previous",
     "Pro",
+    "RecomputeOutcome",
     "Run",
     "RunEntry",
     "RunOutcome",
@@ -124,6 +141,7 @@ __all__ = [
     "certified_ids",
     "check_api_key",
     "clear_override",
+    "correction_item",
     "create_admin",
     "create_api_key",
     "current_pros",
@@ -146,6 +164,7 @@ __all__ = [
     "list_admins",
     "list_api_keys",
     "list_appeals",
+    "list_corrections",
     "list_leaves",
     "list_notifications",
     "list_overrides",
@@ -154,8 +173,10 @@ __all__ = [
     "make_engine",
     "on_leave",
     "parse_payload",
+    "recompute",
     "record_run",
     "require_current",
+    "review_correction",
     "revoke_api_key",
     "run_due",
     "session_scope",
@@ -163,6 +184,7 @@ __all__ = [
     "set_admin_password",
     "set_override",
     "start_session",
+    "status_words",
     "unlock_admin",
     "upcoming",
     "upgrade",

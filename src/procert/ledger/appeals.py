@@ -1,7 +1,8 @@
 """Appeals: a worker contests a recorded decision (a run, optionally one criterion) in their own words; an admin
 answers with a reason; the worker is told by mail (the outbox) and on the dashboard. Every step is audited.
 
-(Re-evaluating past runs on corrected facts is a later step: an answer explains, it does not change a status.)
+An answer explains; it does not change a status. When the facts were wrong, they are corrected and the runs
+recomputed (:mod:`.corrections`).
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ from procert.evaluation import keeps, near_miss
 from procert.programs import Program
 
 Kind = Literal["granted", "promoted", "kept", "demoted", "lost"]
-Reason = Literal["override", "criteria", "grace", "leave", "missing"]
+Reason = Literal["override", "criteria", "grace", "leave", "held", "missing"]
+#: How a recomputation on corrected facts changes a recorded decision: up (applied) or down (held for review).
+CorrectionKind = Literal["granted", "raised", "removed", "lowered"]
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,29 @@ def decide(
     else:
         kind, since = None, None
     return Decision(level is not None, reason, kind, since, in_grace, cycles, level, held)
+
+
+def held_level(program: Program, certified: bool, level: str | None) -> str | None:
+    """A recorded status as the decision takes levels: the level held (a program without levels: its one
+    implicit level), or None when not certified."""
+    if not certified:
+        return None
+    if not program.levels:
+        return program.id
+    return level if level in {lv.id for lv in program.tiers} else program.tiers[0].id
+
+
+def correction_kind(program: Program, recorded: str | None, corrected: str | None) -> CorrectionKind | None:
+    """What a recomputation makes of a recorded decision: the level recorded against the level the corrected
+    facts give (both as :func:`held_level` gives them). Up is applied; down never silently: it is held for an
+    admin to review. None: the same."""
+    rank = {level.id: i + 1 for i, level in enumerate(program.tiers)}
+    before, after = rank.get(recorded or "", 0), rank.get(corrected or "", 0)
+    if after > before:
+        return "granted" if before == 0 else "raised"
+    if after < before:
+        return "removed" if after == 0 else "lowered"
+    return None
 
 
 def level_flags(program: Program, row: dict[str, Any]) -> tuple[str | None, set[str], set[str]]:

@@ -107,7 +107,7 @@ class Transition(Base):
     worker_id: Mapped[str] = mapped_column(String(120))
     as_of: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(20))  # granted | promoted | kept | demoted | lost
-    reason: Mapped[str] = mapped_column(String(40))  # criteria | grace | override | leave | missing
+    reason: Mapped[str] = mapped_column(String(40))  # criteria | grace | override | leave | held | missing
     failed: Mapped[list[str]] = mapped_column(JSON, default=list)
     values: Mapped[dict[str, Any]] = mapped_column(JSON)
     #: Programs with levels: the level before and after (None: none).
@@ -275,3 +275,35 @@ class Leave(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_leaves_worker", "program_id", "worker_id", "starts_on"),)
+
+
+class Correction(Base):
+    """A recorded decision that a recomputation on corrected facts changed (``applied``: granted or raised from
+    the original date) or would lower (``pending``: held for an admin, then ``accepted`` or ``dismissed``)."""
+
+    __tablename__ = "corrections"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    program_id: Mapped[str] = mapped_column(String(60))
+    worker_id: Mapped[str] = mapped_column(String(120))
+    as_of: Mapped[date] = mapped_column(Date)
+    #: The recomputed run (superseding ``original_run_id``, which keeps what was recorded first).
+    run_id: Mapped[int] = mapped_column(BigId, ForeignKey("runs.id", ondelete="CASCADE"))
+    original_run_id: Mapped[int] = mapped_column(BigId, ForeignKey("runs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # granted | raised | removed | lowered
+    #: The level recorded and the level the corrected facts give (a program without levels: its id), None: none.
+    level_before: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    level_after: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    values_before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    values_after: Mapped[dict[str, Any]] = mapped_column(JSON)
+    failed_after: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20))  # applied | pending | accepted | dismissed
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (
+        Index("ix_corrections_worker", "program_id", "worker_id", "as_of"),
+        Index("ix_corrections_queue", "program_id", "status"),
+    )

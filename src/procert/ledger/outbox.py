@@ -67,6 +67,37 @@ class AppealMail(_Payload):
     dashboard_url: str
 
 
+class CorrectionChange(_Payload):
+    """One criterion whose value the corrected facts changed, as the worker reads it."""
+
+    label: str
+    before: str
+    after: str
+
+
+class CorrectionItem(_Payload):
+    """One recorded decision the corrected facts change."""
+
+    as_of: date
+    kind: Literal["granted", "raised", "removed", "lowered"]
+    before: str = Field(description="The status recorded, in words (未認定, 認定, ゴールド…).")
+    after: str = Field(description="The status the corrected facts give, in words.")
+    held: bool = Field(description="A change down not applied: an admin reviews it first.")
+    changes: list[CorrectionChange] = Field(default_factory=list)
+
+
+class CorrectionMail(_Payload):
+    """The receipt of a correction: which decisions changed (or are held for review), and which values."""
+
+    kind: Literal["correction"]
+    stage: Literal["recomputed", "accepted", "dismissed"] = "recomputed"
+    worker_id: str
+    display_name: str | None
+    program_name: str
+    items: list[CorrectionItem]
+    dashboard_url: str
+
+
 class DigestJob(_Payload):
     job_id: str
     title: str
@@ -104,11 +135,12 @@ class NewsletterMail(_Payload):
     directory_url: str
 
 
-Payload = Annotated[StatusMail | JobDigest | NewsletterMail | AppealMail, Field(discriminator="kind")]
-_PAYLOAD: TypeAdapter[StatusMail | JobDigest | NewsletterMail | AppealMail] = TypeAdapter(Payload)
+AnyPayload = StatusMail | JobDigest | NewsletterMail | AppealMail | CorrectionMail
+Payload = Annotated[AnyPayload, Field(discriminator="kind")]
+_PAYLOAD: TypeAdapter[AnyPayload] = TypeAdapter(Payload)
 
 
-def parse_payload(data: dict[str, Any]) -> StatusMail | JobDigest | NewsletterMail | AppealMail:
+def parse_payload(data: dict[str, Any]) -> AnyPayload:
     """A stored payload, typed (raises pydantic's ValidationError for a payload of no known kind)."""
     return _PAYLOAD.validate_python(data)
 
@@ -130,7 +162,7 @@ class OutboxItem:
     program_id: str
     occasion: str
     recipient: str
-    payload: StatusMail | JobDigest | NewsletterMail | AppealMail
+    payload: AnyPayload
     email: str | None
     locale: str
     run_id: int | None = None

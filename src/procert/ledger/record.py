@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -22,11 +22,22 @@ from procert.programs import Program
 from procert.settings import Settings
 
 from .audit import audit, utcnow
-from .decision import Decision, Lock, Previous, decide, failing_criteria, forecast_failures, level_flags
+from .decision import (
+    CorrectionKind,
+    Decision,
+    Lock,
+    Previous,
+    correction_kind,
+    decide,
+    failing_criteria,
+    forecast_failures,
+    held_level,
+    level_flags,
+)
 from .leave import away_by_worker, on_leave
 from .models import AuditEntry, Override, Run, RunResult, Transition
 from .outbox import OutboxItem, StatusKind, StatusMail, enqueue
-from .status import active_overrides, current_run, latest_run
+from .status import active_overrides, current_run, latest_run, overrides_at
 
 BATCH = 5_000
 
@@ -39,6 +50,25 @@ class RunRaced(RunRefused, ConflictError):
     """Another process recorded the same program and date at the same moment (its run stands)."""
 
 
+@dataclass(frozen=True)
+class FoundCorrection:
+    """A recorded decision the corrected facts change: the level recorded and the level they give (both as
+    :func:`~procert.ledger.decision.held_level` gives them), with the criteria values before and after."""
+
+    worker_id: str
+    kind: CorrectionKind
+    recorded: str | None
+    corrected: str | None
+    values_before: dict[str, Any]
+    values_after: dict[str, Any]
+    failed_after: list[str]
+
+    @property
+    def held(self) -> bool:
+        """A correction down is never applied by a recomputation: an admin reviews it."""
+        return self.kind in ("removed", "lowered")
+
+
 @dataclass
 class RunOutcome:
     status: Literal["recorded", "skipped"]
@@ -46,6 +76,8 @@ class RunOutcome:
     run_id: int | None = None
     transitions: Counter[str] = field(default_factory=Counter)
     notifications: int = 0
+    #: A recomputation (``correcting``): the recorded decisions the corrected facts change.
+    corrections: list[FoundCorrection] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -75,11 +107,19 @@ def _criteria_values(program: Program, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_safe(
-    session: Session, *, store: FactStore, program: Program, as_of: date, force: bool, max_worker_drop: float
+    session: Session,
+    *,
+    store: FactStore,
+    program: Program,
+    as_of: date,
+    force: bool,
+    max_worker_drop: float,
+    correcting: bool = False,
 ) -> dict[str, int]:
-    """Refuse a run that moves back in time, reads an empty store or sees the workers drop sharply."""
+    """Refuse a run that moves back in time (unless it recomputes a recorded date), reads an empty store or sees
+    the workers drop sharply."""
     latest = latest_run(session, program_id=program.id)
-    if latest is not None and latest.as_of > as_of:
+    if latest is not None and latest.as_of > as_of and not correcting:
         raise RunRefused(
             f"a run of {program.id} as of {latest.as_of} is already recorded; runs move forward in time, so "
             f"{as_of} cannot be recorded after it"
@@ -111,27 +151,41 @@ def record_run(
     max_worker_drop: float = Settings.default("max_worker_drop"),
     notify: NotifyOptions | None = None,
     progress: Callable[[str], None] | None = None,
+    correcting: bool = False,
 ) -> RunOutcome:
     """Evaluate ``program`` as of ``as_of`` and record the run, its transitions and its notifications.
 
     Re-running a recorded date is a no-op unless ``force``, which records a new run superseding the old one
     (notifications already queued for that date are not queued again). Raises :class:`RunRefused` when a
     safety check fails; nothing is written then.
+
+    ``correcting``: recompute the recorded run of ``as_of`` on corrected facts (see :mod:`.corrections`), with
+    the locks in force when it was recorded. A decision the corrected facts raise is recorded; one they lower is
+    not: the recorded status is kept (reason ``held``) and the change returned for an admin to review.
     """
     notify = notify or NotifyOptions()
     step = progress or (lambda _message: None)
     started_at = utcnow()
     existing = current_run(session, program_id=program.id, as_of=as_of)
-    if existing is not None and not force:
+    if existing is not None and not (force or correcting):
         return RunOutcome(
             "skipped",
             f"{program.id} as of {as_of} is already recorded as run #{existing.id} "
             f"(program v{existing.program_version}); nothing to do (use --force to record it again)",
             existing.id,
         )
+    if correcting and existing is None:
+        raise RunRefused(f"no recorded run of {program.id} as of {as_of} to recompute")
     counts = _check_safe(
-        session, store=store, program=program, as_of=as_of, force=force, max_worker_drop=max_worker_drop
+        session,
+        store=store,
+        program=program,
+        as_of=as_of,
+        force=force or correcting,
+        max_worker_drop=max_worker_drop,
+        correcting=correcting,
     )
+    recorded = _recorded_results(session, existing.id) if correcting and existing is not None else None
 
     next_date = program.cadence.next_after(as_of)
     # Leave declared up to the forecast's date: what lengthens this run's windows and the forecast's.
@@ -174,7 +228,12 @@ def record_run(
 
     step("deriving transitions")
     previous_state = _previous_state(session, program=program, before=as_of)
-    locks = active_overrides(session, program_id=program.id, on=as_of)
+    locks = (
+        overrides_at(session, program_id=program.id, on=as_of, at=existing.started_at)
+        if correcting and existing is not None
+        else active_overrides(session, program_id=program.id, on=as_of)
+    )
+    found: list[FoundCorrection] = []
     grace_cycles = program.grace.cycles if program.grace else 0
     results: list[dict[str, Any]] = []
     changes: list[_Change] = []
@@ -197,6 +256,10 @@ def record_run(
             lock=lock_of(program, locks.get(worker_id)),
             on_leave=away_today,
         )
+        if recorded is not None:
+            decision = _review(
+                program, as_of, recorded.get(worker_id), decision, row, found, previous_state.get(worker_id)
+            )
         predicted = forecast_rows.get(worker_id)
         at_risk = forecast_failures(program, predicted, decision.level) if decision.certified else []
         values = _criteria_values(program, row)
@@ -226,9 +289,18 @@ def record_run(
             # A move down is explained by the criteria of the level left behind; otherwise by the level held.
             level = decision.previous_level if decision.kind in ("demoted", "lost") else decision.level
             changes.append(_Change(worker_id, decision, row, failing_criteria(program, row, level), values, at_risk))
-    # Certified workers who disappeared from the facts lose the status.
+    # Certified workers who disappeared from the facts lose the status (a recomputation holds that for review and
+    # keeps their recorded result).
     for worker_id in previous_state:
-        if worker_id not in seen:
+        if worker_id not in seen and recorded is not None and worker_id in recorded:
+            before = recorded[worker_id]
+            found.append(
+                FoundCorrection(
+                    worker_id, "removed", held_level(program, True, before.level), None, dict(before.values), {}, []
+                )
+            )
+            results.append({**_result_copy(before), "run_id": run.id})
+        elif worker_id not in seen:
             gone = Decision(
                 certified=False,
                 reason="missing",
@@ -261,6 +333,7 @@ def record_run(
         session.execute(insert(Transition), transitions[start : start + BATCH])
     # Every change of status is audited one by one (a renewal is not a change: the run's entry counts them).
     audited_at = utcnow()
+    corrected_workers = {f.worker_id for f in found}
     entries = [
         {
             "at": audited_at,
@@ -277,7 +350,8 @@ def record_run(
             },
         }
         for t in transitions
-        if t["kind"] != "kept"
+        # A recomputation audits the changes of the workers it corrects (the others were audited when recorded).
+        if t["kind"] != "kept" and (recorded is None or t["worker_id"] in corrected_workers)
     ]
     for start in range(0, len(entries), BATCH):
         session.execute(insert(AuditEntry), entries[start : start + BATCH])
@@ -320,7 +394,70 @@ def record_run(
         f"{certified_count:,} certified; granted {tally['granted']}, kept {tally['kept']}{moved}, "
         f"lost {tally['lost']}; {queued} notification(s) queued"
     )
-    return RunOutcome("recorded", message, run.id, tally, queued)
+    return RunOutcome("recorded", message, run.id, tally, queued, found)
+
+
+def _recorded_results(session: Session, run_id: int) -> dict[str, RunResult]:
+    return {r.worker_id: r for r in session.scalars(select(RunResult).where(RunResult.run_id == run_id))}
+
+
+_RESULT_FIELDS = (
+    "worker_id",
+    "division",
+    "status",
+    "evaluated",
+    "certified",
+    "certified_since",
+    "level",
+    "grace_cycles",
+    "at_risk",
+    "values",
+    "passed",
+    "forecast",
+    "leave",
+)
+
+
+def _result_copy(result: RunResult) -> dict[str, Any]:
+    return {name: getattr(result, name) for name in _RESULT_FIELDS}
+
+
+def _review(
+    program: Program,
+    as_of: date,
+    before: RunResult | None,
+    decision: Decision,
+    row: dict[str, Any],
+    found: list[FoundCorrection],
+    previous: Previous | None,
+) -> Decision:
+    """A recomputed decision against the recorded one: a change up stands, a change down is held (the recorded
+    level is kept, reason ``held``); either is noted in ``found``."""
+    recorded = held_level(program, before.certified, before.level) if before is not None else None
+    kind = correction_kind(program, recorded, decision.level)
+    if kind is None:
+        return decision
+    values = {c.id: row[c.id] for c in program.criteria}
+    failed = failing_criteria(program, row, recorded if kind in ("removed", "lowered") else decision.level)
+    change = FoundCorrection(
+        row["worker_id"], kind, recorded, decision.level, dict(before.values) if before else {}, values, failed
+    )
+    found.append(change)
+    if not change.held:
+        return decision
+    held = decide(
+        as_of=as_of,
+        previous=previous,
+        levels=[level.id for level in program.tiers],
+        evaluated=None,
+        kept=set(),
+        near=set(),
+        grace_cycles=0,
+        lock=Lock(recorded),
+    )
+    # The recorded status stands as it was recorded, since included.
+    since = before.certified_since if before is not None and before.certified_since else held.since
+    return replace(held, reason="held", since=since)
 
 
 def _leave_record(spans: tuple[tuple[date, date], ...], as_of: date, away_today: bool, lengthened: bool) -> Any:

@@ -46,6 +46,21 @@ def active_overrides(session: Session, *, program_id: str, on: date) -> dict[str
     return {o.worker_id: o for o in rows if o.expires_on is None or on < o.expires_on}
 
 
+def overrides_at(session: Session, *, program_id: str, on: date, at: datetime) -> dict[str, Override]:
+    """The overrides a run that started at ``at`` found in force for its date ``on``: created before it, not yet
+    revoked then, not expired on ``on`` (what a recomputation of that run must apply again)."""
+    rows = session.scalars(
+        select(Override)
+        .where(Override.program_id == program_id, Override.created_at <= at)
+        .order_by(Override.created_at)
+    ).all()
+    return {
+        o.worker_id: o
+        for o in rows
+        if (o.revoked_at is None or o.revoked_at > at) and (o.expires_on is None or on < o.expires_on)
+    }
+
+
 def effective_status(
     certified: bool, since: date | None, lock: Override | None, level: str | None = None
 ) -> tuple[bool, date | None, str | None]:

@@ -40,6 +40,8 @@ def render(stored: dict[str, Any], lang: str) -> RenderedMail:
         return _render_digest(payload, lang)
     if kind == "appeal_answered":
         return _render_appeal(payload, lang)
+    if kind == "correction":
+        return _render_correction(payload, lang)
     level = (payload.get("level") or {}).get(lang) or (payload.get("level") or {}).get("ja")
     previous = (payload.get("previous_level") or {}).get(lang) or (payload.get("previous_level") or {}).get("ja")
     shown = {c["id"]: c for c in payload["criteria"]}
@@ -191,4 +193,37 @@ def _render_appeal(payload: dict[str, Any], lang: str) -> RenderedMail:
         subject=subject,
         text=_env.get_template("appeal.txt.j2").render(context),
         html=_env.get_template("appeal.html.j2").render(context),
+    )
+
+
+def _render_correction(payload: dict[str, Any], lang: str) -> RenderedMail:
+    values = {"name": payload.get("display_name") or payload["worker_id"], "program": payload["program_name"]}
+    stage = payload.get("stage", "recomputed")
+    subject = t("correction_subject_" + stage, lang, **values)
+    items = [
+        {
+            **item,
+            "line": t(
+                "correction_item_" + item["kind"] + ("_held" if item["held"] else ""),
+                lang,
+                date=item["as_of"],
+                before=item["before"],
+                after=item["after"],
+            ),
+        }
+        for item in payload["items"]
+    ]
+    m = {
+        "greeting": t("mail_greeting", lang, **values),
+        "lead": t("correction_lead_" + stage, lang, **values),
+        "changed": t("correction_changed", lang),
+        "held": t("correction_held_note", lang) if any(i["held"] for i in items) else None,
+        "dashboard": t("mail_dashboard", lang),
+        "footer": t("mail_footer", lang, **values),
+    }
+    context = {"m": m, "p": payload, "items": items, "lang": lang, "subject": subject}
+    return RenderedMail(
+        subject=subject,
+        text=_env.get_template("correction.txt.j2").render(context),
+        html=_env.get_template("correction.html.j2").render(context),
     )

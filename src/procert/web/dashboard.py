@@ -17,11 +17,11 @@ from procert.evaluation import (
     worker_period,
 )
 from procert.i18n import format_value
-from procert.ledger import Clock, RunEntry, WorkerView, session_scope, worker_runs, worker_view
+from procert.ledger import Clock, RunEntry, WorkerView, list_corrections, session_scope, worker_runs, worker_view
 from procert.metrics import Period
 from procert.programs import Program
 from procert.web.context import WebContext
-from procert.web.rows import leave_out
+from procert.web.rows import correction_out, leave_out
 from procert.web.schemas import (
     ClockOut,
     EvaluatedRun,
@@ -91,6 +91,7 @@ def official_status(context: WebContext, worker_id: str, lang: str, view: Worker
         _status, history = context.statuses.read(worker_id)
     with session_scope(context.engine) as session:
         runs = worker_runs(session, program_id=program.id, worker_id=worker_id)
+        corrections = list_corrections(session, program_id=program.id, worker_id=worker_id)
     status = view.status
     recorded = status.values or {}
     passed = status.passed or {}
@@ -164,6 +165,7 @@ def official_status(context: WebContext, worker_id: str, lang: str, view: Worker
             for r in runs
         ],
         leaves=[leave_out(leave, view.today, lang) for leave in view.leaves],
+        corrections=[correction_out(program, c, lang) for c in corrections],
         history=[
             HistoryEntry(
                 as_of=h.as_of.isoformat(),

@@ -6,8 +6,17 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from procert.i18n import t
-from procert.ledger import AuditEntry, Leave, Notification, Override, Run, Transition
-from procert.web.schemas import AuditOut, LeaveOut, NotificationOut, OverrideOut, RunOut, TransitionOut
+from procert.ledger import AuditEntry, Correction, Leave, Notification, Override, Run, Transition, correction_item
+from procert.programs import Program
+from procert.web.schemas import (
+    AuditOut,
+    CorrectionOut,
+    LeaveOut,
+    NotificationOut,
+    OverrideOut,
+    RunOut,
+    TransitionOut,
+)
 
 
 def instant(value: datetime) -> str:
@@ -125,4 +134,15 @@ def leave_out(leave: Leave, today: date, lang: str) -> LeaveOut:
         state_label=t("leave_state_" + state, lang),
         declared_by=leave.declared_by,
         can_cancel=state == "ahead",
+    )
+
+
+def correction_out(program: Program, correction: Correction, lang: str) -> CorrectionOut:
+    """A correction as the dashboard, the console and the API show it."""
+    item = correction_item(program, correction, lang, held=correction.status == "pending")
+    return CorrectionOut(
+        **item.model_dump(),
+        id=correction.id,
+        status=correction.status,
+        status_label=t("correction_status_" + correction.status, lang),
     )

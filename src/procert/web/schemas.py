@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from procert.evaluation import CriterionExplanation, CriterionFacts, LevelStanding
+from procert.ledger import CorrectionItem
 
 
 class Health(BaseModel):
@@ -127,6 +128,14 @@ class EvaluatedRun(BaseModel):
     leave_lengthened: bool = Field(False, description="Declared leave lengthened the run's windows for the worker.")
 
 
+class CorrectionOut(CorrectionItem):
+    """A recorded decision the corrected facts changed (or would lower: held for review)."""
+
+    id: int
+    status: str = Field(description="applied, pending (held for review), accepted or dismissed.")
+    status_label: str
+
+
 class LeaveOut(BaseModel):
     """A declared leave: days away, both ends included, in the program's time zone."""
 
@@ -177,6 +186,9 @@ class StatusOut(BaseModel):
     runs: list[EvaluatedRun] = Field(description="Every recorded run that evaluated the worker, oldest first.")
     trends: list[TrendOut] = Field(description="Each criterion's value at every run and today.")
     leaves: list[LeaveOut] = Field(default_factory=list, description="Declared leave, earliest first.")
+    corrections: list[CorrectionOut] = Field(
+        default_factory=list, description="Past decisions recomputed on corrected facts, oldest first."
+    )
 
 
 class PreviewOut(BaseModel):

@@ -4,6 +4,7 @@ workers with their history, overrides set and lifted by CSRF-protected forms, th
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -15,6 +16,7 @@ from procert.errors import NotFoundError, ProcertError
 from procert.i18n import t
 from procert.ledger import (
     AdminLocked,
+    CorrectionRefused,
     answer_appeal,
     audit_entries,
     authenticate_admin,
@@ -23,11 +25,14 @@ from procert.ledger import (
     declare_leave,
     get_run,
     list_appeals,
+    list_corrections,
     list_leaves,
     list_notifications,
     list_overrides,
     list_runs,
     list_transitions,
+    recompute,
+    review_correction,
     session_scope,
     set_override,
     start_session,
@@ -41,7 +46,15 @@ from procert.web.pages import message_page, pick_lang, render
 from procert.web.params import PageQuery, leave_form
 from procert.web.profile import public_profile
 from procert.web.routes.admin_api import OutboxStatus, OverrideRequest
-from procert.web.rows import leave_out, local_time, notification_out, override_out, run_out, transition_out
+from procert.web.rows import (
+    correction_out,
+    leave_out,
+    local_time,
+    notification_out,
+    override_out,
+    run_out,
+    transition_out,
+)
 
 router = APIRouter(include_in_schema=False)
 #: Failed sign-ins per client address, in this process (accounts are locked in the ledger, for every process).
@@ -406,3 +419,72 @@ def _admin_cancel_from_form(request: Request, context: WebContext, leave_id: int
         cancel_leave(session, program=context.program, leave_id=leave_id, actor=actor, today=context.today())
     context.statuses.invalidate()
     return RedirectResponse("/admin/leave", status_code=303)
+
+
+@router.get("/admin/corrections", response_class=HTMLResponse)
+def admin_corrections(
+    request: Request, _admin: PageAdmin, context: Context, outcome: str | None = None
+) -> HTMLResponse:
+    """Corrections: held ones first (a recomputation would lower the status), then the rest; a form to recompute."""
+    lang = pick_lang(request)
+    with session_scope(context.engine) as session:
+        rows = list_corrections(session, program_id=context.program.id)
+    items = [
+        {**correction_out(context.program, c, lang).model_dump(), "worker_id": c.worker_id}
+        for c in sorted(rows, key=lambda c: (c.status != "pending", c.as_of, c.id))
+    ]
+    return render(request, "admin_corrections.html", corrections=items)
+
+
+@router.post("/admin/recompute")
+async def admin_recompute(request: Request, context: Context) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_recompute_from_form, request, context, dict(form))
+
+
+def _recompute_from_form(request: Request, context: WebContext, form: dict[str, Any]) -> Response:
+    actor = page_admin(request)
+    check_csrf(request, str(form.get("csrf", "")))
+    raw = str(form.get("since", "")).strip()
+    try:
+        since = date.fromisoformat(raw)
+    except ValueError:
+        raise CorrectionRefused(f"the first date ({raw or 'empty'}) is not a date in YYYY-MM-DD form") from None
+    with session_scope(context.engine, write=True) as session:
+        recompute(
+            session,
+            store=context.store.thread_cursor(),
+            program=context.program,
+            since=since,
+            actor=actor,
+            public_url=context.core.settings.public_url,
+        )
+    context.statuses.invalidate()
+    return RedirectResponse("/admin/corrections", status_code=303)
+
+
+@router.post("/admin/corrections/{correction_id}/review")
+async def admin_review_correction(correction_id: int, request: Request, context: Context) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_review_from_form, request, context, correction_id, dict(form))
+
+
+def _review_from_form(request: Request, context: WebContext, correction_id: int, form: dict[str, Any]) -> Response:
+    actor = page_admin(request)
+    check_csrf(request, str(form.get("csrf", "")))
+    with session_scope(context.engine, write=True) as session:
+        found = [c for c in list_corrections(session, program_id=context.program.id) if c.id == correction_id]
+        contact = context.store.thread_cursor().worker(found[0].worker_id) if found else None
+        review_correction(
+            session,
+            program=context.program,
+            correction_id=correction_id,
+            accept=str(form.get("decision")) == "accept",
+            note=str(form.get("note", "")),
+            actor=actor,
+            today=context.today(),
+            contact=contact,
+            public_url=context.core.settings.public_url,
+        )
+    context.statuses.invalidate()
+    return RedirectResponse("/admin/corrections", status_code=303)
