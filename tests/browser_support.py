@@ -21,6 +21,7 @@ from procert.core import Procert
 from procert.demo import scenario
 from procert.facts import FactStore, import_export
 from procert.ledger import NotifyOptions, make_engine, record_run, session_scope, upgrade
+from procert.metrics import shift_months
 from procert.programs import Program
 from procert.settings import Settings
 from tests.conftest import Export
@@ -102,6 +103,14 @@ def build_marketplace(directory: Path, program: Program, today: date) -> tuple[P
     )
     active_worker(exp, "N1", today, display_name="山田 太郎", profile_text="Webライター", scouts_per_quarter=1)
     active_worker(exp, "L1", today, display_name="伊藤 花子", profile_text="翻訳(英日)", cancel_recent=3)
+    # N2: one scout short at every run; a fifth scout yesterday makes today's facts pass (never certified yet).
+    active_worker(exp, "N2", today, display_name="小松 奈々", profile_text="取材ライター", scouts_per_quarter=1)
+    # P5: every direct scout was sent just inside today's 12-month window, which the next date's leaves behind.
+    active_worker(
+        exp, "P5", today, division="designer", display_name="中村 健", profile_text="UIデザイン", scouts_per_quarter=0
+    )
+    for _ in range(5):
+        exp.scout("P5", f"{(shift_months(today, -12) + timedelta(days=1)).isoformat()}T12:00:00+09:00")
     facts = directory / "facts.duckdb"
     latest = program.cadence.latest_on_or_before(today)
     previous = program.cadence.latest_on_or_before(latest - timedelta(days=1))
@@ -124,6 +133,7 @@ def build_marketplace(directory: Path, program: Program, today: date) -> tuple[P
         # After the latest run P4 cancels a contract (yesterday): still certified, but today's facts fail them.
         exp.contract("P4", f"{(today - timedelta(days=1)).isoformat()}T12:00:00+09:00", status="cancelled")
         exp.contract("P4", f"{(today - timedelta(days=1)).isoformat()}T13:00:00+09:00", status="cancelled")
+        exp.scout("N2", f"{(today - timedelta(days=1)).isoformat()}T12:00:00+09:00")
         import_export(store, exp.write(directory / "after"), timezone=program.timezone)
         # The demo scenario's steps on a core object over this folder (demo mode: the key the site serves with).
         core = Procert(Settings(home=directory, demo=True), program=program, engine=engine)

@@ -76,10 +76,10 @@ def card_names(page) -> list[str]:
 def test_directory_search_filter_and_sort(page, shots):
     page.goto("/pros")
     assert page.locator("h1").inner_text() == "認定ワーカー一覧"
-    assert page.locator("#total").inner_text() == "4 人"
-    # Rating first: P1-P3 at 5.0 (ties by id), P4 at exactly 4.8; N1 and L1 (not certified) never appear.
-    assert card_names(page) == ["佐藤 さくら", "Ken Tanaka", "高橋 美咲", "鈴木 一郎"]
-    assert page.locator("ul.cards img.badge").count() == 4
+    assert page.locator("#total").inner_text() == "5 人"
+    # Rating first: P1-P3 and P5 at 5.0 (ties by id), P4 at exactly 4.8; N1, N2 and L1 (not certified) never appear.
+    assert card_names(page) == ["佐藤 さくら", "Ken Tanaka", "高橋 美咲", "中村 健", "鈴木 一郎"]
+    assert page.locator("ul.cards img.badge").count() == 5
     shots(page, "directory")
 
     page.fill("#q", "SEO 取材")
@@ -210,7 +210,7 @@ def test_newsletter_archive(page, shots):
     assert issue.count() == 1
     issue.locator("a").click()
     featured = page.locator("#featured li").evaluate_all("items => items.map(i => i.dataset.worker)")
-    assert sorted(featured) == ["P1", "P2", "P3", "P4"]  # every pro; never L1 (lost) or N1
+    assert sorted(featured) == ["P1", "P2", "P3", "P4", "P5"]  # every pro; never L1 (lost), N1 or N2
     shots(page, "newsletter-issue")
 
 
@@ -245,6 +245,8 @@ def test_the_dashboard_on_a_phone_leads_with_one_verdict(browser, site, shots):
         ("P1", "pro_on_track", "継続の見込みです"),  # a pro on track
         ("P4", "pro_at_risk", "次の条件を満たさない見込みです: 納品完了率(過去1年)"),  # live facts now fail
         ("N1", "to_go", "認定まであと 1 条件です: スカウト数(過去1年・個別)"),  # never certified, one short
+        ("N2", "will_be_certified", "今日の実績ですべての条件を満たしています。このままなら"),  # never certified
+        ("P5", "pro_window_risk", "今日はすべての条件を満たしていますが"),  # passes today, not at the next date
     ],
 )
 def test_every_dashboard_leads_with_its_verdict(page, worker, kind, says):

@@ -95,6 +95,9 @@ def demo_command(
                 f"Try: procert status {ledger.lost} --home {settings.home} --lang en; "
                 f"procert forecast --home {settings.home}"
             )
+        away = scenario.declare_demo_leave(core, today=today)
+        if away:
+            out.print(f"declared leave: {', '.join(away)} (see `procert leave list --home {settings.home}`)")
         out.print(
             f"Browse it later: PROCERT_DEMO=true procert serve --home {settings.home} → http://127.0.0.1:8000/pros "
             "(sign in as a demo worker at /demo/login)"

@@ -25,10 +25,13 @@ from procert.ledger import (
     AdminError,
     Notification,
     RunOutcome,
+    RunResult,
     Transition,
     backfill,
     create_admin,
     current_pros,
+    declare_leave,
+    latest_run,
     set_admin_password,
     worker_history,
 )
@@ -106,6 +109,45 @@ def record_year(
         )
         history = worker_history(session, program_id=program.id, worker_id=lost) if lost else []
     return LedgerSummary(outcomes, outbox, lost, history)
+
+
+def declare_demo_leave(core: Procert, *, today: date) -> list[str]:
+    """Two pros on declared leave (a program that takes leave): the first certified pro the forecast puts at risk
+    is away from three days ago until just after the next date (declared by an admin, as after an illness), so
+    they keep the status; the next pro has a holiday ahead, declared on the dashboard's terms."""
+    program = core.program
+    if not program.takes_leave:
+        return []
+    next_date = program.cadence.next_after(today)
+    with core.session(write=True) as session:
+        run = latest_run(session, program_id=program.id)
+        if run is None:
+            return []
+        rows = session.execute(
+            select(RunResult.worker_id, RunResult.at_risk)
+            .where(RunResult.run_id == run.id, RunResult.certified.is_(True))
+            .order_by(RunResult.at_risk.desc(), RunResult.worker_id)
+            .limit(2)
+        ).all()
+        spans = [
+            (today - timedelta(days=3), next_date + timedelta(days=2), "illness", False),
+            (today + timedelta(days=14), today + timedelta(days=30), "holiday", True),
+        ]
+        chosen = []
+        for (worker_id, _risk), (first, last, category, by_worker) in zip(rows, spans, strict=False):
+            declare_leave(
+                session,
+                program=program,
+                worker_id=worker_id,
+                starts_on=first,
+                ends_on=last,
+                category=category,
+                actor=f"worker:{worker_id}" if by_worker else "demo",
+                by_worker=by_worker,
+                today=today,
+            )
+            chosen.append(worker_id)
+    return chosen
 
 
 #: The presets the demo runs beside the configured program, on the same facts and ledger.
