@@ -189,7 +189,7 @@ def test_job_feed_early_access_and_recommended_pros(page, shots):
     page.wait_for_url("**/dashboard")
     feed = page.locator("#feed")
     assert feed.locator('li[data-job="EARLY"]').count() == 1
-    assert "同じ職種(writer)" in feed.inner_text() and "SEO, 取材" in feed.inner_text()
+    assert "同じ職種(ライター)" in feed.inner_text() and "SEO, 取材" in feed.inner_text()
     shots(page, "dashboard-feed")
     page.goto("/jobs")
     assert page.locator('li[data-job="EARLY"] .tag.pro-only').count() == 1

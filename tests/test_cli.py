@@ -121,7 +121,7 @@ def test_programs_list_show_and_a_custom_program_by_env(home: Path, tmp_path: Pa
     listed = procert(home, "programs", "list")
     assert listed.returncode == 0 and "crowdworks-pro" in listed.stdout
     shown = procert(home, "programs", "show", "crowdworks-pro", "--lang", "en")
-    assert shown.returncode == 0 and "engineer: <= 100" in shown.stdout
+    assert shown.returncode == 0 and "Engineer: <= 100" in shown.stdout  # the label, never the code
     broken = tmp_path / "broken.toml"
     broken.write_text('id = "broken"\nversion = 1\n', encoding="utf-8")
     failed = procert(home, "programs", "show", str(broken))

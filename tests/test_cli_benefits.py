@@ -30,7 +30,7 @@ def test_jobs_import_reports_problems_and_stores_nothing_then_stores_a_good_file
     failed = procert(env, "jobs", "import", str(bad))
     assert failed.returncode == 1
     assert "bad.csv, row 2, column unit_price_jpy" in failed.stderr and "nothing was stored" in failed.stderr
-    assert "0 open job(s)" in procert(env, "jobs", "list").stdout
+    assert "公開中の案件 0 件" in procert(env, "jobs", "list").stdout
     good = tmp_path / "good.csv"
     good.write_text(
         f"{HEADER}\nJ1,K1,Acme,listed,SEO記事,writer,SEO,1000,500,item,0.9,{posted},{closes}\n", encoding="utf-8"
@@ -38,7 +38,7 @@ def test_jobs_import_reports_problems_and_stores_nothing_then_stores_a_good_file
     stored = procert(env, "jobs", "import", str(good))
     assert stored.returncode == 0 and "stored 1 job(s)" in stored.stdout
     listed = procert(env, "jobs", "list", "--premium").stdout
-    assert "J1" in listed and "1 open job(s)" in listed and "yes" in listed  # 40 + 15 + 27 = 82: premium
+    assert "J1" in listed and "公開中の案件 1 件" in listed and "はい" in listed  # 40 + 15 + 27 = 82: premium
     assert procert(env, "jobs", "import", str(tmp_path / "missing.csv")).returncode == 1
 
 

@@ -132,7 +132,13 @@ def test_schedule_lists_dates_with_their_state(tmp_path: Path):
     # Nothing recorded yet: the latest scheduled date is due, the next two are scheduled.
     lines = [line for line in result.stdout.splitlines() if line.count("-") >= 2 and "│" in line]
     states = [line.split("│")[2].strip() for line in lines]
-    assert states == ["due", "scheduled", "scheduled"], result.stdout
+    assert states == ["実行待ち", "予定", "予定"], result.stdout  # Japanese by default
+    english = procert(env, "schedule", "--count", "3", "--lang", "en")
+    assert "│ due" in english.stdout and "Date" in english.stdout and "Pro Crowd Worker schedule" in english.stdout
+    refused = procert(env, "schedule", "--lang", "fr")
+    assert (
+        refused.returncode == 2 and refused.stderr.count("\n") == 1 and "Input should be 'ja' or 'en'" in refused.stderr
+    )
 
 
 KILLER = textwrap.dedent("""

@@ -59,12 +59,17 @@ def test_directory_api_lists_current_pros_with_search_filter_sort_and_pages(site
         "worker_id": "A",
         "display_name": "佐藤 さくら",
         "division": "writer",
+        "division_label": "ライター",
         "certified_since": "2025-01-01",
         "overall_rating": 5.0,
         "reviews": 1,
         "level": None,
-        "profile_url": "/workers/A",
+        "profile_url": "http://127.0.0.1:8000/workers/A",  # absolute, as in /featured-pros
     }
+    assert client.get("/api/v1/pros?lang=en").json()["items"][0]["division_label"] == "Writer"
+    unknown = client.get("/api/v1/pros?division=astronaut")
+    assert unknown.status_code == 422 and "no division 'astronaut'" in unknown.text
+    assert client.get("/api/v1/jobs?division=astronaut").status_code == 422
     assert [i["worker_id"] for i in client.get("/api/v1/pros?division=engineer").json()["items"]] == ["B"]
     assert [i["worker_id"] for i in client.get("/api/v1/pros", params={"q": "seo 執筆"}).json()["items"]] == ["A"]
     assert [i["worker_id"] for i in client.get("/api/v1/pros?sort=name").json()["items"]] == ["B", "A"]

@@ -150,7 +150,7 @@ def test_daily_digest_mails_new_fitting_premium_jobs_once(jobs_site, tmp_path, s
     (mail,) = inbox.messages
     text, html = parts(mail)
     assert "a@example.jp" in mail["To"] and "1 件" in mail["Subject"]
-    assert "SEO記事 FRESH" in text and "SEO記事 OLD" not in text and "同じ職種(writer)" in text
+    assert "SEO記事 FRESH" in text and "SEO記事 OLD" not in text and "同じ職種(ライター)" in text
     assert "https://pro.example/jobs/FRESH" in html
 
 

@@ -8,9 +8,11 @@ that every message the code and templates use exists.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.messages.pofile import read_po
 
@@ -67,3 +69,9 @@ def format_value(value: Any, lang: str = DEFAULT_LANG, *, display: str | None = 
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".")
     return str(value)
+
+
+def local_time(value: datetime, timezone: str, *, minutes: bool = True) -> str:
+    """A stored (naive UTC) instant as people in the program's time zone read it: ``2026-12-02 09:15``."""
+    local = value.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
+    return local.strftime("%Y-%m-%d %H:%M" if minutes else "%Y-%m-%d")

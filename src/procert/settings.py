@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,7 +22,7 @@ class Settings(BaseSettings):
         default="crowdworks-pro",
         description="Default program: a preset id or a path to a program TOML file.",
     )
-    lang: str = Field(default="ja", pattern="^(ja|en)$", description="Language of CLI explanations: ja or en.")
+    lang: Literal["ja", "en"] = Field(default="ja", description="Language of CLI explanations: ja or en.")
     duckdb_memory_limit: str | None = Field(
         default=None, description="DuckDB memory limit, e.g. '4GB'. Unset: DuckDB's default (80% of RAM)."
     )

@@ -115,6 +115,8 @@ def _cards(
                 "worker_id": c.worker_id,
                 "display_name": p.display_name if p else c.worker_id,
                 "division": c.division,
+                # The label in both languages, so a mail or an archived issue never shows the code.
+                "division_label": {lang: program.division_label(c.division, lang) for lang in ("ja", "en")},
                 "since": c.since.isoformat() if c.since else None,
                 "overall_rating": round(p.rating, 2) if p and p.rating is not None else None,
                 "reviews": p.reviews if p else 0,

@@ -6,9 +6,8 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from procert.cli.common import ActorOption, HomeOption, actor_name, core_for, fail, out
+from procert.cli.common import ActorOption, HomeOption, actor_name, core_for, fail, labelled_table, out
 from procert.ledger import AdminError, create_admin, disable_admin, list_admins, session_scope, set_admin_password
 
 admin_app = typer.Typer(help="Admin users of the web console.", no_args_is_help=True)
@@ -110,12 +109,10 @@ def admin_sign_out(
 @admin_app.command("list")
 def admin_list(home: HomeOption = None) -> None:
     """List admins (never their passwords)."""
-    engine = core_for(home, with_program=False).ledger
-    with session_scope(engine) as session:
+    core = core_for(home, with_program=False)
+    with session_scope(core.ledger) as session:
         admins = list_admins(session)
-    table = Table()
-    for col in ("user", "created", "last sign-in", "disabled"):
-        table.add_column(col)
+    table = labelled_table(("col_user", "col_created", "col_last_sign_in", "col_disabled"), core.settings.lang)
     for a in admins:
         table.add_row(
             a.username,

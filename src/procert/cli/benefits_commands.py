@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from procert.benefits import JobImportFailed, Viewer, list_jobs, read_job_rows, store_jobs, validate_jobs
 from procert.benefits.promotion import Candidate, choose_site_features
@@ -21,11 +20,13 @@ from procert.cli.common import (
     err,
     facts_of,
     fail,
+    labelled_table,
     out,
     parse_as_of,
     signing_secret,
 )
 from procert.core import Procert
+from procert.i18n import local_time, t
 from procert.ledger import current_pros, session_scope
 
 jobs_app = typer.Typer(help="Premium jobs: import, list.", no_args_is_help=True)
@@ -72,18 +73,22 @@ def jobs_list(
         total, views = list_jobs(
             session, store=store, program=prog, viewer=Viewer("admin"), now=now, premium_only=premium, per_page=limit
         )
-        table = Table(title=f"{total:,} open job(s)")
-        for col in ("job", "title", "company", "division", "score", "premium", "pros only until (UTC)"):
-            table.add_column(col)
+        lang_ = settings.lang
+        table = labelled_table(
+            ("col_job", "col_title", "col_company", "col_division", "col_score", "col_premium", "col_pro_only_until"),
+            lang_,
+            title=t("jobs_title", lang_, total=f"{total:,}"),
+        )
         for v in views:
             table.add_row(
                 v.job.job_id,
                 v.job.title,
                 v.job.company_name,
-                v.job.division,
+                prog.division_label(v.job.division, lang_),
                 f"{v.score.total:.1f}",
-                "yes" if v.score.premium else "",
-                f"{v.early_access_until:%Y-%m-%d %H:%M}" if v.early_access_until else "",
+                t("yes", lang_) if v.score.premium else "",
+                # In the program's time zone, as the site shows it.
+                local_time(v.early_access_until, prog.timezone) if v.early_access_until else "",
             )
     out.print(table)
 
@@ -179,10 +184,8 @@ def newsletter_list(home: HomeOption = None, program: ProgramOption = None) -> N
     from procert.benefits.models import NewsletterIssue
 
     core = core_for(home, program)
-    _settings, prog, engine = core.settings, core.program, core.ledger
-    table = Table()
-    for col in ("#", "date", "sent", "featured"):
-        table.add_column(col)
+    settings, prog, engine = core.settings, core.program, core.ledger
+    table = labelled_table(("#", "col_date", "col_sent", "col_featured"), settings.lang)
     with session_scope(engine) as session:
         for i in session.scalars(
             select(NewsletterIssue).where(NewsletterIssue.program_id == prog.id).order_by(NewsletterIssue.issue_date)

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from procert.core import Procert, SettingsError
 from procert.facts import FactStore, FactStoreError
+from procert.i18n import t
 from procert.programs import Program, ProgramError
 from procert.settings import Settings
 
@@ -65,6 +69,14 @@ def load_settings(home: Path | None = None, program: str | None = None, lang: st
     overrides: dict[str, Any] = {k: v for k, v in {"home": home, "program": program, "lang": lang}.items() if v}
     try:
         return Settings(**overrides)
+    except ValidationError as exc:
+        # One line per bad setting, named as the operator sets it: the variable (and the option, where there is one).
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "settings"
+            option = f" (--{name})" if name in overrides else ""
+            problems.append(f"PROCERT_{name.upper()}{option}: {error['msg']} (got {error.get('input')!r})")
+        fail("invalid setting: " + "; ".join(problems), code=2)
     except ValueError as exc:
         fail(f"invalid setting: {exc}", code=2)
 
@@ -137,3 +149,11 @@ def generation_progress() -> Progress:
 
 def steps() -> Progress:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True)
+
+
+def labelled_table(columns: Sequence[str], lang: str, *, title: str | None = None) -> Table:
+    """A table whose column headers are message keys (``col_*``), shown in ``lang`` ("#" stays as it is)."""
+    table = Table(title=title)
+    for key in columns:
+        table.add_column(key if key == "#" else t(key, lang))
+    return table

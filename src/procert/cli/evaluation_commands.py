@@ -20,6 +20,7 @@ from procert.cli.common import (
     core_for,
     facts_of,
     fail,
+    labelled_table,
     out,
     parse_as_of,
     steps,
@@ -221,9 +222,8 @@ def explain_command(
 @programs_app.command("list")
 def programs_list() -> None:
     """List the shipped program presets."""
-    table = Table()
-    for col in ("id", "version", "name", "time zone", "criteria"):
-        table.add_column(col)
+    lang = core_for(with_program=False).settings.lang
+    table = labelled_table(("col_id", "col_version", "col_name", "col_timezone", "col_criteria"), lang)
     try:
         programs = list_programs()
     except ProgramError as exc:
@@ -252,12 +252,12 @@ def programs_show(
         f"time zone: {prog.timezone}; evaluated on {months}; eligible statuses: {', '.join(prog.eligible_statuses)}",
         highlight=False,
     )
-    table = Table()
-    for col in ("id", "metric", "params", "passes when", "label"):
-        table.add_column(col)
+    table = labelled_table(("col_id", "col_metric", "col_params", "col_passes_when", "col_label"), language)
     for c in prog.criteria:
         rule = f"{c.comparison} {str(c.threshold).lower()}"
         if c.division_thresholds:
-            rule += "; " + ", ".join(f"{d}: {c.comparison} {v}" for d, v in c.division_thresholds.items())
+            rule += "; " + ", ".join(
+                f"{prog.division_label(d, language)}: {c.comparison} {v}" for d, v in c.division_thresholds.items()
+            )
         table.add_row(c.id, c.metric, json.dumps(c.params, ensure_ascii=False), rule, c.label.get(language))
     out.print(table)

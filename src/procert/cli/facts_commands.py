@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from procert.cli.common import (
     HomeOption,
@@ -17,6 +16,7 @@ from procert.cli.common import (
     facts_of,
     fail,
     generation_progress,
+    labelled_table,
     out,
     parse_day,
     steps,
@@ -76,10 +76,11 @@ def import_command(
                 except Exception as exc:  # connection refused, permissions: the embedded import stands; say so
                     progress.stop()
                     fail(f"the facts are stored here, but copying them to PROCERT_FACTS_URL failed: {exc}")
-    table = Table(title=f"imported {directory} ({'replace' if replace else 'upsert'}, {prog.timezone})")
-    table.add_column("table")
-    table.add_column("rows in file", justify="right")
-    table.add_column("rows stored", justify="right")
+    table = labelled_table(
+        ("col_table", "col_rows_in_file", "col_rows_stored"),
+        settings.lang,
+        title=f"imported {directory} ({'replace' if replace else 'upsert'}, {prog.timezone})",
+    )
     for name, rows in counts.items():
         table.add_row(name, f"{report.rows[name]:,}" if name in report.rows else "—", f"{rows:,}")
     out.print(table)
@@ -98,9 +99,7 @@ def facts_command(home: HomeOption = None) -> None:
         out.print(
             f"{settings.facts_path}: time zone {store.timezone}, fingerprint {store.fingerprint()}", highlight=False
         )
-    table = Table(title="facts")
-    table.add_column("table")
-    table.add_column("rows", justify="right")
+    table = labelled_table(("col_table", "col_rows"), settings.lang, title="facts")
     for name, rows in counts.items():
         table.add_row(name, f"{rows:,}")
     out.print(table)

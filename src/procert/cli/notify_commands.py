@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from sqlalchemy import func, select
 
 from procert.cli.common import (
@@ -14,8 +13,10 @@ from procert.cli.common import (
     actor_name,
     core_for,
     fail,
+    labelled_table,
     out,
 )
+from procert.i18n import t
 from procert.ledger import (
     Notification,
     session_scope,
@@ -81,16 +82,18 @@ def notify_list(
             query = query.where(Notification.status == status)
         rows = session.scalars(query).all()
     out.print(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "the outbox is empty", highlight=False)
-    table = Table()
-    for col in ("#", "worker", "kind", "as of", "status", "attempts", "email", "last error"):
-        table.add_column(col)
+    lang = core.settings.lang
+    table = labelled_table(
+        ("#", "col_worker", "col_kind", "col_as_of", "col_delivery", "col_attempts", "col_email", "col_last_error"),
+        lang,
+    )
     for n in rows:
         table.add_row(
             str(n.id),
             n.worker_id,
-            n.kind,
+            t("notify_kind_" + n.kind, lang),
             n.payload.get("as_of", ""),
-            n.status,
+            t("web_outbox_" + n.status, lang) if n.status != "sending" else n.status,
             str(n.attempts),
             n.email or "",
             (n.last_error or "")[:60],

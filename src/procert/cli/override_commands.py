@@ -17,6 +17,7 @@ from procert.cli.common import (
     core_for,
     facts_of,
     fail,
+    labelled_table,
     out,
     parse_as_of,
 )
@@ -119,14 +120,19 @@ def override_list(
     _settings, prog, engine = core.settings, core.program, core.ledger
     with session_scope(engine) as session:
         locks = list_overrides(session, program_id=prog.id, include_inactive=all_)
-    table = Table(title=f"overrides — {prog.id}")
-    for col in ("#", "worker", "locked as", "reason", "by", "at", "expires", "cleared"):
-        table.add_column(col)
+    lang = core.settings.lang
+    table = labelled_table(
+        ("#", "col_worker", "col_locked_as", "col_reason", "col_by", "col_at", "col_expires", "col_cleared"),
+        lang,
+        title=f"overrides — {prog.id}",
+    )
     for o in locks:
         table.add_row(
             str(o.id),
             o.worker_id,
-            "certified" if o.certified else "not certified",
+            (prog.level_label(o.level, lang) if o.level else t("status_certified_short", lang))
+            if o.certified
+            else t("status_not_certified", lang),
             o.reason,
             o.created_by,
             f"{o.created_at:%Y-%m-%d %H:%M}",
@@ -146,9 +152,11 @@ def audit_command(
     _settings, engine = core.settings, core.ledger
     with session_scope(engine) as session:
         entries = audit_entries(session, limit=limit)
-    table = Table(title="audit log")
-    for col in ("#", "at (UTC)", "actor", "action", "program", "subject", "details"):
-        table.add_column(col)
+    table = labelled_table(
+        ("#", "col_at_utc", "col_actor", "col_action", "col_program", "col_subject", "col_details"),
+        core.settings.lang,
+        title="audit log",
+    )
     for e in entries:
         details = ", ".join(f"{k}={v}" for k, v in e.details.items() if v not in (None, {}, []))
         table.add_row(

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from procert.cli.benefits_commands import choose_featured_today
 from procert.cli.common import (
@@ -16,16 +15,19 @@ from procert.cli.common import (
     AsOfOption,
     ForceOption,
     HomeOption,
+    LangOption,
     ProgramOption,
     actor_name,
     core_for,
     facts_of,
     fail,
+    labelled_table,
     out,
     parse_as_of,
     steps,
 )
 from procert.core import Procert
+from procert.i18n import t
 from procert.ledger import (
     RunRefused,
     backfill,
@@ -144,14 +146,14 @@ def schedule_command(
     count: Annotated[int, typer.Option("--count", min=1, max=40, help="How many dates to list.")] = 4,
     home: HomeOption = None,
     program: ProgramOption = None,
+    lang: LangOption = None,
 ) -> None:
     """List the latest and next scheduled evaluation dates, and which are recorded or due."""
-    core = core_for(home, program)
-    _settings, prog, engine = core.settings, core.program, core.ledger
-    table = Table(title=f"{prog.label} schedule ({prog.timezone})")
-    for col in ("date", "state", "run"):
-        table.add_column(col)
+    core = core_for(home, program, lang)
+    lang_, prog, engine = core.settings.lang, core.program, core.ledger
+    title = t("schedule_title", lang_, program=prog.name.get(lang_), tz=prog.timezone)
+    table = labelled_table(("col_date", "col_state", "col_run"), lang_, title=title)
     for item in upcoming(engine, program=prog, today=core.today(), count=count):
-        state = "recorded" if item.run_id else ("due" if item.due else "scheduled")
-        table.add_row(item.as_of.isoformat(), state, f"#{item.run_id}" if item.run_id else "")
+        state = "schedule_recorded" if item.run_id else ("schedule_due" if item.due else "schedule_scheduled")
+        table.add_row(item.as_of.isoformat(), t(state, lang_), f"#{item.run_id}" if item.run_id else "")
     out.print(table)

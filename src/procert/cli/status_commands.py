@@ -149,7 +149,7 @@ def forecast_command(
             f"{format_value(row[c], lang_, display=prog.criterion(c).display)}"
             for c in row["at_risk"]
         )
-        table.add_row(row["worker_id"], row["division"], risky)
+        table.add_row(row["worker_id"], prog.division_label(row["division"], lang_), risky)
     out.print(table)
 
 

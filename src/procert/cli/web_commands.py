@@ -6,7 +6,6 @@ import os
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from procert.cli.common import (
     ActorOption,
@@ -15,6 +14,7 @@ from procert.cli.common import (
     actor_name,
     core_for,
     fail,
+    labelled_table,
     out,
     signing_secret,
 )
@@ -156,12 +156,10 @@ def api_key_create(
 @api_key_app.command("list")
 def api_key_list(home: HomeOption = None) -> None:
     """List API keys (never the keys themselves)."""
-    engine = core_for(home, with_program=False).ledger
-    with session_scope(engine) as session:
+    core = core_for(home, with_program=False)
+    with session_scope(core.ledger) as session:
         keys = list_api_keys(session)
-    table = Table()
-    for col in ("#", "name", "created by", "created", "revoked"):
-        table.add_column(col)
+    table = labelled_table(("#", "col_name", "col_created_by", "col_created", "col_revoked"), core.settings.lang)
     for k in keys:
         table.add_row(
             str(k.id),

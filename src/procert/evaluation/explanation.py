@@ -114,7 +114,7 @@ class Explanation(BaseModel):
             name=self.program.name.get(self.lang),
             program=self.program.label,
             worker=self.worker_id,
-            division=self.division,
+            division=self.program.division_label(self.division, self.lang),
             as_of=self.as_of.isoformat(),
             tz=self.program.timezone,
         )

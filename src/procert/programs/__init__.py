@@ -1,7 +1,7 @@
 """Programs: certification rules as versioned, validated data (TOML), and the shipped presets."""
 
 from procert.programs.loader import ProgramError, list_programs, load_program, parse_program, preset_ids
-from procert.programs.model import Benefits, Cadence, Criterion, Grace, PremiumScore, Program, Texts
+from procert.programs.model import Benefits, Cadence, Criterion, Division, Grace, PremiumScore, Program, Texts
 
 DEFAULT_PROGRAM = "crowdworks-pro"
 
@@ -10,6 +10,7 @@ __all__ = [
     "Benefits",
     "Cadence",
     "Criterion",
+    "Division",
     "Grace",
     "PremiumScore",
     "Program",

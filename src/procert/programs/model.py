@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import tomllib
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from functools import cached_property
+from importlib import resources
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -203,6 +206,22 @@ class Grace(BaseModel):
         return margins
 
 
+class Division(BaseModel):
+    """A division (職種) of the marketplace: its labels and the skills vocabulary recognised in its profiles."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$", max_length=120)
+    name: Texts
+    skills: list[str] = Field(default_factory=list)
+
+
+@functools.cache
+def default_divisions() -> tuple[Division, ...]:
+    """The divisions shipped with procert (``divisions.toml``), for programs that declare none."""
+    text = (resources.files("procert.programs") / "divisions.toml").read_text(encoding="utf-8")
+    return tuple(Division.model_validate(d) for d in tomllib.loads(text)["divisions"])
+
+
 #: Why a worker is away, as a declaration names it (labels in the catalogues: leave_category_<id>).
 LEAVE_CATEGORIES = ("illness", "childcare", "holiday", "other")
 
@@ -298,6 +317,18 @@ class Program(BaseModel):
     benefits: Benefits = Field(default_factory=Benefits)
     #: Declared leave; None (no ``[leave]`` table): the program takes no leave.
     leave: LeavePolicy | None = None
+    #: The marketplace's divisions with their labels; none declared: procert's (``divisions.toml``).
+    divisions: list[Division] = Field(default_factory=lambda: list(default_divisions()))
+
+    def division(self, division_id: str) -> Division | None:
+        return next((d for d in self.divisions if d.id == division_id), None)
+
+    def division_label(self, division_id: str | None, lang: str) -> str:
+        """A division as people read it (ライター), never its code; an id no list names is shown as it is."""
+        if not division_id:
+            return "—"
+        found = self.division(division_id)
+        return found.name.get(lang) if found is not None else division_id
 
     @property
     def takes_leave(self) -> bool:

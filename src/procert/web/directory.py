@@ -68,6 +68,22 @@ class UnknownLevel(ProcertError, ValueError):
     status = 422
 
 
+class UnknownDivision(ProcertError, ValueError):
+    status = 422
+
+
+def check_division(
+    program: Program | None, division: str | None, present: set[str] | frozenset[str] = frozenset()
+) -> None:
+    """Refuse a division filter nobody has: not in the program's divisions nor among the workers listed."""
+    if not division:
+        return
+    known = {d.id for d in program.divisions} if program is not None else set()
+    if division not in known | set(present):
+        names = ", ".join(sorted(known | set(present))) or "none"
+        raise UnknownDivision(f"no division {division!r}; divisions: {names}")
+
+
 class Directory:
     """The current pros, indexed for the directory: sorted once per sort key and with their search text folded
     once, so a request only filters (which keeps the order) and cuts a page."""
@@ -76,7 +92,11 @@ class Directory:
         self.cards = cards
         #: A level's place in the program's order (1 = lowest), for "this level or higher".
         self._level_rank = {lv.id: i + 1 for i, lv in enumerate(program.levels)} if program is not None else {}
-        self.divisions = sorted({c.division for c in cards})
+        present = {c.division for c in cards}
+        self.program = program
+        #: The divisions a filter offers: the program's, in its order, then any others the pros have.
+        declared = [d.id for d in program.divisions] if program is not None else []
+        self.divisions = declared + sorted(present - set(declared))
         self._text = {c.worker_id: f"{c.display_name} {c.profile_text}".casefold() for c in cards}
         self._sorted: dict[str, list[ProCard]] = {
             "rating": sorted(cards, key=lambda c: (-(c.overall_rating or 0), -c.reviews, c.worker_id)),
@@ -98,6 +118,7 @@ class Directory:
         or a higher one); one page in the chosen order: rating (then more reviews), most recently certified, or
         name. Raises ValueError for a level the program does not have."""
         selected = self._sorted[sort]
+        check_division(self.program, division, set(self.divisions))
         if division:
             selected = [c for c in selected if c.division == division]
         if level:

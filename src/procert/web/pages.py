@@ -38,6 +38,7 @@ def render(request: Request, name: str, status_code: int = 200, **values: Any) -
             "t": lambda key, **kw: t(key, lang, **kw),
             "program": program,
             "program_name": program.name.get(lang),
+            "division_label": lambda division: program.division_label(division, lang),
             "signed_in": request.session.get("worker"),
             "admin": request.session.get("admin"),
             "csrf": csrf_token(request),

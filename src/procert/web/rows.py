@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from procert.i18n import t
 from procert.ledger import AuditEntry, Correction, Leave, Notification, Override, Run, Transition, correction_item
@@ -22,12 +21,6 @@ from procert.web.schemas import (
 def instant(value: datetime) -> str:
     """A stored UTC instant as ISO 8601 with ``Z``."""
     return value.isoformat() + "Z"
-
-
-def local_time(value: datetime, timezone: str, *, minutes: bool = True) -> str:
-    """A stored (naive UTC) instant as people in the program's time zone read it: ``2026-12-02 09:15``."""
-    local = value.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
-    return local.strftime("%Y-%m-%d %H:%M" if minutes else "%Y-%m-%d")
 
 
 def run_out(run: Run) -> RunOut:

@@ -24,6 +24,7 @@ class DirectoryItem(BaseModel):
     worker_id: str
     display_name: str
     division: str
+    division_label: str = Field(description="The division as people read it, in the language asked for.")
     certified_since: str | None
     overall_rating: float | None = Field(description="The review_mean metric as of the latest run, 2 decimals.")
     reviews: int

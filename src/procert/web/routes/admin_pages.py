@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from procert.errors import NotFoundError, ProcertError
-from procert.i18n import t
+from procert.i18n import local_time, t
 from procert.ledger import (
     AdminLocked,
     CorrectionRefused,
@@ -49,7 +49,6 @@ from procert.web.routes.admin_api import OutboxStatus, OverrideRequest
 from procert.web.rows import (
     correction_out,
     leave_out,
-    local_time,
     notification_out,
     override_out,
     run_out,

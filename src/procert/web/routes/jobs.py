@@ -25,6 +25,7 @@ from procert.errors import NotFoundError
 from procert.ledger import session_scope, utcnow
 from procert.web.context import WebContext
 from procert.web.deps import ApiAdminWrite, Context, JobViewer, WorkerAccess
+from procert.web.directory import check_division
 from procert.web.pages import render
 from procert.web.params import PageQuery, PerPageQuery
 from procert.web.schemas import FeedOut, JobOut, JobPage, JobsStored, RecommendationList
@@ -46,6 +47,7 @@ def _one_job(context: WebContext, job_id: str, viewer: Viewer) -> JobView:
 def _open_jobs(
     context: WebContext, viewer: Viewer, *, division: str | None, premium: bool, page: int, per_page: int
 ) -> tuple[int, list[dict[str, Any]]]:
+    check_division(context.program, division)
     now = utcnow()
     with session_scope(context.engine) as session:
         total, views = list_jobs(

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from procert.errors import ProcertError
 from procert.web.context import WebContext
-from procert.web.deps import Context
+from procert.web.deps import Context, Lang
 from procert.web.directory import SortKey
 from procert.web.pages import render
 from procert.web.params import PageQuery, PerPageQuery
@@ -50,6 +50,7 @@ def home() -> RedirectResponse:
 @router.get("/api/v1/pros", tags=["directory"], response_model=DirectoryPage)
 async def api_pros(
     context: Context,
+    lang: Lang,
     division: DivisionQuery = None,
     level: LevelQuery = None,
     q: TextQuery = None,
@@ -70,11 +71,12 @@ async def api_pros(
                 worker_id=c.worker_id,
                 display_name=c.display_name,
                 division=c.division,
+                division_label=context.program.division_label(c.division, lang),
                 certified_since=c.since.isoformat() if c.since else None,
                 overall_rating=round(c.overall_rating, 2) if c.overall_rating is not None else None,
                 reviews=c.reviews,
                 level=c.level,
-                profile_url=f"/workers/{c.worker_id}",
+                profile_url=f"{context.core.settings.public_url.rstrip('/')}/workers/{c.worker_id}",
             )
             for c in result.items
         ],

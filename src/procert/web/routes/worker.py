@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from procert.benefits import pro_feed
 from procert.evaluation import threshold_text
-from procert.i18n import t
+from procert.i18n import local_time, t
 from procert.ledger import (
     AppealRefused,
     cancel_leave,
@@ -29,7 +29,6 @@ from procert.web.deps import Context, Lang, WorkerAccess, signed_in_as, worker_a
 from procert.web.pages import render
 from procert.web.params import leave_form
 from procert.web.profile import public_profile
-from procert.web.rows import local_time
 from procert.web.schemas import FactsOut, PreviewOut, StatusOut
 
 router = APIRouter()
