@@ -68,6 +68,16 @@ class Fit:
     reasons: list[dict[str, Any]]
 
 
+def _labelled(program: Program, reason: dict[str, Any]) -> dict[str, Any]:
+    """A reason as a mail carries it: a division with its label in both languages (a mail never shows codes)."""
+    if reason.get("part") != "division":
+        return reason
+    return {
+        **reason,
+        "division_label": {lang: program.division_label(reason["division"], lang) for lang in ("ja", "en")},
+    }
+
+
 def fit(profile: WorkerProfile, view: JobView) -> Fit:
     """How well a job suits a worker, 0–100, with a reason per part."""
     job = view.job
@@ -250,7 +260,7 @@ def queue_job_digests(
                         budget_jpy=i.view.job.budget_jpy,
                         url=f"{base}/jobs/{i.view.job.job_id}",
                         score=round(i.view.score.total, 1),
-                        reasons=i.fit.reasons,
+                        reasons=[_labelled(program, r) for r in i.fit.reasons],
                     )
                     for i in items[:per_mail]
                 ],

@@ -137,7 +137,9 @@ def _render_digest(payload: dict[str, Any], lang: str) -> RenderedMail:
     name = payload.get("display_name") or payload["worker_id"]
     subject = t("digest_subject", lang, count=len(payload["jobs"]), date=payload["date"])
     reasons = {
-        "division": lambda r: t("web_reason_division", lang, division=r["division"]),
+        "division": lambda r: t(
+            "web_reason_division", lang, division=(r.get("division_label") or {}).get(lang) or r["division"]
+        ),
         "skills": lambda r: t(
             "web_reason_skills", lang, skills=", ".join(r["matched"]), count=len(r["matched"]), of=r["of"]
         ),
