@@ -428,6 +428,8 @@ PUBLIC = {
     "/newsletter",
     "/newsletter/unsubscribe",
     "/newsletter/{issue_id}",
+    "/program",
+    "/favicon.ico",
 }
 #: Routes of one worker's own data: that worker (or an admin) only.
 OWN = {

@@ -351,3 +351,29 @@ def test_ledger_changes_from_elsewhere_show_after_the_refresh_interval(tmp_path,
     assert status.certified is False and status.override.reason == "r"
     assert [(h.as_of, h.kind) for h in history] == [(D1, "granted")]
     assert reader.read("NOBODY")[0].certified is False
+
+
+def test_the_program_page_tells_the_rules_in_both_languages(site):
+    client, _ = site
+    page = client.get("/program")
+    assert page.status_code == 200
+    text = page.text
+    assert "認定の条件" in text and "納品完了率" in text and "90% 以上" in text
+    assert "エンジニア: 100 位以内" in text  # a division's own threshold, by its label
+    assert "毎年 1月、4月、7月、10月 の 1 日" in text and "次回の判定日は" in text
+    assert "年に 90 日まで" in text and "異議を申し立てられます" in text
+    assert '<meta name="description"' in text and 'property="og:title"' in text
+    english = client.get("/program?lang=en").text
+    assert "What it takes" in english and "Engineer: rank 100 or better" in english
+    assert 'href="/program"' in client.get("/pros").text  # linked from every page
+    favicon = client.get("/favicon.ico")
+    assert favicon.status_code == 200 and favicon.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_the_language_switch_keeps_the_search_and_the_page(site):
+    client, _ = site
+    page = client.get("/pros", params={"q": "SEO", "division": "writer", "page": 1}).text
+    switch = re.search(r'<a href="([^"]+)" class="lang"', page)
+    assert switch is not None
+    link = switch.group(1).replace("&amp;", "&")
+    assert link.startswith("/pros?") and "q=SEO" in link and "division=writer" in link and "lang=en" in link

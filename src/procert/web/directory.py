@@ -11,6 +11,7 @@ from procert.facts import FactStore
 from procert.ledger import Pro
 from procert.metrics import lifetime_ratings
 from procert.programs import Program
+from procert.web.search import SearchIndex
 
 SortKey = Literal["rating", "recent", "name"]
 
@@ -26,6 +27,7 @@ class ProCard:
     profile_text: str
     #: Programs with levels: the level held (None otherwise).
     level: str | None = None
+    self_pr_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ def pro_cards(store: FactStore, program: Program, pros: list[Pro], *, rated_as_o
             ratings[pro.worker_id].reviews,
             facts[pro.worker_id].profile_text,
             pro.level if program.levels else None,
+            facts[pro.worker_id].self_pr_text,
         )
         for pro in active
     ]
@@ -97,12 +100,21 @@ class Directory:
         #: The divisions a filter offers: the program's, in its order, then any others the pros have.
         declared = [d.id for d in program.divisions] if program is not None else []
         self.divisions = declared + sorted(present - set(declared))
-        self._text = {c.worker_id: f"{c.display_name} {c.profile_text}".casefold() for c in cards}
+        self._position = {c.worker_id: i for i, c in enumerate(cards)}
+        self._index = SearchIndex([self._searchable(c) for c in cards])
         self._sorted: dict[str, list[ProCard]] = {
             "rating": sorted(cards, key=lambda c: (-(c.overall_rating or 0), -c.reviews, c.worker_id)),
             "recent": sorted(cards, key=lambda c: (c.since or date.min, c.worker_id), reverse=True),
             "name": sorted(cards, key=lambda c: (c.display_name, c.worker_id)),
         }
+
+    def _searchable(self, card: ProCard) -> str:
+        """What a search reads of a pro: name, id, profile, self-PR, the division's code and labels."""
+        division = self.program.division(card.division) if self.program is not None else None
+        labels = f"{division.name.ja} {division.name.en}" if division is not None else ""
+        return " ".join(
+            (card.display_name, card.worker_id, card.profile_text, card.self_pr_text, card.division, labels)
+        )
 
     def search(
         self,
@@ -114,9 +126,10 @@ class Directory:
         page: int = 1,
         per_page: int = 20,
     ) -> DirectoryPage:
-        """Filter by free text (every word, in name or profile, case-insensitive), division and level (that level
-        or a higher one); one page in the chosen order: rating (then more reviews), most recently certified, or
-        name. Raises ValueError for a level the program does not have."""
+        """Filter by free text (every word, folded and matched as :mod:`procert.web.search` does: name, id,
+        profile, self-PR, division), division and level (that level or a higher one); one page, the most relevant
+        first, then in the chosen order: rating (then more reviews), most recently certified, or name. Raises
+        ValueError for a level or a division nobody has."""
         selected = self._sorted[sort]
         check_division(self.program, division, set(self.divisions))
         if division:
@@ -126,9 +139,12 @@ class Directory:
                 raise UnknownLevel(f"no level {level!r}; levels: {', '.join(self._level_rank) or 'none'}")
             least = self._level_rank[level]
             selected = [c for c in selected if self._level_rank.get(c.level or "", 0) >= least]
-        if q and q.strip():
-            terms = q.casefold().split()
-            selected = [c for c in selected if all(term in self._text[c.worker_id] for term in terms)]
+        scores = self._index.scores(q or "")
+        if scores is not None:
+            # Relevance first; among equals the chosen order (a stable sort keeps it).
+            matched = [(float(scores[self._position[c.worker_id]]), c) for c in selected]
+            ranked = sorted((pair for pair in matched if pair[0] > 0), key=lambda pair: -pair[0])
+            selected = [c for _score, c in ranked]
         start = (page - 1) * per_page
         return DirectoryPage(len(selected), page, per_page, selected[start : start + per_page])
 

@@ -39,6 +39,10 @@ def render(request: Request, name: str, status_code: int = 200, **values: Any) -
             "program": program,
             "program_name": program.name.get(lang),
             "division_label": lambda division: program.division_label(division, lang),
+            # The other language, on the same page with the same search, filters and page.
+            "lang_switch_url": str(request.url.include_query_params(lang="en" if lang == "ja" else "ja")).removeprefix(
+                str(request.base_url).rstrip("/")
+            ),
             "signed_in": request.session.get("worker"),
             "admin": request.session.get("admin"),
             "csrf": csrf_token(request),

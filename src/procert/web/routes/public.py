@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from procert.errors import ProcertError
 from procert.web.context import WebContext
 from procert.web.deps import Context, Lang
 from procert.web.directory import SortKey
-from procert.web.pages import render
+from procert.web.pages import pick_lang, render
 from procert.web.params import PageQuery, PerPageQuery
 from procert.web.profile import public_profile
+from procert.web.program_page import program_overview
 from procert.web.schemas import DirectoryItem, DirectoryPage, Health, PublicProfile
 
 router = APIRouter()
@@ -121,3 +123,20 @@ def profile_page(request: Request, worker_id: str, context: Context) -> HTMLResp
     except ProcertError as exc:
         return render(request, "not_found.html", status_code=exc.status, worker_id=worker_id)
     return render(request, "profile.html", worker=card.model_dump())
+
+
+@router.get("/program", response_class=HTMLResponse, include_in_schema=False)
+def program_page(request: Request, context: Context) -> HTMLResponse:
+    """The program in words: its criteria and thresholds, the schedule and the next date, what it brings, how to
+    appeal and take leave (the program file, in the visitor's language)."""
+    overview = program_overview(context.program, pick_lang(request), context.today())
+    return render(request, "program.html", o=overview)
+
+
+_FAVICON = (Path(__file__).resolve().parent.parent / "static" / "favicon.svg").read_bytes()
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """The site's icon (an SVG, which browsers take at this path too), cached for a day."""
+    return Response(_FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
