@@ -37,6 +37,8 @@ DYNAMIC = {
         "appeal_answered",
         "correction",
     ),
+    "error_title_": ("400", "401", "403", "404", "405", "409", "410", "413", "422", "429", "other"),
+    "error_hint_": ("400", "401", "403", "404", "405", "409", "410", "413", "422", "429", "other"),
     "leave_category_": ("illness", "childcare", "holiday", "other"),
     "leave_state_": ("ahead", "now", "past", "cancelled"),
     "web_outbox_": ("pending", "sent", "failed", "skipped"),

@@ -377,3 +377,19 @@ def test_the_language_switch_keeps_the_search_and_the_page(site):
     assert switch is not None
     link = switch.group(1).replace("&amp;", "&")
     assert link.startswith("/pros?") and "q=SEO" in link and "division=writer" in link and "lang=en" in link
+
+
+def test_error_pages_speak_to_people_and_the_api_keeps_its_body(site):
+    client, _ = site
+    page = client.get("/pros?sort=price")
+    assert page.status_code == 422
+    assert "指定された条件を読み取れませんでした" in page.text and "条件を選び直してください" in page.text
+    assert "query.sort" not in page.text and "Input should be" not in page.text  # no developer text
+    assert "/demo/login" not in page.text  # not in demo mode
+    english = client.get("/pros?sort=price&lang=en")
+    assert "The page could not understand that request" in english.text
+    missing = client.get("/no-such-page?lang=ja")  # the English choice above is remembered: switch back
+    assert missing.status_code == 404 and "ページが見つかりません" in missing.text
+    api = client.get("/api/v1/pros?sort=price")
+    assert api.status_code == 422 and api.json()["error"]["code"] == "invalid_parameters"
+    assert "query.sort" in api.json()["error"]["details"][0]["location"]

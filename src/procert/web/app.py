@@ -28,7 +28,7 @@ from procert.web.context import WebContext
 from procert.web.deps import AdminLoginRequired, admin_session_valid, current_worker
 from procert.web.errors import error_body
 from procert.web.guard import RequestGuard
-from procert.web.pages import HERE, message_page
+from procert.web.pages import HERE, error_page
 from procert.web.routes import ROUTERS
 
 
@@ -108,14 +108,14 @@ def add_error_handlers(app: FastAPI) -> None:
             return JSONResponse(
                 error_body(exc.status_code, message, details), status_code=exc.status_code, headers=exc.headers
             )
-        return message_page(request, status_code=exc.status_code, title_key="web_error_title", message=message)
+        return error_page(request, status_code=exc.status_code, detail=message)
 
     @app.exception_handler(ProcertError)
     async def refused(request: Request, exc: ProcertError) -> Response:
         """Any of procert's own refusals that a route did not answer itself: one body, the kind's status."""
         if is_api(request):
             return JSONResponse(error_body(exc.status, str(exc)), status_code=exc.status)
-        return message_page(request, status_code=exc.status, title_key="web_error_title", message=str(exc))
+        return error_page(request, status_code=exc.status, detail=str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -123,7 +123,7 @@ def add_error_handlers(app: FastAPI) -> None:
         message = "; ".join(f"{d['location']}: {d['message']}" for d in details)
         if is_api(request):
             return JSONResponse(error_body(422, message, details), status_code=422)
-        return message_page(request, status_code=422, title_key="web_error_title", message=message)
+        return error_page(request, status_code=422, detail=message)
 
     @app.exception_handler(AdminLoginRequired)
     async def to_sign_in(_request: Request, exc: AdminLoginRequired) -> Response:

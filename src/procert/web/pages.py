@@ -62,3 +62,20 @@ def message_page(request: Request, *, status_code: int, title_key: str, message:
     return render(
         request, "message.html", status_code=status_code, title=t(title_key, pick_lang(request)), message=message
     )
+
+
+#: Statuses an error page has its own words for (error_title_<status>, error_hint_<status>).
+ERROR_PAGES = (400, 401, 403, 404, 405, 409, 410, 413, 422, 429)
+#: Refusals whose own message tells the visitor what to change (a form's input); other details are for admins.
+_SAYS_WHY = (400, 409)
+
+
+def error_page(request: Request, *, status_code: int, detail: str) -> HTMLResponse:
+    """An error as people read it: what went wrong and what to do, in their language. The technical detail is
+    shown where it helps the visitor fix a form (400, 409) and to a signed-in admin; never a code otherwise."""
+    lang = pick_lang(request)
+    known = str(status_code) if status_code in ERROR_PAGES else "other"
+    title = t("error_title_" + known, lang)
+    hint = t("error_hint_" + known, lang)
+    shown = detail if status_code in _SAYS_WHY or request.session.get("admin") else None
+    return render(request, "error.html", status_code=status_code, title=title, hint=hint, detail=shown)
