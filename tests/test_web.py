@@ -113,8 +113,14 @@ def test_badge_svg_for_pros_and_others_with_etag(site):
     assert "max-age" in pro_badge.headers["cache-control"]
     again = client.get("/badge/A.svg", headers={"If-None-Match": pro_badge.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
-    other = client.get("/badge/C.svg")
-    assert "#9aa1ab" in other.text and "#c8102e" not in other.text
+    assert "佐藤 さくら" in pro_badge.text  # whose badge it is
+    weak = client.get("/badge/A.svg", headers={"If-None-Match": f'"x", W/{pro_badge.headers["etag"]}'})
+    assert weak.status_code == 304  # a list of tags, weak ones too
+    head = client.head("/badge/A.svg")
+    assert head.status_code == 200 and head.headers["etag"] == pro_badge.headers["etag"] and head.content == b""
+    other = client.get("/badge/C.svg")  # never certified: an empty image, no Pro text at all
+    assert other.status_code == 200 and "<text" not in other.text and "プロ" not in other.text
+    assert 'width="1"' in other.text and "#c8102e" not in other.text
     assert client.get("/badge/A.svg", headers={"Accept-Language": "en-US"}).text.count("certified") >= 1
 
 
@@ -123,8 +129,10 @@ def test_profile_pages_show_the_badge_only_while_certified(site):
     a = client.get("/workers/A")
     assert a.status_code == 200 and 'id="pro-badge"' in a.text and "佐藤 さくら" in a.text
     assert "2025-01-01 から認定" in a.text
+    assert 'id="embed-html"' in a.text and "/badge/A.svg" in a.text and "[![" in a.text  # the embed snippets
+    assert "&lt;a href=&#34;http://127.0.0.1:8000/workers/A&#34;&gt;" in a.text or "/workers/A&#34;" in a.text
     c = client.get("/workers/C")
-    assert c.status_code == 200 and 'id="pro-badge"' not in c.text
+    assert c.status_code == 200 and 'id="pro-badge"' not in c.text and 'id="embed"' not in c.text
     assert client.get("/workers/NOPE").status_code == 404
     assert client.get("/api/v1/workers/NOPE/profile").status_code == 404
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from procert.i18n import t
-from procert.web.badge import badge_svg, etag
+from procert.web.badge import EMPTY_SVG, badge_svg, etag
 from procert.web.deps import Context
 from procert.web.pages import pick_lang
 from procert.web.routes.public import fresh_snapshot
@@ -14,8 +14,9 @@ from procert.web.routes.public import fresh_snapshot
 router = APIRouter()
 
 
-@router.get(
+@router.api_route(
     "/badge/{worker_id}.svg",
+    methods=["GET", "HEAD"],
     tags=["badges"],
     response_class=Response,
     responses={
@@ -24,19 +25,22 @@ router = APIRouter()
     },
 )
 async def badge(worker_id: str, request: Request, context: Context) -> Response:
-    """The worker's badge: the Pro mark while certified, a neutral mark otherwise. Cached with an ETag."""
+    """The worker's badge while certified: the program, the status (or level, in its colour) and the worker's name.
+    Anyone else gets an empty image: no Pro text at all. GET and HEAD, cached with an ETag (If-None-Match: 304)."""
     await fresh_snapshot(context)
     card = context.card(worker_id)
     lang = pick_lang(request)
     program = context.program
-    if card is not None and card.level is not None:  # a program with levels: the level's name and colour
+    if card is None:
+        svg = EMPTY_SVG
+    elif card.level is not None:  # a program with levels: the level's name and colour
         level = program.level(card.level)
-        svg = badge_svg(program.name.get(lang), True, level.name.get(lang), color=level.color)
+        svg = badge_svg(program.name.get(lang), True, level.name.get(lang), color=level.color, name=card.display_name)
     else:
-        certified = card is not None
-        svg = badge_svg(program.name.get(lang), certified, t("badge_pro" if certified else "badge_none", lang))
+        svg = badge_svg(program.name.get(lang), True, t("badge_pro", lang), name=card.display_name)
     tag = etag(svg)
     headers = {"ETag": tag, "Cache-Control": "public, max-age=300", "Vary": "Accept-Language"}
-    if request.headers.get("if-none-match") == tag:
+    wanted = {value.strip().removeprefix("W/") for value in request.headers.get("if-none-match", "").split(",")}
+    if tag in wanted or "*" in wanted:
         return Response(status_code=304, headers=headers)
     return Response(svg, media_type="image/svg+xml", headers=headers)

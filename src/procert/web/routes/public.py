@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from procert.errors import ProcertError
+from procert.web.badge import embed_snippets
 from procert.web.context import WebContext
 from procert.web.deps import Context, Lang
 from procert.web.directory import SortKey
@@ -122,7 +123,18 @@ def profile_page(request: Request, worker_id: str, context: Context) -> HTMLResp
         card = public_profile(context, worker_id)
     except ProcertError as exc:
         return render(request, "not_found.html", status_code=exc.status, worker_id=worker_id)
-    return render(request, "profile.html", worker=card.model_dump())
+    lang = pick_lang(request)
+    embed = (
+        embed_snippets(
+            public_url=context.core.settings.public_url,
+            worker_id=card.worker_id,
+            display_name=card.display_name,
+            program_name=context.program.name.get(lang),
+        )
+        if card.certified
+        else None
+    )
+    return render(request, "profile.html", worker=card.model_dump(), embed=embed)
 
 
 @router.get("/program", response_class=HTMLResponse, include_in_schema=False)

@@ -23,6 +23,7 @@ from procert.ledger import (
     worker_runs,
 )
 from procert.web.auth import check_csrf
+from procert.web.badge import embed_snippets
 from procert.web.context import WebContext
 from procert.web.dashboard import facts_csv, facts_of_today, live_preview, official_status, trends_of, verdict_of
 from procert.web.deps import Context, Lang, WorkerAccess, signed_in_as, worker_access
@@ -109,9 +110,20 @@ def dashboard(request: Request, context: Context, lang: Lang, worker_id: str | N
             limit=5,
         )
     worker = public_profile(context, current).model_dump()
+    embed = (
+        embed_snippets(
+            public_url=context.core.settings.public_url,
+            worker_id=current,
+            display_name=worker["display_name"],
+            program_name=context.program.name.get(lang),
+        )
+        if data["certified"]
+        else None
+    )
     return render(
         request,
         "dashboard.html",
+        embed=embed,
         data=data,
         worker=worker,
         feed=[i.to_json(now) for i in feed],
