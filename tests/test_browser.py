@@ -361,3 +361,14 @@ def test_leave_declared_on_the_dashboard_and_in_the_console(browser, site, shots
     admin.wait_for_url("**/admin/leave")
     away.goto("/dashboard")
     assert "pro_at_risk" in away.locator("#headline").get_attribute("class")
+
+
+def test_the_api_docs_render_from_local_files(page):
+    """Swagger UI from the installed package: it renders with no network but the site's own (CSP 'self')."""
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto("/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=15_000)
+    assert "procert" in page.locator(".swagger-ui .info .title").inner_text()
+    assert page.locator(".opblock").count() > 10  # the operations, from /openapi.json
+    assert failed == []

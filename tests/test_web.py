@@ -401,3 +401,17 @@ def test_error_pages_speak_to_people_and_the_api_keeps_its_body(site):
     api = client.get("/api/v1/pros?sort=price")
     assert api.status_code == 422 and api.json()["error"]["code"] == "invalid_parameters"
     assert "query.sort" in api.json()["error"]["details"][0]["location"]
+
+
+def test_docs_work_offline_and_pages_are_compressed(site):
+    client, _ = site
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/static/swagger/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower() and "<script>" not in docs.text  # local files, no inline script (CSP)
+    bundle = client.get("/static/swagger/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and len(bundle.content) > 100_000
+    assert client.get("/static/docs-init.js").status_code == 200
+    page = client.get("/pros", headers={"Accept-Encoding": "gzip"})
+    assert page.headers.get("content-encoding") == "gzip"
+    api = client.get("/api/v1/pros", headers={"Accept-Encoding": "gzip"})
+    assert api.headers.get("content-encoding") == "gzip" or len(api.content) < 1000

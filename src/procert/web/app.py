@@ -13,11 +13,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
+import swagger_ui_bundle  # type: ignore[import-untyped]
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Scope
 
@@ -57,6 +59,8 @@ def create_app(core: Procert) -> FastAPI:
         # The routers' routes, flat on the app: FastAPI's include_router keeps each router as a node matched on
         # every request, which cost about a fifth of a small request's time (bench/results-house-web.md).
         routes=[route for router in ROUTERS for route in router.routes],
+        # /docs is the site's own page over locally installed Swagger UI files (no CDN, no inline script).
+        docs_url=None,
     )
     app.state.context = context
 
@@ -92,7 +96,10 @@ def create_app(core: Procert) -> FastAPI:
         same_site="lax",
         https_only=not core.demo,
     )
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    # Pages and JSON are compressed; small responses (a badge) are not worth it.
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
     add_error_handlers(app)
     return app
 

@@ -152,3 +152,26 @@ _FAVICON = (Path(__file__).resolve().parent.parent / "static" / "favicon.svg").r
 def favicon() -> Response:
     """The site's icon (an SVG, which browsers take at this path too), cached for a day."""
     return Response(_FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+
+
+_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>procert API</title>
+<link rel="stylesheet" href="/static/swagger/swagger-ui.css">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/static/swagger/swagger-ui-bundle.js"></script>
+<script src="/static/docs-init.js"></script>
+</body>
+</html>
+"""
+
+
+@router.get("/docs", include_in_schema=False)
+def api_docs() -> HTMLResponse:
+    """The API's interactive description, served from the installed Swagger UI files: it works offline."""
+    return HTMLResponse(_DOCS_PAGE)
