@@ -415,3 +415,43 @@ def test_docs_work_offline_and_pages_are_compressed(site):
     assert page.headers.get("content-encoding") == "gzip"
     api = client.get("/api/v1/pros", headers={"Accept-Encoding": "gzip"})
     assert api.headers.get("content-encoding") == "gzip" or len(api.content) < 1000
+
+
+def test_a_profile_worth_hiring_from(tmp_path: Path, engine):
+    """Skills named in the texts, delivered contracts, repeat clients, reply time, the latest reviews, and the
+    marketplace's own buttons (hiring happens there), from a hand-made record."""
+    exp = Export()
+    pro(exp, "H", display_name="佐藤 花子", profile_text="SEO記事と取材が得意", self_pr_text="インタビュー記事も")
+    # Before the run of 2025-01-01, K1 has four delivered contracts (pro()'s of 2024-06 and 2024-12, and one
+    # behind each of the two reviews), K2 two and K3 one: 7 delivered, 2 of 3 clients came back.
+    for month in ("2024-08-01", "2024-09-01"):
+        exp.contract("H", f"{month}T00:00:00+09:00", client_id="K2")
+    exp.contract("H", "2024-10-01T00:00:00+09:00", client_id="K3")
+    exp.inquiry("H", "2024-10-01T09:00:00+09:00", "2024-10-01T11:00:00+09:00")  # 2 hours
+    exp.inquiry("H", "2024-10-02T09:00:00+09:00", "2024-10-02T13:00:00+09:00")  # 4 hours
+    exp.inquiry("H", "2024-10-03T09:00:00+09:00", "2024-10-03T21:00:00+09:00")  # 12 hours: the median is 4
+    exp.review("H", (4, 4, 4, 4, 5), created_at="2024-11-01T00:00:00+09:00")
+    program = load_program("crowdworks-pro")
+    with FactStore(tmp_path / "facts.duckdb") as store:
+        import_export(store, exp.write(tmp_path / "export"), timezone=program.timezone)
+        with session_scope(engine, write=True) as session:
+            record_run(session, store=store, program=program, as_of=D1, actor="t", notify=NotifyOptions(enabled=False))
+    app = web_app(
+        program=program,
+        engine=engine,
+        facts_path=tmp_path / "facts.duckdb",
+        secret=SECRET,
+        ledger_refresh_seconds=0,
+        marketplace_profile_url="https://market.example.jp/workers/{worker_id}",
+        marketplace_scout_url="https://market.example.jp/scout?to={worker_id}",
+    )
+    with TestClient(app, base_url="https://testserver") as client:
+        body = client.get("/api/v1/workers/H/profile").json()
+        assert (body["delivered_contracts"], body["repeat_client_share"]) == (7, 0.667)
+        assert body["median_reply_hours"] == 4.0
+        assert body["recent_reviews"][0] == {"date": "2024-10-31", "score": 4.2}  # 00:00 JST is the 31st in UTC
+        assert body["skills"] == ["SEO", "取材", "インタビュー"]
+        assert body["marketplace_scout_url"] == "https://market.example.jp/scout?to=H"
+        page = client.get("/workers/H").text
+        assert "スカウトする" in page and "https://market.example.jp/workers/H" in page
+        assert "返信までの時間(中央値)" in page and "4 時間" in page and "リピートしたクライアント" in page

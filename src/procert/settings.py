@@ -44,6 +44,17 @@ class Settings(BaseSettings):
     at_risk_days: int = Field(
         default=14, ge=0, le=90, description="Days before the next evaluation when at-risk notices are sent."
     )
+    marketplace_profile_url: str | None = Field(
+        default=None,
+        description="The worker's page on the operator's marketplace, e.g. https://example.jp/workers/{worker_id}: "
+        "profiles link to it (hiring happens there).",
+    )
+    marketplace_scout_url: str | None = Field(
+        default=None, description="Where a client scouts the worker, with {worker_id}: the profile's scout button."
+    )
+    marketplace_job_url: str | None = Field(
+        default=None, description="A job's page on the marketplace, with {job_id}: the job page's apply button."
+    )
     appeal_target_hours: int = Field(
         default=72, ge=1, le=24 * 60, description="How soon an appeal should be answered (the admin queue's target)."
     )
@@ -106,6 +117,20 @@ class Settings(BaseSettings):
         le=3600,
         description="How often the web server looks for a newer facts store (written by `procert import`).",
     )
+
+    @model_validator(mode="after")
+    def _marketplace_links(self) -> Settings:
+        for name, placeholder in (
+            ("marketplace_profile_url", "{worker_id}"),
+            ("marketplace_scout_url", "{worker_id}"),
+            ("marketplace_job_url", "{job_id}"),
+        ):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if not value.startswith(("https://", "http://")) or placeholder not in value:
+                raise ValueError(f"PROCERT_{name.upper()} must be an http(s) URL containing {placeholder}: {value!r}")
+        return self
 
     @model_validator(mode="after")
     def _demo_is_never_production(self) -> Settings:

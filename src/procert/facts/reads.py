@@ -57,6 +57,21 @@ def _like_pattern(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+@dataclass(frozen=True)
+class HiringRecord:
+    """What a client reads before hiring: delivered work, repeat clients, replies, the latest reviews."""
+
+    delivered: int
+    clients: int
+    repeat_clients: int  # clients with two delivered contracts or more
+    median_reply_hours: float | None  # None: no inquiry imported, or none answered
+    recent_reviews: list[tuple[datetime, float]]  # (when, the mean of the five items), newest first
+
+    @property
+    def repeat_share(self) -> float | None:
+        return self.repeat_clients / self.clients if self.clients else None
+
+
 class WorkerReads(ABC):
     """The reads, over the connection :meth:`reader` gives (:class:`FactStore` implements it)."""
 
@@ -122,6 +137,33 @@ class WorkerReads(ABC):
             .fetchall()
         )
         return [(int(i), at, str(mode), str(source)) for i, at, mode, source in rows]
+
+    def hiring_record(self, worker_id: str, *, before: datetime, with_inquiries: bool) -> HiringRecord:
+        """The worker's record as of ``before`` (naive UTC): one query per part, each through the worker index."""
+        con = self.reader()
+        delivered, clients, repeat = con.execute(
+            """WITH per_client AS (
+                   SELECT client_id, count(*) AS n FROM contracts
+                   WHERE worker_id = $1 AND status = 'delivered' AND closed_at < $2 GROUP BY client_id)
+               SELECT coalesce(sum(n), 0), count(*), count(*) FILTER (WHERE n >= 2) FROM per_client""",
+            [worker_id, before],
+        ).fetchone() or (0, 0, 0)
+        median: float | None = None
+        if with_inquiries:
+            found = con.execute(
+                "SELECT median(epoch(replied_at) - epoch(received_at)) / 3600 FROM inquiries "
+                "WHERE worker_id = ? AND replied_at IS NOT NULL AND replied_at < ?",
+                [worker_id, before],
+            ).fetchone()
+            median = float(found[0]) if found and found[0] is not None else None
+        reviews = con.execute(
+            "SELECT created_at, item_sum / 5.0 FROM reviews WHERE worker_id = ? AND created_at < ? "
+            "ORDER BY created_at DESC LIMIT 3",
+            [worker_id, before],
+        ).fetchall()
+        return HiringRecord(
+            int(delivered), int(clients), int(repeat), median, [(at, float(score)) for at, score in reviews]
+        )
 
     def contract_amount_quartiles(self, worker_ids: Sequence[str]) -> dict[str, tuple[float, float]]:
         """Each listed worker's usual contract amount: the 25th and 75th percentile of positive amounts."""

@@ -3,10 +3,14 @@ whether they are certified now."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from procert.errors import GoneError, NotFoundError
-from procert.metrics import lifetime_ratings
+from procert.metrics import Period, lifetime_ratings
+from procert.programs import Program
 from procert.web.context import WebContext
-from procert.web.schemas import HeldProgram, PublicProfile
+from procert.web.schemas import HeldProgram, PublicProfile, ReviewScore
+from procert.web.search import fold
 
 
 def _rounded(value: float | None) -> float | None:
@@ -26,6 +30,11 @@ def public_profile(context: WebContext, worker_id: str) -> PublicProfile:
         context.store, [worker_id], as_of=context.rated_as_of(), timezone=context.program.timezone
     )[worker_id]
     suspended = facts.status == "suspended"
+    record = context.store.hiring_record(
+        worker_id,
+        before=Period(context.rated_as_of(), context.program.timezone).end,
+        with_inquiries="inquiries" in context.store.provided(),
+    )
     card = None if suspended else context.card(worker_id)
     certified, since = (True, card.since) if card is not None else (False, None)
     level = card.level if card is not None else None
@@ -44,7 +53,31 @@ def public_profile(context: WebContext, worker_id: str) -> PublicProfile:
         level_name=context.program.level(level).name.model_dump() if level else None,
         other_programs=[] if suspended else held_elsewhere(context, worker_id),
         suspended=suspended,
+        skills=[]
+        if suspended
+        else skills_named(context.program, facts.division, facts.profile_text, facts.self_pr_text),
+        delivered_contracts=record.delivered,
+        repeat_client_share=round(record.repeat_share, 3) if record.repeat_share is not None else None,
+        median_reply_hours=round(record.median_reply_hours, 1) if record.median_reply_hours is not None else None,
+        recent_reviews=[
+            ReviewScore(date=at.date().isoformat(), score=round(score, 1)) for at, score in record.recent_reviews
+        ],
+        marketplace_profile_url=_link(context.core.settings.marketplace_profile_url, worker_id),
+        marketplace_scout_url=_link(context.core.settings.marketplace_scout_url, worker_id),
     )
+
+
+def _link(template: str | None, worker_id: str) -> str | None:
+    return template.replace("{worker_id}", quote(worker_id, safe="")) if template else None
+
+
+def skills_named(program: Program, division: str, *texts: str) -> list[str]:
+    """The skills of the worker's division (its vocabulary) that their profile texts name, folded as search folds."""
+    found = program.division(division)
+    if found is None:
+        return []
+    text = fold(" ".join(texts))
+    return [skill for skill in found.skills if fold(skill).replace(" ", "") in text.replace(" ", "")]
 
 
 def held_elsewhere(context: WebContext, worker_id: str) -> list[HeldProgram]:

@@ -49,6 +49,11 @@ class HeldProgram(BaseModel):
     color: str | None = None
 
 
+class ReviewScore(BaseModel):
+    date: str
+    score: float = Field(description="The mean of the review's five items.")
+
+
 class PublicProfile(BaseModel):
     worker_id: str
     display_name: str
@@ -66,6 +71,13 @@ class PublicProfile(BaseModel):
         default_factory=list, description="Other programs on this ledger that certify the worker now."
     )
     suspended: bool
+    skills: list[str] = Field(default_factory=list, description="The division's skills the profile texts name.")
+    delivered_contracts: int = 0
+    repeat_client_share: float | None = Field(None, description="Clients who hired the worker twice or more, 0-1.")
+    median_reply_hours: float | None = Field(None, description="Median reply time to inquiries, when imported.")
+    recent_reviews: list[ReviewScore] = Field(default_factory=list, description="The three latest, newest first.")
+    marketplace_profile_url: str | None = Field(None, description="The worker's page on the marketplace.")
+    marketplace_scout_url: str | None = Field(None, description="Where a client scouts the worker.")
 
 
 # ---- a worker's status and preview ---------------------------------------------------------------------------
