@@ -182,7 +182,10 @@ def test_job_feed_early_access_and_recommended_pros(page, shots):
     page.goto("/jobs")
     listed = page.locator("ul.jobs li.job").evaluate_all("items => items.map(i => i.dataset.job)")
     assert "EARLY" not in listed and "OPEN" in listed  # anonymous: the fresh premium job is for pros only
-    assert page.goto("/jobs/EARLY").status == 404
+    assert page.goto("/jobs/EARLY").status == 200  # a teaser: when it opens to everyone, nothing else
+    assert "認定ワーカーに先行公開中の案件です" in page.locator("h1").inner_text()
+    assert page.locator("#score-parts").count() == 0
+    shots(page, "job-teaser")
     page.goto("/demo/login")
     page.click('a[data-worker="P1"]')
     page.click("#login-button")

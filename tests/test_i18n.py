@@ -39,6 +39,8 @@ DYNAMIC = {
     ),
     "error_title_": ("400", "401", "403", "404", "405", "409", "410", "413", "422", "429", "other"),
     "error_hint_": ("400", "401", "403", "404", "405", "409", "410", "413", "422", "429", "other"),
+    "web_tier_": ("listed", "well_known", "other"),
+    "web_per_unit_": ("project", "hour", "day", "month", "item", "character"),
     "leave_category_": ("illness", "childcare", "holiday", "other"),
     "leave_state_": ("ahead", "now", "past", "cancelled"),
     "web_outbox_": ("pending", "sent", "failed", "skipped"),

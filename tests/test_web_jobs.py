@@ -62,10 +62,15 @@ def test_early_access_on_every_path_for_anonymous_visitors_and_non_pros(jobs_sit
         assert ids(client.get("/api/v1/jobs")) == ["OLD", "PLAIN"], who
         assert client.get("/api/v1/jobs/FRESH").status_code == 404
         assert client.get("/api/v1/jobs/FRESH/recommended-pros").status_code == 404
-        assert client.get("/jobs/FRESH").status_code == 404
+        teaser = client.get("/jobs/FRESH")  # a teaser: when it opens to everyone, nothing else of the job
+        assert teaser.status_code == 200 and "認定ワーカーに先行公開中の案件です" in teaser.text
+        assert "一般公開は" in teaser.text and "FRESH" not in teaser.text.split("<main>")[1]
+        assert client.get("/jobs/NO-SUCH-JOB").status_code == 404
         assert client.get("/jobs/FRESH/recommended-pros").status_code == 404
         assert 'data-job="FRESH"' not in client.get("/jobs").text
         assert client.get("/api/v1/jobs/OLD").json()["premium"] is True
+        old = client.get("/jobs/OLD").text  # the premium score's parts are for pros and admins
+        assert 'id="score-parts"' not in old and "円" in old and "Asia/Tokyo の時刻です" in old
 
 
 def test_pros_and_the_operator_see_premium_jobs_at_once(jobs_site):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from procert.i18n import t
+from procert.i18n import has_message, local_time, t
 from procert.web.auth import csrf_token
 
 HERE = Path(__file__).resolve().parent
@@ -39,6 +40,12 @@ def render(request: Request, name: str, status_code: int = 200, **values: Any) -
             "program": program,
             "program_name": program.name.get(lang),
             "division_label": lambda division: program.division_label(division, lang),
+            # A code's label when the catalogues have one (an operator's own company tiers keep their names).
+            "label": lambda prefix, code: t(prefix + code, lang) if has_message(prefix + code) else code,
+            # An API instant ("2026-12-02T05:00:00Z") as people in the program's time zone read it.
+            "local": lambda instant: (
+                local_time(datetime.fromisoformat(instant.removesuffix("Z")), program.timezone) if instant else "—"
+            ),
             # The other language, on the same page with the same search, filters and page.
             "lang_switch_url": str(request.url.include_query_params(lang="en" if lang == "ja" else "ja")).removeprefix(
                 str(request.base_url).rstrip("/")

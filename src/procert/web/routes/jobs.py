@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
@@ -173,8 +174,24 @@ def jobs_page(
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)
 def job_page(request: Request, job_id: str, viewer: JobViewer, context: Context) -> HTMLResponse:
-    view = _one_job(context, job_id, viewer)
-    return render(request, "job.html", job=view.to_json(utcnow()))
+    """A job: times in the program's zone, amounts in words, the premium score's parts for pros and admins. A job
+    still for pros alone shows anyone else when it opens to everyone (nothing else of it)."""
+    try:
+        view = _one_job(context, job_id, viewer)
+    except NotFoundError:
+        hidden = _one_job(context, job_id, Viewer("admin"))  # 404 for a job that does not exist at all
+        until = hidden.early_access_until
+        if until is None or until <= utcnow():
+            raise
+        return render(request, "job_teaser.html", until=until.isoformat() + "Z")
+    template = context.core.settings.marketplace_job_url
+    return render(
+        request,
+        "job.html",
+        job=view.to_json(utcnow()),
+        show_score=viewer.kind == "admin" or viewer.certified,
+        apply_url=template.replace("{job_id}", quote(job_id, safe="")) if template else None,
+    )
 
 
 @router.get("/jobs/{job_id}/recommended-pros", response_class=HTMLResponse, include_in_schema=False)
