@@ -39,6 +39,33 @@ def _apt_install() -> None:
         subprocess.run(command, env=env, capture_output=True)
 
 
+AXE_VERSION = "4.14.1"
+AXE_HOME = Path(os.environ.get("PROCERT_AXE_HOME", "/tmp/procert-axe"))
+
+
+def ensure_axe() -> Path:
+    """axe-core's browser script, installed from the npm registry at a pinned version on first use (one installer
+    at a time across test processes). Fails in CI, skips elsewhere, when npm cannot install it."""
+    script = AXE_HOME / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists() and shutil.which("npm"):
+        AXE_HOME.mkdir(parents=True, exist_ok=True)
+        with open("/tmp/procert-npm.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not script.exists():
+                subprocess.run(
+                    ["npm", "install", "--silent", "--no-audit", "--no-fund", f"axe-core@{AXE_VERSION}"],
+                    cwd=AXE_HOME,
+                    capture_output=True,
+                    timeout=300,
+                )
+    if not script.exists():
+        message = f"axe-core {AXE_VERSION} is not installed and npm could not install it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return script
+
+
 def ensure_chromium() -> str:
     """The path of Debian's Chromium, installing it first when missing (one installer at a time across test
     processes). Fails in CI, skips elsewhere, when it cannot be installed."""

@@ -375,3 +375,40 @@ def test_the_api_docs_render_from_local_files(page):
     assert "procert" in page.locator(".swagger-ui .info .title").inner_text()
     assert page.locator(".opblock").count() > 10  # the operations, from /openapi.json
     assert failed == []
+
+
+AXE_PAGES = ["/pros", "/workers/P1", "/program", "/jobs", "/jobs/EARLY", "/pros?sort=price", "/newsletter"]
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_pages_have_no_accessibility_violation_of_moderate_impact_or_worse(browser, site, lang):
+    """axe-core (from the npm package) on the public pages, an error page, a job teaser and a dashboard."""
+    from tests.browser_support import ensure_axe
+
+    axe = ensure_axe()
+    base_url, _dates = site
+    # The site's CSP forbids inline scripts; the test injects axe's, so this context alone bypasses it.
+    context = browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    found: dict[str, list[str]] = {}
+
+    def check(path: str) -> None:
+        page.goto(path + ("&" if "?" in path else "?") + f"lang={lang}")
+        page.add_script_tag(path=str(axe))
+        violations = page.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+            ".filter(v => ['moderate', 'serious', 'critical'].includes(v.impact))"
+            ".map(v => v.id + ': ' + v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(' | '))"
+        )
+        if violations:
+            found[path] = violations
+
+    for path in AXE_PAGES:
+        check(path)
+    page.goto("/demo/login")
+    page.click('a[data-worker="P1"]')
+    page.click("#login-button")
+    page.wait_for_url("**/dashboard")
+    check("/dashboard")
+    context.close()
+    assert found == {}
