@@ -40,6 +40,269 @@ PR_SAMPLES = (
     "平日日中にすぐ返信できます。長期のお取引を歓迎します。",
     "I reply within a few hours and keep you posted at every step.",
 )
+# Names and texts composed from parts (so that two profiles rarely read alike), by division.
+FAMILY_NAMES = [
+    "佐藤",
+    "鈴木",
+    "高橋",
+    "田中",
+    "伊藤",
+    "渡辺",
+    "山本",
+    "中村",
+    "小林",
+    "加藤",
+    "吉田",
+    "山田",
+    "佐々木",
+    "山口",
+    "松本",
+    "井上",
+    "木村",
+    "林",
+    "斎藤",
+    "清水",
+    "山崎",
+    "森",
+    "池田",
+    "橋本",
+    "阿部",
+    "石川",
+    "山下",
+    "中島",
+    "石井",
+    "小川",
+    "前田",
+    "岡田",
+    "長谷川",
+    "藤田",
+    "後藤",
+    "近藤",
+    "村上",
+    "遠藤",
+    "青木",
+    "坂本",
+    "斉藤",
+    "福田",
+    "太田",
+    "西村",
+    "藤井",
+    "金子",
+    "岡本",
+    "藤原",
+    "中野",
+    "三浦",
+    "原田",
+    "中川",
+    "松田",
+    "竹内",
+    "小野",
+    "田村",
+    "中山",
+    "和田",
+    "石田",
+    "森田",
+    "上田",
+    "原",
+    "柴田",
+    "酒井",
+    "工藤",
+    "横山",
+    "宮崎",
+    "宮本",
+    "内田",
+    "高木",
+    "安藤",
+    "島田",
+    "谷口",
+    "大野",
+    "丸山",
+    "今井",
+    "高田",
+    "藤本",
+    "武田",
+    "村田",
+    "上野",
+    "杉山",
+    "増田",
+    "小山",
+    "大塚",
+    "平野",
+    "菅原",
+    "久保",
+    "松井",
+    "千葉",
+    "岩崎",
+    "桜井",
+    "木下",
+    "野口",
+    "松尾",
+    "菊地",
+    "野村",
+    "新井",
+    "渡部",
+]
+GIVEN_NAMES = [
+    "さくら",
+    "翔太",
+    "陽菜",
+    "蓮",
+    "結衣",
+    "大翔",
+    "美咲",
+    "悠真",
+    "葵",
+    "湊",
+    "陽翔",
+    "凛",
+    "樹",
+    "結菜",
+    "颯太",
+    "芽依",
+    "蒼",
+    "紬",
+    "大和",
+    "澪",
+    "悠人",
+    "莉子",
+    "健太",
+    "彩花",
+    "拓海",
+    "七海",
+    "優斗",
+    "真央",
+    "翼",
+    "美月",
+    "健",
+    "花子",
+    "太郎",
+    "一郎",
+    "直樹",
+    "裕子",
+    "恵",
+    "誠",
+    "智子",
+    "浩",
+    "由美",
+    "修",
+    "明美",
+    "隆",
+    "京子",
+    "大輔",
+    "麻衣",
+    "亮",
+    "愛",
+    "涼介",
+    "千尋",
+    "海斗",
+    "ひかり",
+    "奈々",
+    "舞",
+    "瑞希",
+    "陸",
+    "楓",
+    "遥",
+    "颯",
+    "心春",
+    "和也",
+    "里奈",
+    "康介",
+    "沙織",
+    "雄一",
+    "真由美",
+    "拓也",
+    "瞳",
+    "俊介",
+    "綾",
+    "智也",
+    "早紀",
+]
+#: A few workers write their names in Latin letters (returnees, residents from abroad).
+LATIN_NAMES = ("Emma Wilson", "Ken Tanaka", "Maria Santos", "Li Wei", "Nguyen Van An", "Aiko Smith", "Tom Becker")
+PROFILE_PARTS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "writer": (
+        ("Webライター", "編集者", "コピーライター", "翻訳者", "ライター兼編集者"),
+        ("SEO記事", "取材記事", "インタビュー記事", "メルマガ", "ブログ記事", "書籍の構成", "英日翻訳", "リライト"),
+        ("医療・健康", "金融", "IT", "旅行", "教育", "不動産", "美容", "子育て"),
+    ),
+    "designer": (
+        ("グラフィックデザイナー", "Webデザイナー", "UI/UXデザイナー", "イラストレーター", "動画クリエイター"),
+        ("ロゴ", "バナー", "LP", "名刺", "チラシ", "パッケージ", "アプリのUI", "アニメーション"),
+        ("Figma", "Illustrator", "Photoshop", "After Effects", "Canva"),
+    ),
+    "engineer": (
+        (
+            "Webエンジニア",
+            "バックエンドエンジニア",
+            "フロントエンドエンジニア",
+            "インフラエンジニア",
+            "データエンジニア",
+        ),
+        ("業務システム", "ECサイト", "スマホアプリ", "API", "データ分析基盤", "WordPressサイト", "機械学習モデル"),
+        ("Python", "TypeScript", "React", "Go", "PHP", "AWS", "Docker", "Ruby on Rails"),
+    ),
+    "business": (
+        ("事務スタッフ", "経理担当", "秘書", "カスタマーサポート担当", "営業アシスタント"),
+        ("データ入力", "請求書の作成", "リサーチ", "資料作成", "SNS運用", "問い合わせ対応", "議事録"),
+        ("Excel", "PowerPoint", "Googleスプレッドシート", "freee", "Salesforce"),
+    ),
+}
+PR_PARTS = (
+    (
+        "納期厳守を心がけています。",
+        "丁寧なコミュニケーションを大切にしています。",
+        "修正は納得いただけるまで対応します。",
+    ),
+    (
+        "平日日中はすぐに返信できます。",
+        "土日も対応可能です。",
+        "長期のお取引を歓迎します。",
+        "急ぎのご依頼もご相談ください。",
+    ),
+    ("まずはお気軽にご相談ください。", "実績はポートフォリオでご覧いただけます。", "よろしくお願いいたします。"),
+)
+
+
+def _composed(
+    words: np.random.Generator,
+    division: np.ndarray,
+    base_names: list[str],
+    profile_kind: np.ndarray,
+    pr_kind: np.ndarray,
+) -> tuple[list[str], pa.Array, pa.Array]:
+    """Names from about a hundred family and given names (a few in Latin letters), profiles composed per division
+    (a role, years, three kinds of work, a field, tools) and self-PRs from phrases; blanks kept where the facts
+    have them (a full-width space, spaces, nothing)."""
+    n = len(base_names)
+    family = words.integers(0, len(FAMILY_NAMES), n)
+    given = words.integers(0, len(GIVEN_NAMES), n)
+    latin = words.random(n) < 0.02
+    names = [
+        LATIN_NAMES[int(f) % len(LATIN_NAMES)] if lat else f"{FAMILY_NAMES[f]} {GIVEN_NAMES[g]}"
+        for f, g, lat in zip(family, given, latin, strict=True)
+    ]
+    blanks = ["\u3000", "   ", None]
+    profiles: list[str | None] = []
+    prs: list[str | None] = []
+    for i in range(n):
+        roles, works, extras = PROFILE_PARTS[DIVISIONS[division[i]]]
+        if profile_kind[i] == 0:
+            chosen = words.choice(len(works), size=3, replace=False)
+            years = int(words.integers(1, 16))
+            profiles.append(
+                f"{roles[int(words.integers(len(roles)))]}として{years}年。"
+                f"{'、'.join(works[int(c)] for c in chosen)}を中心にお手伝いしています。"
+                f"{extras[int(words.integers(len(extras)))]}が得意です。"
+            )
+        else:
+            profiles.append(blanks[int(profile_kind[i]) - 1])
+        if pr_kind[i] == 0:
+            prs.append("".join(part[int(words.integers(len(part)))] for part in PR_PARTS))
+        else:
+            prs.append(blanks[int(pr_kind[i]) - 1])
+    return names, pa.array(profiles, pa.string()), pa.array(prs, pa.string())
+
+
 JST = 9 * 3600
 SECONDS_PER_DAY = 86_400
 CHUNK_WORKERS = 50_000
@@ -126,7 +389,9 @@ def generate(
             rng = np.random.default_rng([seed, chunk_start])
             # Version 2 of the contract draws from a stream of its own: the version 1 facts stay as they were.
             extra = np.random.default_rng([seed, chunk_start, 2])
-            _chunk(rng, extra, out, counters, chunk_start, n, n_clients, start_s, end_s)
+            # Names and texts from a stream of their own: the facts the metrics read do not move.
+            words = np.random.default_rng([seed, chunk_start, 3])
+            _chunk(rng, extra, out, counters, chunk_start, n, n_clients, start_s, end_s, words)
             if progress:
                 progress(chunk_start + n, workers)
     finally:
@@ -144,6 +409,7 @@ def _chunk(
     n_clients: int,
     start_s: int,
     end_s: int,
+    words: np.random.Generator | None = None,
 ) -> None:
     # ---- workers -------------------------------------------------------------------------------------
     worker_ids = _ids("W", first + 1, n, 7)
@@ -170,6 +436,9 @@ def _chunk(
     last_login = np.maximum(end_s - 60 - login_age, registered)
     never_logged_in = extra.random(n) < 0.03
     login_text = pc.if_else(pa.array(never_logged_in), pa.nulls(n, pa.string()), _ts_strings(extra, last_login))
+    profiles, prs = texts(profile_kind, PROFILE_SAMPLES), texts(pr_kind, PR_SAMPLES)
+    if words is not None:
+        names, profiles, prs = _composed(words, division, names, profile_kind, pr_kind)
     out.write(
         "workers",
         {
@@ -177,8 +446,8 @@ def _chunk(
             "display_name": pa.array(names),
             "division": pc.take(pa.array(DIVISIONS), pa.array(division)),
             "registered_at": _ts_strings(rng, registered),
-            "profile_text": texts(profile_kind, PROFILE_SAMPLES),
-            "self_pr_text": texts(pr_kind, PR_SAMPLES),
+            "profile_text": profiles,
+            "self_pr_text": prs,
             "status": pc.take(pa.array(["active", "suspended", "withdrawn"]), pa.array(status)),
             "email": pc.binary_join_element_wise(pc.utf8_lower(worker_ids), "@example.jp", ""),
             "locale": pc.take(pa.array(["ja", "en"]), pa.array(locale)),
