@@ -32,7 +32,15 @@ def site(tmp_path_factory):
     facts, ledger_url, run_dates = build_marketplace(directory, program, today)
     engine = make_engine(ledger_url)
     # Demo mode: plain http on 127.0.0.1, so the session cookie is not marked Secure.
-    app = web_app(program=program, engine=engine, facts_path=facts, secret=SECRET, demo=True)
+    app = web_app(
+        program=program,
+        engine=engine,
+        facts_path=facts,
+        secret=SECRET,
+        demo=True,
+        marketplace_profile_url="https://market.example.jp/workers/{worker_id}",
+        marketplace_scout_url="https://market.example.jp/scout/{worker_id}",
+    )
     with serve(app, free_port()) as base_url:
         yield base_url, run_dates
     engine.dispose()
@@ -412,3 +420,24 @@ def test_pages_have_no_accessibility_violation_of_moderate_impact_or_worse(brows
     check("/dashboard")
     context.close()
     assert found == {}
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_japanese_search_a_profile_to_hire_from_and_the_program_page(page, lang):
+    page.goto(f"/pros?lang={lang}")
+    page.fill("#q", "デザイン")  # the designers' profiles say デザイン in two ways
+    page.click("form.search button")
+    assert sorted(card_names(page)) == sorted(["高橋 美咲", "中村 健"])
+    page.fill("#q", "ｐｙｔｈｏｎ")  # full-width Latin letters
+    page.click("form.search button")
+    assert card_names(page) == ["Ken Tanaka"]
+    options = page.locator("#division option").all_inner_texts()
+    assert ("ライター" in options) if lang == "ja" else ("Writer" in options)  # labels, never codes
+    page.goto("/workers/P3")
+    scout = page.locator("#hire a").first
+    assert scout.get_attribute("href") == "https://market.example.jp/scout/P3"
+    assert scout.inner_text() == ("スカウトする" if lang == "ja" else "Scout")
+    assert page.locator("#delivered").inner_text() != ""
+    page.goto("/program")
+    assert page.locator("#criteria tbody tr").count() == 6
+    assert ("認定の条件" if lang == "ja" else "What it takes") in page.locator("#criteria h2").inner_text()

@@ -14,9 +14,9 @@ from procert.web.routes.public import fresh_snapshot
 router = APIRouter()
 
 
-@router.api_route(
+@router.head("/badge/{worker_id}.svg", include_in_schema=False)
+@router.get(
     "/badge/{worker_id}.svg",
-    methods=["GET", "HEAD"],
     tags=["badges"],
     response_class=Response,
     responses={
