@@ -82,12 +82,14 @@ def test_a_version_2_store_upgrades_in_place_keeping_its_workers(tmp_path: Path)
         store.query("DROP INDEX workers_by_worker")
         store.query("ALTER TABLE workers DROP COLUMN identity_verified")
         store.query("ALTER TABLE workers DROP COLUMN last_login_at")
+        store.query("ALTER TABLE workers DROP COLUMN display_name_kana")
+        store.query("ALTER TABLE workers DROP COLUMN skills")
         store.query("DROP TABLE inquiries")
         store.query("DELETE FROM procert_meta WHERE key = 'provided'")
         store.set_meta("schema_version", "2")
         before = store.query("SELECT worker_id, display_name, has_profile_text FROM workers ORDER BY 1").fetchall()
     with FactStore(path) as store:
-        assert store.meta("schema_version") == SCHEMA_VERSION == "3"
+        assert store.meta("schema_version") == SCHEMA_VERSION == "4"
         assert (
             store.query("SELECT worker_id, display_name, has_profile_text FROM workers ORDER BY 1").fetchall() == before
         )
@@ -116,3 +118,27 @@ def test_the_demo_generator_fills_the_new_facts(tmp_path: Path):
     assert 0.8 < verified < 0.9  # most workers verified
     assert 0.01 < never < 0.06  # a few never logged in
     assert 0.02 < late < 0.3 and 0.04 < unanswered < 0.12  # most replies in time, some late, some never
+
+
+def test_a_version_3_store_gains_the_reading_and_skills_columns(tmp_path: Path):
+    path = tmp_path / "facts.duckdb"
+    with FactStore(path) as store:
+        import_export(store, small_export().write(tmp_path / "e"), timezone=TZ)
+        store.query("DROP INDEX workers_by_worker")
+        store.query("ALTER TABLE workers DROP COLUMN display_name_kana")
+        store.query("ALTER TABLE workers DROP COLUMN skills")
+        store.set_meta("schema_version", "3")
+        provided = store.provided()
+    with FactStore(path) as store:
+        assert store.meta("schema_version") == "4" and store.provided() == provided
+        assert store.query("SELECT DISTINCT display_name_kana, skills FROM workers").fetchall() == [(None, None)]
+
+
+def test_readings_and_skills_are_imported_and_read_back(store: FactStore, tmp_path: Path):
+    exp = small_export()
+    for row in exp.rows["workers"]:
+        row.update({"display_name_kana": "ナカムラ ケン", "skills": "Python; FastAPI ;;AWS"})
+    import_export(store, exp.write(tmp_path / "e"), timezone=TZ)
+    facts = store.worker(exp.rows["workers"][0]["worker_id"])
+    assert facts is not None
+    assert (facts.display_name_kana, facts.skills) == ("ナカムラ ケン", ("Python", "FastAPI", "AWS"))

@@ -282,7 +282,7 @@ def test_a_version_1_store_is_upgraded_in_place_and_refused_read_only_until_then
             store.query(f"DROP INDEX {worker_index(table)}")
         store.query("ALTER TABLE monthly_earnings DROP COLUMN month_rank")
         store.set_meta("schema_version", "1")
-    with pytest.raises(FactStoreError, match="schema version 1; this procert expects 3"):
+    with pytest.raises(FactStoreError, match="schema version 1; this procert expects 4"):
         FactStore(path, read_only=True)
     with FactStore(path) as store:
         assert store.meta("schema_version") == SCHEMA_VERSION

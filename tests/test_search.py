@@ -75,3 +75,15 @@ def test_short_japanese_terms_match_exactly_and_unknown_divisions_are_refused():
     assert scores is not None and list(scores > 0) == [True, False]  # 2 characters: no fuzzy matching
     with pytest.raises(UnknownDivision, match="no division 'astronaut'"):
         Directory(CARDS, PROGRAM).search(division="astronaut")
+
+
+def test_name_order_follows_the_readings_when_the_facts_give_them():
+    cards = [
+        ProCard("A", "中村 健", "engineer", date(2025, 1, 1), 5.0, 1, "", None, "", "なかむら けん"),
+        ProCard("B", "伊藤 葵", "writer", date(2025, 1, 1), 5.0, 1, "", None, "", "イトウ アオイ"),  # katakana
+        ProCard("C", "佐藤 蓮", "writer", date(2025, 1, 1), 5.0, 1, "", None, "", "さとう れん"),
+        ProCard("D", "Emma Wilson", "writer", date(2025, 1, 1), 5.0, 1, "", None, "", ""),  # no reading: the name
+    ]
+    ordered = Directory(cards, PROGRAM).search(sort="name")
+    assert [c.worker_id for c in ordered.items] == ["D", "B", "C", "A"]  # "emma…" < い < さ < な
+    assert [c.worker_id for c in Directory(cards, PROGRAM).search(q="なかむら").items] == ["A"]  # readings search

@@ -89,6 +89,10 @@ TABLES: dict[str, Table] = {
                 Column("locale", "enum", required=False, nullable=True, choices=LOCALES),
                 Column("identity_verified", "boolean", required=False, nullable=True, empty_means=False, snapshot=True),
                 Column("last_login_at", "timestamp", required=False, nullable=True, snapshot=True),
+                # The name's reading in kana, for 五十音順 (sorting by reading; the name itself when empty).
+                Column("display_name_kana", "line", required=False, nullable=True, snapshot=True),
+                # Skills the worker lists, separated by ";" (shown on the profile and searched).
+                Column("skills", "text", required=False, nullable=True, snapshot=True),
             ),
         ),
         Table(

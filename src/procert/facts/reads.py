@@ -30,17 +30,21 @@ class WorkerFacts:
     locale: str  # ja unless the export said otherwise
     profile_text: str
     self_pr_text: str
+    display_name_kana: str = ""  # the name's reading, when the export gave one
+    skills: tuple[str, ...] = ()  # the skills the worker lists (the export's ";"-separated column)
 
     @property
     def active(self) -> bool:
         return self.status == "active"
 
 
-_WORKER_COLUMNS = "worker_id, display_name, division, status, email, locale, profile_text, self_pr_text"
+_WORKER_COLUMNS = (
+    "worker_id, display_name, division, status, email, locale, profile_text, self_pr_text, display_name_kana, skills"
+)
 
 
 def _facts(row: tuple[object, ...]) -> WorkerFacts:
-    w, name, division, status, email, locale, profile, self_pr = row
+    w, name, division, status, email, locale, profile, self_pr, kana, skills = row
     return WorkerFacts(
         str(w),
         str(name or w),
@@ -50,6 +54,8 @@ def _facts(row: tuple[object, ...]) -> WorkerFacts:
         str(locale or "ja"),
         str(profile or ""),
         str(self_pr or ""),
+        str(kana or "").strip(),
+        tuple(s.strip() for s in str(skills or "").split(";") if s.strip()),
     )
 
 

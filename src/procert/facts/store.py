@@ -23,14 +23,16 @@ from procert.errors import ProcertError
 from procert.facts.contract import TABLE_ORDER, TABLES, optional_facts
 from procert.facts.reads import WorkerReads
 
-SCHEMA_VERSION = "3"  # 2: monthly_earnings.month_rank; 3: workers.identity_verified/last_login_at, inquiries
+#: 2: monthly_earnings.month_rank; 3: workers.identity_verified/last_login_at, inquiries; 4: workers'
+#: display_name_kana and skills.
+SCHEMA_VERSION = "4"
 
 #: Stored tables. Derived columns (after the contract's columns) are computed at import.
 STORED_SCHEMA: dict[str, str] = {
     "workers": """
         worker_id VARCHAR NOT NULL, display_name VARCHAR, division VARCHAR NOT NULL, registered_at TIMESTAMP,
         profile_text VARCHAR, self_pr_text VARCHAR, status VARCHAR NOT NULL, email VARCHAR, locale VARCHAR,
-        identity_verified BOOLEAN NOT NULL, last_login_at TIMESTAMP,
+        identity_verified BOOLEAN NOT NULL, last_login_at TIMESTAMP, display_name_kana VARCHAR, skills VARCHAR,
         has_profile_text BOOLEAN NOT NULL, has_self_pr_text BOOLEAN NOT NULL
     """,
     "contracts": """
@@ -264,7 +266,10 @@ class FactStore(WorkerReads):
             self.set_meta("schema_version", "2")
             version = "2"
         if version == "2":
-            self._upgrade_to_3()
+            self._rebuild_workers(provided={"workers.email", "workers.locale"})
+            version = SCHEMA_VERSION
+        if version == "3":
+            self._rebuild_workers()
             version = SCHEMA_VERSION
         if version is not None and version != SCHEMA_VERSION:
             raise FactStoreError(
@@ -285,22 +290,24 @@ class FactStore(WorkerReads):
         if version is None:
             self.set_meta("schema_version", SCHEMA_VERSION)
 
-    def _upgrade_to_3(self) -> None:
-        """Version 3 adds two optional worker columns (rebuilt in the contract's column order, which the
-        PostgreSQL and Parquet copies keep) and the optional inquiries table. The facts the store had are
-        recorded as provided; the new ones as not (a program needing them refuses until an import brings them)."""
+    def _rebuild_workers(self, *, provided: set[str] | None = None) -> None:
+        """Versions 3 and 4 add optional worker columns (3: identity_verified, last_login_at, and the optional
+        inquiries table; 4: display_name_kana, skills): the table is rebuilt in the contract's column order, which
+        the PostgreSQL and Parquet copies keep, the new columns empty. The facts the store had stay recorded as
+        provided; the new ones are not (a program needing them refuses until an import brings them). From version
+        2, ``provided`` names what the store held."""
+        have = {str(row[0]) for row in self.con.execute("SELECT column_name FROM (DESCRIBE workers)").fetchall()}
         columns = [c.name for c in TABLES["workers"].columns] + ["has_profile_text", "has_self_pr_text"]
-        values = [
-            {"identity_verified": "FALSE", "last_login_at": "CAST(NULL AS TIMESTAMP)"}.get(name, name)
-            for name in columns
-        ]
+        empty = {"identity_verified": "FALSE", "last_login_at": "CAST(NULL AS TIMESTAMP)"}
+        values = [name if name in have else empty.get(name, "CAST(NULL AS VARCHAR)") for name in columns]
         with self.transaction():
             self.con.execute(f"DROP INDEX IF EXISTS {worker_index('workers')}")
-            self.con.execute(f"CREATE TABLE workers_v3 ({STORED_SCHEMA['workers']})")
-            self.con.execute(f"INSERT INTO workers_v3 SELECT {', '.join(values)} FROM workers")
+            self.con.execute(f"CREATE TABLE workers_next ({STORED_SCHEMA['workers']})")
+            self.con.execute(f"INSERT INTO workers_next SELECT {', '.join(values)} FROM workers")
             self.con.execute("DROP TABLE workers")
-            self.con.execute("ALTER TABLE workers_v3 RENAME TO workers")
-            self.set_provided({"workers.email", "workers.locale"})
+            self.con.execute("ALTER TABLE workers_next RENAME TO workers")
+            if provided is not None:
+                self.set_provided(provided)
             self.set_meta("schema_version", SCHEMA_VERSION)
 
     # -- metadata --------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from procert.facts import FactStore
 from procert.ledger import Pro
 from procert.metrics import lifetime_ratings
 from procert.programs import Program
-from procert.web.search import SearchIndex
+from procert.web.search import SearchIndex, fold
 
 SortKey = Literal["rating", "recent", "name"]
 
@@ -28,6 +28,8 @@ class ProCard:
     #: Programs with levels: the level held (None otherwise).
     level: str | None = None
     self_pr_text: str = ""
+    display_name_kana: str = ""
+    skills: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ def pro_cards(store: FactStore, program: Program, pros: list[Pro], *, rated_as_o
             facts[pro.worker_id].profile_text,
             pro.level if program.levels else None,
             facts[pro.worker_id].self_pr_text,
+            facts[pro.worker_id].display_name_kana,
+            facts[pro.worker_id].skills,
         )
         for pro in active
     ]
@@ -105,7 +109,9 @@ class Directory:
         self._sorted: dict[str, list[ProCard]] = {
             "rating": sorted(cards, key=lambda c: (-(c.overall_rating or 0), -c.reviews, c.worker_id)),
             "recent": sorted(cards, key=lambda c: (c.since or date.min, c.worker_id), reverse=True),
-            "name": sorted(cards, key=lambda c: (c.display_name, c.worker_id)),
+            # 五十音順: by the reading when the facts give one (folded, so katakana and hiragana sort together),
+            # else by the name.
+            "name": sorted(cards, key=lambda c: (fold(c.display_name_kana or c.display_name), c.worker_id)),
         }
 
     def _searchable(self, card: ProCard) -> str:
@@ -113,7 +119,16 @@ class Directory:
         division = self.program.division(card.division) if self.program is not None else None
         labels = f"{division.name.ja} {division.name.en}" if division is not None else ""
         return " ".join(
-            (card.display_name, card.worker_id, card.profile_text, card.self_pr_text, card.division, labels)
+            (
+                card.display_name,
+                card.display_name_kana,
+                card.worker_id,
+                card.profile_text,
+                card.self_pr_text,
+                " ".join(card.skills),
+                card.division,
+                labels,
+            )
         )
 
     def search(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from procert.errors import GoneError, NotFoundError
+from procert.facts.reads import WorkerFacts
 from procert.metrics import Period, lifetime_ratings
 from procert.programs import Program
 from procert.web.context import WebContext
@@ -53,9 +54,7 @@ def public_profile(context: WebContext, worker_id: str) -> PublicProfile:
         level_name=context.program.level(level).name.model_dump() if level else None,
         other_programs=[] if suspended else held_elsewhere(context, worker_id),
         suspended=suspended,
-        skills=[]
-        if suspended
-        else skills_named(context.program, facts.division, facts.profile_text, facts.self_pr_text),
+        skills=[] if suspended else _skills(context.program, facts.division, facts.skills, facts),
         delivered_contracts=record.delivered,
         repeat_client_share=round(record.repeat_share, 3) if record.repeat_share is not None else None,
         median_reply_hours=round(record.median_reply_hours, 1) if record.median_reply_hours is not None else None,
@@ -69,6 +68,12 @@ def public_profile(context: WebContext, worker_id: str) -> PublicProfile:
 
 def _link(template: str | None, worker_id: str) -> str | None:
     return template.replace("{worker_id}", quote(worker_id, safe="")) if template else None
+
+
+def _skills(program: Program, division: str, listed: tuple[str, ...], facts: WorkerFacts) -> list[str]:
+    """The skills the worker lists (the export's column), then those of their division the texts name."""
+    named = skills_named(program, division, facts.profile_text, facts.self_pr_text)
+    return list(dict.fromkeys([*listed, *named]))
 
 
 def skills_named(program: Program, division: str, *texts: str) -> list[str]:
