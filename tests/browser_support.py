@@ -214,8 +214,21 @@ def add_benefits(core: Procert, store: FactStore, today: date) -> None:
         }
 
     jobs = [
-        job("EARLY", "SEO記事の取材・執筆(10本)", 2),
-        job("OPEN", "インタビュー記事の執筆", 48),
+        job(
+            "EARLY",
+            "SEO記事の取材・執筆(10本)",
+            2,
+            description="## 概要\n\n株式会社みらいメディアは、暮らしの情報サイトを運営しています。\n\n"
+            "## お願いしたいこと\n\n- 取材(オンライン・1時間)\n- **3,000 字**前後の記事を 10 本\n\n"
+            "## 求めるスキル\n\n- SEO\n- 取材",
+        ),
+        job(
+            "OPEN",
+            "インタビュー記事の執筆",
+            48,
+            description="## 概要\n\n経営者への**インタビュー記事**をお願いします。\n\n- 取材(オンライン)\n- 執筆\n\n"
+            "[会社のサイト](https://example.jp/)",
+        ),
         job(
             "PLAIN",
             "データ入力",

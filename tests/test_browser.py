@@ -192,7 +192,7 @@ def test_job_feed_early_access_and_recommended_pros(page, shots):
     assert "EARLY" not in listed and "OPEN" in listed  # anonymous: the fresh premium job is for pros only
     assert page.goto("/jobs/EARLY").status == 200  # a teaser: when it opens to everyone, nothing else
     assert "認定ワーカーに先行公開中の案件です" in page.locator("h1").inner_text()
-    assert page.locator("#score-parts").count() == 0
+    assert page.locator("#score-parts").count() == 0 and page.locator("#description").count() == 0
     shots(page, "job-teaser")
     page.goto("/demo/login")
     page.click('a[data-worker="P1"]')
@@ -208,6 +208,9 @@ def test_job_feed_early_access_and_recommended_pros(page, shots):
     page.click('li[data-job="EARLY"] a')
     # listed 40 + 30 × (30,000 ÷ the writers' median 30,000) ÷ 2 = 15 + 30 × 0.8 = 24 → 79
     assert page.locator("#score-total").inner_text() == "79.0"
+    description = page.locator("#description")
+    assert description.locator("h3").all_inner_texts() == ["概要", "お願いしたいこと", "求めるスキル"]
+    assert description.locator("strong").inner_text() == "3,000 字"
     shots(page, "job")
     page.click("#recommended-link")
     names = page.locator("#recommended li").evaluate_all("items => items.map(i => i.dataset.worker)")
@@ -385,7 +388,16 @@ def test_the_api_docs_render_from_local_files(page):
     assert failed == []
 
 
-AXE_PAGES = ["/pros", "/workers/P1", "/program", "/jobs", "/jobs/EARLY", "/pros?sort=price", "/newsletter"]
+AXE_PAGES = [
+    "/pros",
+    "/workers/P1",
+    "/program",
+    "/jobs",
+    "/jobs/OPEN",
+    "/jobs/EARLY",
+    "/pros?sort=price",
+    "/newsletter",
+]
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])

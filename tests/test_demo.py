@@ -128,3 +128,33 @@ def test_the_readme_demo_builds_a_marketplace_with_history_and_serves_it(tmp_pat
     assert "4 quarterly runs" in output or "four quarterly runs" in output
     password = re.search(r"user demo-admin, password (\S+)\)", output)
     assert password is not None, output[-2000:]
+
+
+def test_demo_jobs_read_like_postings_of_real_companies(tmp_path: Path):
+    from datetime import UTC, datetime
+
+    from procert.benefits import read_job_rows, validate_jobs
+    from procert.demo import generate_jobs
+
+    now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    rows = read_job_rows(generate_jobs(tmp_path / "jobs.csv", count=150, clients=1000, now=now))
+    valid = validate_jobs(rows, program=load_program("crowdworks-pro"), source="demo")
+    assert len(valid) == 150
+    # A client is one company in every job it posts, with one tier.
+    companies: dict[str, set[tuple[str, str]]] = {}
+    for job in valid:
+        companies.setdefault(job.client_id, set()).add((job.company_name, job.company_tier))
+    assert all(len(names) == 1 for names in companies.values()) and len(companies) >= 30
+    assert len({name for names in companies.values() for name, _tier in names}) >= 25
+    # Titles and descriptions composed per division and client: few repeat, every description has its sections.
+    assert len({j.title for j in valid}) >= 100 and len({j.description for j in valid}) == 150
+    for job in valid:
+        assert job.description is not None
+        assert job.description.startswith("## 概要") and "## お願いしたいこと" in job.description
+        assert job.company_name in job.description
+    # An engineer's job asks for engineers' skills, a writer's for writers'.
+    engineer = {s for j in valid if j.division == "engineer" for s in j.skills}
+    writer = {s for j in valid if j.division == "writer" for s in j.skills}
+    assert "Python" in engineer and "Python" not in writer and "執筆" in writer
+    again = read_job_rows(generate_jobs(tmp_path / "again.csv", count=150, clients=1000, now=now))
+    assert again == rows

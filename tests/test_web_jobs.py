@@ -166,6 +166,8 @@ def test_daily_digest_mails_new_fitting_premium_jobs_once(jobs_site, tmp_path, s
         ({"posted_at": "0001-01-01T00:00:00+09:00"}, "posted_at"),
         ({"job_id": "JOB\x00X"}, "job_id"),
         ({"title": "title\r\nwith a break"}, "title"),
+        ({"description": "line one\n\x1b[31mred"}, "description"),
+        ({"description": "x" * 20_001}, "description"),
     ],
 )
 def test_impossible_dates_and_control_characters_are_a_422_not_a_500(jobs_site, values, column):
@@ -174,3 +176,44 @@ def test_impossible_dates_and_control_characters_are_a_422_not_a_500(jobs_site, 
     response = client.post("/api/v1/jobs", json=[bad], headers={"X-API-Key": key})
     assert response.status_code == 422, response.text
     assert any(d["location"].endswith(column) for d in response.json()["error"]["details"])
+
+
+DESCRIPTION = """# 概要
+
+**急募**: 記事の執筆をお願いします。<script>alert("x")</script>
+
+- 構成案の作成
+- 執筆(3,000 字)
+
+[会社のサイト](https://example.jp/about) [悪い](javascript:alert(1)) [内部](/admin) <img src=x onerror=alert(1)>
+"""
+
+
+def test_a_job_description_is_markdown_shown_safely_and_kept_as_sent(jobs_site):
+    client, key = jobs_site
+    stored = client.post(
+        "/api/v1/jobs", json=[job("DESC", timedelta(hours=40), description=DESCRIPTION)], headers={"X-API-Key": key}
+    )
+    assert stored.status_code == 201, stored.text
+    api = client.get("/api/v1/jobs/DESC").json()
+    assert api["description"] == DESCRIPTION.strip()  # the source, as sent (trimmed), for the platform's own pages
+    assert client.get("/api/v1/jobs/OLD").json()["description"] is None
+    page = client.get("/jobs/DESC").text
+    section = page[page.index('id="description"') : page.index("</section>", page.index('id="description"'))]
+    # The description's own heading sits below the page's title and the section's heading.
+    assert "<h3>概要</h3>" in section and "<strong>急募</strong>" in section
+    assert "<li>構成案の作成</li>" in section
+    # Raw HTML is text, never markup; only http(s) links keep their target, and all leave with nofollow.
+    assert "<script>" not in section and "&lt;script&gt;" in section
+    assert "<img" not in section and "&lt;img src=x onerror=alert(1)&gt;" in section
+    assert '<a href="https://example.jp/about" rel="nofollow ugc noopener">会社のサイト</a>' in section
+    assert "javascript:" not in section.replace("[悪い](javascript:alert(1))", "")
+    assert '<a href="#" rel="nofollow ugc noopener">内部</a>' in section
+    # The listing shows the first words, without Markdown.
+    listing = client.get("/jobs").text
+    assert "概要 急募: 記事の執筆をお願いします。" in listing
+
+
+def test_a_job_without_description_has_no_empty_section(jobs_site):
+    client, _key = jobs_site
+    assert 'id="description"' not in client.get("/jobs/OLD").text

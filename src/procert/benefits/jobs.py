@@ -27,6 +27,9 @@ from .models import Job
 
 UNITS = ("project", "hour", "day", "month", "item", "character")
 MAX_REPORTED_PROBLEMS = 50
+MAX_DESCRIPTION = 20_000
+#: A description may break lines and indent; other control characters (NUL, ESC, …) have no place in a page.
+_TEXT_CONTROLS = {chr(c) for c in range(0x20) if chr(c) not in "\n\r\t"} | {"\x7f"}
 #: A past job counts as ordered when its client started a contract between posting and a week after closing.
 ORDER_WINDOW = timedelta(days=7)
 
@@ -40,6 +43,9 @@ class JobIn(BaseModel):
     company_name: str = Field(min_length=1, max_length=300)
     company_tier: str = Field(min_length=1, max_length=40, description="e.g. listed, well_known, other")
     title: str = Field(min_length=1, max_length=500)
+    description: str | None = Field(
+        default=None, max_length=MAX_DESCRIPTION, description="Markdown; raw HTML is shown as text, never run"
+    )
     division: str = Field(min_length=1, max_length=120)
     skills: list[str] = Field(default_factory=list, max_length=50)
     budget_jpy: int = Field(ge=0, le=10**11)
@@ -63,6 +69,16 @@ class JobIn(BaseModel):
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.replace("\r\n", "\n").strip()
+            if any(ch in _TEXT_CONTROLS for ch in value):
+                raise ValueError("contains a control character other than a line break or tab (such as NUL or ESC)")
+            return value or None
+        return value
 
     @field_validator("job_id", "client_id", "company_name", "company_tier", "title", "division")
     @classmethod
@@ -303,6 +319,7 @@ class JobView:
             "company_name": j.company_name,
             "company_tier": j.company_tier,
             "title": j.title,
+            "description": j.description,
             "division": j.division,
             "skills": j.skills,
             "budget_jpy": j.budget_jpy,

@@ -21,6 +21,8 @@ class Job(Base):
     company_name: Mapped[str] = mapped_column(String(300))
     company_tier: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(500))
+    #: Markdown as sent; pages render it with raw HTML disabled.
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
     division: Mapped[str] = mapped_column(String(120))
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     budget_jpy: Mapped[int] = mapped_column(BigInteger)

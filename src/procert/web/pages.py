@@ -12,9 +12,12 @@ from fastapi.templating import Jinja2Templates
 
 from procert.i18n import has_message, local_time, t
 from procert.web.auth import csrf_token
+from procert.web.markdown import plain_excerpt, render_markdown
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["markdown"] = render_markdown
+templates.env.filters["excerpt"] = plain_excerpt
 
 
 def pick_lang(request: Request) -> str:

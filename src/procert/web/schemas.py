@@ -347,6 +347,7 @@ class JobOut(BaseModel):
     company_name: str
     company_tier: str
     title: str
+    description: str | None = Field(description="Markdown, as the operator sent it.")
     division: str
     skills: list[str]
     budget_jpy: int | None
