@@ -57,18 +57,18 @@ def test_the_web_answers_any_unhandled_refusal_with_the_one_error_body(site):
 
 
 def test_the_cli_ends_an_unhandled_refusal_with_one_line_and_exit_1(monkeypatch, capsys):
-    from procert.cli.main import app, main
+    import procert.cli.main as cli
+
+    app = cli.build_app()
 
     @app.command("test-clash", hidden=True)
     def clash() -> None:
         raise ConflictError("another process got there first")
 
+    monkeypatch.setattr(cli, "build_app", lambda only=None: app)
     monkeypatch.setattr(sys, "argv", ["procert", "test-clash"])
-    try:
-        with pytest.raises(SystemExit) as exited:
-            main()
-    finally:
-        app.registered_commands.pop()  # the documented commands stay the real ones
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
     assert exited.value.code == 1
     err = capsys.readouterr().err
     assert "another process got there first" in err and "Traceback" not in err

@@ -20,28 +20,24 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from procert.errors import ProcertError
 from procert.facts import FactStore, ImportReport, atomic_import
-from procert.ledger import (
-    LedgerNotReady,
-    NotifyOptions,
-    away_by_worker,
-    make_engine,
-    require_current,
-    session_scope,
-    upgrade,
-)
-from procert.ledger.db import current_revision, head_revision
-from procert.metrics import Away
-from procert.notify import SmtpConfig
 from procert.programs import Program, load_program
 from procert.settings import Settings
 from procert.signing import resolve_secret
+
+if TYPE_CHECKING:
+    # The ledger (SQLAlchemy, Alembic) and the mail are imported when first used: commands that need neither,
+    # such as `procert evaluate`, start without them.
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from procert.ledger import NotifyOptions
+    from procert.metrics import Away
+    from procert.notify import SmtpConfig
 
 
 class SettingsError(ProcertError):
@@ -71,6 +67,8 @@ class Procert:
     @property
     def ledger(self) -> Engine:
         """The ledger's engine, migrated (SQLite) or checked to be current (PostgreSQL)."""
+        from procert.ledger import make_engine
+
         with self._ledger_lock:
             if self._engine is None:
                 self._engine = make_engine(self.settings.ledger_url)
@@ -80,6 +78,9 @@ class Procert:
             return self._engine
 
     def _prepare_ledger(self, engine: Engine) -> None:
+        from procert.ledger import LedgerNotReady, require_current, upgrade
+        from procert.ledger.db import current_revision, head_revision
+
         if self.settings.database_url is None:
             if current_revision(engine) != head_revision():
                 upgrade(engine)
@@ -94,12 +95,16 @@ class Procert:
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:
         """A ledger session (committed on success when ``write``)."""
+        from procert.ledger import session_scope
+
         with session_scope(self.ledger, write=write) as session:
             yield session
 
     def declared_leave(self, *, through: date) -> dict[str, tuple[Away, ...]]:
         """Every worker's declared leave beginning by ``through``, as runs take it, for the evaluations a command
         makes outside a run (``evaluate``, ``explain``): none before the embedded ledger exists."""
+        from procert.ledger import LedgerNotReady, away_by_worker
+
         embedded = self._engine is None and self.settings.database_url is None
         if embedded and not (self.settings.home / "ledger.sqlite").exists():
             return {}
@@ -145,12 +150,16 @@ class Procert:
 
     def notify_options(self, *, enabled: bool = True) -> NotifyOptions:
         """How runs queue notifications: the dashboard link and the at-risk window, from the settings."""
+        from procert.ledger import NotifyOptions
+
         return NotifyOptions(
             enabled=enabled, public_url=self.settings.public_url, at_risk_days=self.settings.at_risk_days
         )
 
     @property
     def smtp(self) -> SmtpConfig:
+        from procert.notify import SmtpConfig
+
         s = self.settings
         return SmtpConfig(
             host=s.smtp_host,

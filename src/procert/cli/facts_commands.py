@@ -21,7 +21,6 @@ from procert.cli.common import (
     parse_day,
     steps,
 )
-from procert.demo import generate
 from procert.facts import FactStoreError, ImportFailed
 
 commands = typer.Typer()
@@ -126,6 +125,8 @@ def demo_data_command(
 
 
 def _generate(out_dir: Path, workers: int, seed: int, end: date | None, fmt: str) -> Any:
+    from procert.demo import generate  # numpy and the generator: only this command needs them
+
     with generation_progress() as progress:
         task = progress.add_task("generate", total=workers)
         return generate(

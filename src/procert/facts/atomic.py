@@ -90,10 +90,14 @@ def atomic_import(
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         work = versions / f"facts-{stamp}-{os.getpid()}-{time.monotonic_ns() % 10**9:09d}.duckdb"
         try:
-            if current is not None:
+            # A delta goes into a copy of the current store; a full export into a fresh file (copying the store
+            # only to delete all of it would cost a copy and leave the file as large as both).
+            if current is not None and not replace:
                 step("copying the current store")
                 shutil.copyfile(current, work)
             with FactStore(work, memory_limit=memory_limit, threads=threads) as store:
+                if current is not None and replace:
+                    _carry_history(store, current)
                 report = import_export(
                     store, directory, timezone=timezone, replace=replace, progress=step, encoding=encoding
                 )
@@ -124,6 +128,19 @@ def atomic_import(
             if old.name.removesuffix(".wal") not in keep:
                 old.unlink(missing_ok=True)
     return report
+
+
+def _carry_history(store: FactStore, current: Path) -> None:
+    """The import history and time zone of the current store, into the fresh file a full export starts."""
+    con = store.con
+    con.execute(f"ATTACH '{current}' AS previous (READ_ONLY)")
+    try:
+        con.execute("INSERT INTO procert_imports SELECT * FROM previous.procert_imports")
+        zone = con.execute("SELECT value FROM previous.procert_meta WHERE key = 'timezone'").fetchone()
+        if zone is not None:
+            store.set_meta("timezone", zone[0])
+    finally:
+        con.execute("DETACH previous")
 
 
 def _no_space(path: Path) -> str:

@@ -138,6 +138,12 @@ def import_export(
 
     report = ImportReport(source=str(directory), timezone=timezone, replaced_tables=replace)
     with store.transaction():
+        # A delta changes the monthly totals of the (division, month) partitions it touches, as stored before it
+        # (collected here) and after it (below); a delta of scouts touches none.
+        first = store.is_empty()
+        earnings_delta = not replace and not first and bool({"payments", "workers"} & staged)
+        if earnings_delta:
+            _touched_partitions(con, staged, before=True)
         if replace:
             # A full export replaces the optional tables it leaves out too: the marketplace no longer sends them.
             for table_name in TABLE_ORDER:
@@ -149,7 +155,8 @@ def import_export(
             table = TABLES[table_name]
             step(f"storing {table_name}")
             indexed = table_name in WORKER_INDEXED
-            with store.worker_index_dropped(table_name) if indexed else nullcontext():
+            incoming = None if replace else one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
+            with store.worker_index_dropped(table_name, incoming=incoming) if indexed else nullcontext():
                 if replace:
                     con.execute(f"DELETE FROM {table_name}")
                 else:
@@ -162,8 +169,14 @@ def import_export(
                     f"INSERT INTO {table_name} SELECT {stored_select(table)} FROM typed_{table_name} ORDER BY worker_id"
                 )
             report.rows[table_name] = one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
-        step("summing monthly earnings")
-        store.rebuild_monthly_earnings()
+        if earnings_delta:
+            _touched_partitions(con, staged, before=False)
+            step("summing monthly earnings of the months the import touched")
+            report.earnings_rows = store.refresh_monthly_earnings("touched_partitions")
+        elif replace or first:
+            step("summing monthly earnings")
+            store.rebuild_monthly_earnings()
+            report.earnings_rows = one(con.execute("SELECT count(*) FROM monthly_earnings").fetchone())[0]
         store.set_meta("timezone", timezone)
         supplied = {t for t in staged if TABLES[t].optional} | {
             f"{t}.{c}" for t in staged for c in present_columns[t] if not TABLES[t].column(c).required
@@ -185,6 +198,31 @@ def import_export(
     return report
 
 
+def _touched_partitions(con: duckdb.DuckDBPyConnection, staged: set[str], *, before: bool) -> None:
+    """Add to ``touched_partitions`` the (division, month) of every stored payment the staged payments replace
+    or add, and every month of every worker whose division the staged workers change: ``before`` the write
+    with the stored divisions and months, after it with the new ones."""
+    if before:
+        con.execute("CREATE OR REPLACE TEMP TABLE touched_partitions (division VARCHAR, paid_month INTEGER)")
+        con.execute("CREATE OR REPLACE TEMP TABLE moved_workers (worker_id VARCHAR)")
+        if "workers" in staged:
+            con.execute(
+                """INSERT INTO moved_workers SELECT t.worker_id FROM typed_workers t
+                   JOIN main.workers s ON s.worker_id = t.worker_id WHERE s.division IS DISTINCT FROM t.division"""
+            )
+    if "payments" in staged:
+        con.execute(
+            """INSERT INTO touched_partitions SELECT DISTINCT w.division, p.paid_month
+               FROM main.payments p JOIN main.workers w ON w.worker_id = p.worker_id
+               WHERE p.payment_id IN (SELECT payment_id FROM typed_payments)"""
+        )
+    con.execute(
+        """INSERT INTO touched_partitions SELECT DISTINCT w.division, p.paid_month
+           FROM main.payments p JOIN main.workers w ON w.worker_id = p.worker_id
+           WHERE p.worker_id IN (SELECT worker_id FROM moved_workers)"""
+    )
+
+
 def _register_functions(con: duckdb.DuckDBPyConnection) -> None:
     def check_email(value: str | None) -> str | None:
         return None if value is None else email_problem(value)
@@ -204,3 +242,5 @@ def _drop_stages(con: duckdb.DuckDBPyConnection) -> None:
     for table_name in TABLE_ORDER:
         con.execute(f"DROP TABLE IF EXISTS stage_{table_name}")
         con.execute(f"DROP TABLE IF EXISTS typed_{table_name}")
+    con.execute("DROP TABLE IF EXISTS touched_partitions")
+    con.execute("DROP TABLE IF EXISTS moved_workers")

@@ -64,6 +64,9 @@ class ImportReport:
     rows: dict[str, int] = field(default_factory=dict)
     timezone: str = ""
     replaced_tables: bool = False
+    #: Monthly-total rows recomputed: all of them for a full import, the touched months' for a delta, 0 for a
+    #: delta that cannot change earnings (scouts, reviews, …).
+    earnings_rows: int = 0
 
 
 def sql_quote(value: str) -> str:

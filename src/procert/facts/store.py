@@ -73,13 +73,20 @@ MONTHLY_EARNINGS_SCHEMA = (
 #: month (ties share the best rank): portable SQL, also run by Spark on Parquet facts. A month's ranks depend on
 #: the facts alone, not on the evaluation date, so they are computed once per import and every evaluation (one
 #: worker or everyone) just reads them.
-MONTHLY_EARNINGS_SQL = """SELECT worker_id, division, paid_month, total_jpy,
+def monthly_earnings_sql(where: str = "") -> str:
+    """The monthly totals with their ranks, of the payments that meet ``where`` (a condition on ``p`` and ``w``;
+    all of them by default). Restrict only by whole (division, month) partitions: ranks are within them."""
+    condition = f"WHERE {where}" if where else ""
+    return f"""SELECT worker_id, division, paid_month, total_jpy,
                CASE WHEN total_jpy > 0 THEN RANK() OVER (
                    PARTITION BY division, paid_month, CASE WHEN total_jpy > 0 THEN 1 ELSE 0 END
                    ORDER BY total_jpy DESC) END AS month_rank
            FROM (SELECT p.worker_id, w.division, p.paid_month, CAST(SUM(p.amount_jpy) AS BIGINT) AS total_jpy
-                 FROM payments p JOIN workers w ON w.worker_id = p.worker_id
+                 FROM payments p JOIN workers w ON w.worker_id = p.worker_id {condition}
                  GROUP BY p.worker_id, w.division, p.paid_month) totals"""
+
+
+MONTHLY_EARNINGS_SQL = monthly_earnings_sql()
 
 
 #: Tables that carry an ART index on worker_id, read through it by single-worker evaluation (the dashboard's live
@@ -89,6 +96,11 @@ WORKER_INDEXED = ("workers", "contracts", "reviews", "payments", "scouts", "inqu
 #: row group is cheaper (indexed rows are fetched one by one: a busy worker's 2,000 contracts took 7 ms so, a row
 #: group's scan about 1 ms). DuckDB's own default also allows 0.1 % of the table, 20,000 rows at 1M workers.
 INDEX_SCAN_MAX_ROWS = 256
+#: A delta up to this share of a table's rows is written with the table's worker index kept (see
+#: :meth:`FactStore.worker_index_dropped`); the monthly totals are refreshed partition by partition up to this
+#: share of their rows, and rebuilt whole beyond it.
+KEEP_INDEX_SHARE = 0.1
+PARTIAL_REFRESH_SHARE = 0.3
 #: Prepared statements kept per connection (see :meth:`FactStore.execute_prepared`); the oldest are released.
 PREPARED_PER_CONNECTION = 16
 
@@ -356,18 +368,47 @@ class FactStore(WorkerReads):
             )
 
     def rebuild_monthly_earnings(self) -> None:
-        """Recompute the derived monthly totals from the stored payments and workers."""
-        with self.worker_index_dropped("monthly_earnings"):
-            self.con.execute("DELETE FROM monthly_earnings")
-            # Sorted by worker: a worker's months sit together, for the full evaluation's scans too.
+        """Recompute the derived monthly totals from the stored payments and workers, as a new table: replacing
+        the table is several times cheaper than deleting millions of rows and committing their deletion."""
+        self.con.execute("DROP INDEX IF EXISTS " + worker_index("monthly_earnings"))
+        self.con.execute(f"CREATE TABLE monthly_earnings_rebuilt ({MONTHLY_EARNINGS_SCHEMA})")
+        # Sorted by worker: a worker's months sit together, for the full evaluation's scans too.
+        self.con.execute(
+            f"INSERT INTO monthly_earnings_rebuilt SELECT * FROM ({MONTHLY_EARNINGS_SQL}) m ORDER BY worker_id"
+        )
+        self.con.execute("DROP TABLE monthly_earnings")
+        self.con.execute("ALTER TABLE monthly_earnings_rebuilt RENAME TO monthly_earnings")
+        self.con.execute(f"CREATE INDEX {worker_index('monthly_earnings')} ON monthly_earnings (worker_id)")
+
+    def refresh_monthly_earnings(self, partitions: str) -> int:
+        """Recompute only the (division, month) partitions listed in the table ``partitions`` (columns division,
+        paid_month): a month's ranks depend on its own partition alone, so the others stay exact. Rebuilds the
+        whole table instead when the partitions hold most of its rows. Returns the rows recomputed."""
+        touched = f"""EXISTS (SELECT 1 FROM {partitions} t WHERE t.division = {{d}} AND t.paid_month = {{m}})"""
+        stored = one(self.con.execute("SELECT count(*) FROM monthly_earnings").fetchone())[0]
+        affected = one(
             self.con.execute(
-                f"INSERT INTO monthly_earnings SELECT * FROM ({MONTHLY_EARNINGS_SQL}) m ORDER BY worker_id"
-            )
+                "SELECT count(*) FROM monthly_earnings e WHERE " + touched.format(d="e.division", m="e.paid_month")
+            ).fetchone()
+        )[0]
+        if stored == 0 or affected > PARTIAL_REFRESH_SHARE * stored:
+            self.rebuild_monthly_earnings()
+            return int(one(self.con.execute("SELECT count(*) FROM monthly_earnings").fetchone())[0])
+        self.con.execute("DELETE FROM monthly_earnings e WHERE " + touched.format(d="e.division", m="e.paid_month"))
+        restricted = monthly_earnings_sql(touched.format(d="w.division", m="p.paid_month"))
+        inserted = self.con.execute(f"INSERT INTO monthly_earnings SELECT * FROM ({restricted}) m ORDER BY worker_id")
+        return int(one(inserted.fetchone())[0])
 
     @contextmanager
-    def worker_index_dropped(self, table: str) -> Iterator[None]:
+    def worker_index_dropped(self, table: str, *, incoming: int | None = None) -> Iterator[None]:
         """Bulk changes to ``table`` without its worker index, rebuilt afterwards: building an index once over
-        millions of rows is several times faster than maintaining it row by row."""
+        millions of rows is several times faster than maintaining it row by row. A small delta (``incoming``
+        rows, at most a tenth of the table's) keeps the index: rebuilding it would cost as much as the table."""
+        if incoming is not None:
+            stored = one(self.con.execute(f"SELECT count(*) FROM {table}").fetchone())[0]
+            if stored and incoming <= KEEP_INDEX_SHARE * stored:
+                yield
+                return
         self.con.execute(f"DROP INDEX IF EXISTS {worker_index(table)}")
         yield
         self.con.execute(f"CREATE INDEX {worker_index(table)} ON {table} (worker_id)")

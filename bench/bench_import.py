@@ -1,0 +1,246 @@
+"""Imports against what they change: a full import beside a plain DuckDB load of the same files, and deltas
+(every row of 1,000 workers; a scouts-only delta) into a store of the full size, in fresh processes with the
+contenders interleaved round by round.
+
+    python bench/bench_import.py [--workers 1000000] [--delta-workers 1000] [--rounds 3] [--full-rounds 1]
+
+The export is the demo marketplace bench/bench_evaluation.py generates (Parquet, reused from bench/data/). It is
+split into a base (every worker but the delta's) and the delta (all rows of ``--delta-workers`` workers drawn at
+random); the day's delta is the base's contracts, reviews, payments and scouts of its last day, sent again; the
+scouts delta is the base's scouts of its last month, sent again (it cannot change earnings). Each delta round
+imports into a fresh copy of the base store (the copy is not timed); ``atomic`` is the 1,000 workers' delta
+through ``atomic_import`` as ``procert import`` runs it (its copy of the store timed). Prints the figures and
+writes bench/results-import.md (and .json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_evaluation import ensure_export  # noqa: E402
+
+TZ = "Asia/Tokyo"
+TABLES = ("workers", "contracts", "reviews", "payments", "scouts", "inquiries")
+
+
+# ---- measured tasks (child processes) -----------------------------------------------------------------------
+
+
+def task_plain_load(export: str, db: str) -> dict:
+    """The baseline of a full import: each file loaded as it is (``CREATE TABLE AS SELECT * FROM read_parquet``)."""
+    import duckdb
+
+    Path(db).unlink(missing_ok=True)
+    started = time.perf_counter()
+    con = duckdb.connect(db)
+    for table in TABLES:
+        source = Path(export) / f"{table}.parquet"
+        if source.exists():
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{source}')")
+    con.execute("CHECKPOINT")
+    con.close()
+    return {"seconds": time.perf_counter() - started}
+
+
+def task_full(export: str, db: str) -> dict:
+    from procert.facts import FactStore, import_export
+
+    Path(db).unlink(missing_ok=True)
+    started = time.perf_counter()
+    with FactStore(db) as store:
+        report = import_export(store, export, timezone=TZ)
+        store.con.execute("CHECKPOINT")
+    return {"seconds": time.perf_counter() - started, "rows": report.rows, "size_mib": Path(db).stat().st_size / 2**20}
+
+
+def task_delta(export: str, db: str) -> dict:
+    from procert.facts import FactStore, import_export
+
+    started = time.perf_counter()
+    with FactStore(db) as store:
+        report = import_export(store, export, timezone=TZ)
+        store.con.execute("CHECKPOINT")
+    return {"seconds": time.perf_counter() - started, "rows": report.rows, "earnings_rows": report.earnings_rows}
+
+
+def task_atomic(export: str, path: str) -> dict:
+    from procert.facts import atomic_import
+
+    started = time.perf_counter()
+    report = atomic_import(Path(path), export, timezone=TZ)
+    return {"seconds": time.perf_counter() - started, "earnings_rows": report.earnings_rows}
+
+
+TASKS = {"plain_load": task_plain_load, "full": task_full, "delta": task_delta, "atomic": task_atomic}
+
+
+def run_child(task: str, *args: str) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", task, *args], stdout=subprocess.PIPE, text=True)
+    if proc.returncode:
+        raise SystemExit(f"{task} failed with status {proc.returncode}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def child_main(task: str, args: list[str]) -> None:
+    result = TASKS[task](*args)
+    result["peak_mib"] = next(
+        int(line.split()[1]) / 1024
+        for line in Path("/proc/self/status").read_text().splitlines()
+        if line.startswith("VmHWM:")
+    )
+    print(json.dumps(result))
+
+
+# ---- preparing the exports ----------------------------------------------------------------------------------
+
+
+def split(export: Path, out: Path, delta_workers: int) -> dict[str, Path]:
+    """base/, delta/ and scouts/ beside each other under ``out`` (made once)."""
+    import duckdb
+
+    marker = out / ".complete"
+    paths = {name: out / name for name in ("base", "delta", "scouts", "day")}
+    if marker.exists():
+        return paths
+    for path in paths.values():
+        path.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute(
+        f"""CREATE TABLE chosen AS SELECT worker_id FROM read_parquet('{export}/workers.parquet')
+            USING SAMPLE {delta_workers} ROWS (reservoir, 42)"""
+    )
+    for table in TABLES:
+        source = export / f"{table}.parquet"
+        if not source.exists():
+            continue
+        rows = f"SELECT * FROM read_parquet('{source}')"
+        con.execute(
+            f"COPY ({rows} WHERE worker_id NOT IN (SELECT worker_id FROM chosen)) TO '{paths['base']}/{table}.parquet'"
+        )
+        con.execute(
+            f"COPY ({rows} WHERE worker_id IN (SELECT worker_id FROM chosen)) TO '{paths['delta']}/{table}.parquet'"
+        )
+    base_scouts = f"read_parquet('{paths['base']}/scouts.parquet')"
+    con.execute(
+        f"""COPY (SELECT * FROM {base_scouts} WHERE CAST(sent_at AS TIMESTAMPTZ) >= (
+                SELECT max(CAST(sent_at AS TIMESTAMPTZ)) - INTERVAL 30 DAY FROM {base_scouts}))
+            TO '{paths["scouts"]}/scouts.parquet'"""
+    )
+    # A day's facts (the daily delta an operator sends): the base's contracts closed, reviews written, payments
+    # and scouts of its last day, sent again.
+    for table, column in (
+        ("contracts", "closed_at"),
+        ("reviews", "created_at"),
+        ("payments", "paid_at"),
+        ("scouts", "sent_at"),
+    ):
+        rows = f"read_parquet('{paths['base']}/{table}.parquet')"
+        con.execute(
+            f"""COPY (SELECT * FROM {rows} WHERE CAST({column} AS TIMESTAMPTZ) >= (
+                    SELECT max(CAST({column} AS TIMESTAMPTZ)) - INTERVAL 1 DAY FROM {rows}))
+                TO '{paths["day"]}/{table}.parquet'"""
+        )
+    marker.write_text("ok")
+    return paths
+
+
+def median(runs: list[dict], key: str = "seconds") -> float:
+    return float(statistics.median(r[key] for r in runs))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=1_000_000)
+    parser.add_argument("--delta-workers", type=int, default=1_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--full-rounds", type=int, default=1, help="rounds that also time a full import")
+    parser.add_argument("--data-dir", type=Path, default=HERE / "data")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_main(args.child[0], args.child[1:])
+        return
+    export = ensure_export(args.workers, 1, args.data_dir)
+    work = args.data_dir / f"import-{args.workers}"
+    paths = split(export, work, args.delta_workers)
+    base_db = work / "base.duckdb"
+    if not base_db.exists():
+        print("importing the base store (once)", flush=True)
+        run_child("full", str(paths["base"]), str(base_db))
+    names = ("plain_load", "full", "delta", "day", "scouts", "atomic", "delta_load")
+    runs: dict[str, list[dict]] = {k: [] for k in names}
+    for round_number in range(args.rounds):
+        print(f"round {round_number + 1}/{args.rounds}", flush=True)
+        runs["plain_load"].append(run_child("plain_load", str(paths["base"]), str(work / "plain.duckdb")))
+        if round_number < args.full_rounds:
+            runs["full"].append(run_child("full", str(paths["base"]), str(work / "full.duckdb")))
+        runs["delta_load"].append(run_child("plain_load", str(paths["delta"]), str(work / "plain-delta.duckdb")))
+        for name, source in (("delta", paths["delta"]), ("day", paths["day"]), ("scouts", paths["scouts"])):
+            copy = work / f"{name}.duckdb"
+            shutil.copyfile(base_db, copy)
+            runs[name].append(run_child("delta", str(source), str(copy)))
+        store = work / "atomic" / "facts.duckdb"
+        shutil.rmtree(store.parent, ignore_errors=True)
+        store.parent.mkdir(parents=True)
+        shutil.copyfile(base_db, store)
+        runs["atomic"].append(run_child("atomic", str(paths["delta"]), str(store)))
+        for name, result in runs.items():
+            if len(result) == round_number + 1:
+                last = result[-1]
+                print(f"  {name:10s} {last['seconds']:7.2f} s  peak {last['peak_mib']:6.0f} MiB", flush=True)
+    delta_rows = sum(runs["delta"][0]["rows"].values())
+    scout_rows = sum(runs["scouts"][0]["rows"].values())
+    per_round = [d["seconds"] / p["seconds"] for d, p in zip(runs["delta"], runs["delta_load"], strict=True)]
+    full_ratio = [f["seconds"] / p["seconds"] for f, p in zip(runs["full"], runs["plain_load"], strict=False)]
+    lines = [
+        f"# Imports at {args.workers:,} workers",
+        "",
+        f"`python bench/bench_import.py --workers {args.workers} --delta-workers {args.delta_workers} "
+        f"--rounds {args.rounds} --full-rounds {args.full_rounds}`: fresh processes, contenders interleaved, "
+        "medians; a ratio is the median of per-round ratios.",
+        "",
+        "| import | rows | median | peak | against |",
+        "|---|---:|---:|---:|---|",
+        f"| plain load of the base files (`CREATE TABLE AS`) | | {median(runs['plain_load']):.1f} s | "
+        f"{max(r['peak_mib'] for r in runs['plain_load']):.0f} MiB | |",
+    ]
+    if runs["full"]:
+        lines.append(
+            f"| full import of the base (procert) | {sum(runs['full'][0]['rows'].values()):,} | "
+            f"{median(runs['full']):.1f} s | {max(r['peak_mib'] for r in runs['full']):.0f} MiB | "
+            f"{statistics.median(full_ratio):.2f}× the plain load (target ≤ 1.5×) |"
+        )
+    lines += [
+        f"| delta: every row of {args.delta_workers:,} workers | {delta_rows:,} | {median(runs['delta']):.2f} s | "
+        f"{max(r['peak_mib'] for r in runs['delta']):.0f} MiB | {statistics.median(per_round):.1f}× a plain load "
+        f"of the delta files ({median(runs['delta_load']):.2f} s); target ≤ 5 s; monthly totals recomputed: "
+        f"{runs['delta'][0]['earnings_rows']:,} rows |",
+        f"| the same delta through `procert import` (copy of the store + switch) | {delta_rows:,} | "
+        f"{median(runs['atomic']):.2f} s | {max(r['peak_mib'] for r in runs['atomic']):.0f} MiB | |",
+        f"| a day's facts (contracts closed, reviews, payments, scouts of the last day) | "
+        f"{sum(runs['day'][0]['rows'].values()):,} | {median(runs['day']):.2f} s | "
+        f"{max(r['peak_mib'] for r in runs['day']):.0f} MiB | monthly totals recomputed: "
+        f"{runs['day'][0]['earnings_rows']:,} rows (the months the day touches) |",
+        f"| scouts only (last month's, sent again) | {scout_rows:,} | {median(runs['scouts']):.2f} s | "
+        f"{max(r['peak_mib'] for r in runs['scouts']):.0f} MiB | monthly totals recomputed: "
+        f"{runs['scouts'][0]['earnings_rows']:,} rows |",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    (HERE / "results-import.md").write_text(text, encoding="utf-8")
+    (HERE / "results-import.json").write_text(json.dumps(runs, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
