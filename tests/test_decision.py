@@ -136,3 +136,59 @@ def test_at_risk_counts_the_account_status_as_well_as_the_criteria():
         "status",
     ]
     assert forecast_failures(program, None) == []
+
+
+@pytest.fixture(scope="module")
+def demo_rows(tmp_path_factory) -> dict[str, list[dict]]:
+    """Evaluation rows of a demo marketplace under each preset: real rows, every status and level among them."""
+    from procert.demo import generate
+    from procert.evaluation import evaluate
+    from procert.facts import FactStore, import_export
+
+    directory = tmp_path_factory.mktemp("decision-demo")
+    export = generate(directory / "export", workers=1500, seed=3, end=date(2026, 10, 31)).directory
+    with FactStore(directory / "facts.duckdb") as store:
+        import_export(store, export, timezone="Asia/Tokyo")
+        return {
+            preset: evaluate(store, load_program(preset), date(2026, 10, 1)).rows()
+            for preset in ("crowdworks-pro", "lancers-certified", "coconala-rank")
+        }
+
+
+@pytest.mark.parametrize("preset", ["crowdworks-pro", "lancers-certified", "coconala-rank"])
+def test_a_worker_who_held_nothing_is_decided_by_the_level_reached_alone(demo_rows, preset):
+    """What a run's fast path relies on: without a level held and without a lock, the keep and grace margins
+    (and leave) change nothing, so the decision from the level reached alone is the full decision."""
+    from procert.ledger.decision import level_flags, reached_level
+
+    program = load_program(preset)
+    levels = [level.id for level in program.tiers]
+    rows = demo_rows[preset]
+    assert any(reached_level(program, r) for r in rows) and any(not reached_level(program, r) for r in rows)
+    for row in rows:
+        evaluated, kept, near = level_flags(program, row)
+        assert reached_level(program, row) == evaluated
+        for away in (False, True):
+            full = decide(
+                as_of=D,
+                previous=None,
+                levels=levels,
+                evaluated=evaluated,
+                kept=kept,
+                near=near,
+                grace_cycles=2,
+                lock=None,
+                on_leave=away,
+            )
+            fast = decide(
+                as_of=D,
+                previous=None,
+                levels=levels,
+                evaluated=evaluated,
+                kept=set(),
+                near=set(),
+                grace_cycles=2,
+                lock=None,
+                on_leave=away,
+            )
+            assert fast == full

@@ -6,7 +6,9 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -23,6 +25,12 @@ class LedgerNotReady(ProcertError, RuntimeError):
     """The ledger's schema is missing or older than this procert: run `procert db upgrade`."""
 
 
+def dumps_json(value: Any) -> str:
+    """The ledger's JSON text, for SQLAlchemy's JSON columns and the bulk writers alike (one serialiser, so both
+    store the same text): orjson, several times faster than the standard library on a million results."""
+    return orjson.dumps(value).decode()
+
+
 def default_url(home: Path) -> str:
     return f"sqlite:///{home / 'ledger.sqlite'}"
 
@@ -37,7 +45,9 @@ def make_engine(url: str) -> Engine:
         # SQLAlchemy, not the driver, begins transactions, so that writers can take SQLite's write lock up
         # front (BEGIN IMMEDIATE): a second writer then waits for the first (generous busy timeout) and sees its
         # result, instead of failing on a stale snapshot.
-        engine = create_engine(url, connect_args={"timeout": 120, "isolation_level": None})
+        engine = create_engine(
+            url, connect_args={"timeout": 120, "isolation_level": None}, json_serializer=dumps_json
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -52,7 +62,7 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_serializer=dumps_json)
 
 
 def _alembic_config() -> Config:

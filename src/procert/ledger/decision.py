@@ -148,8 +148,15 @@ def level_flags(program: Program, row: dict[str, Any]) -> tuple[str | None, set[
     tiers = program.tiers
     kept = {lv.id for lv in tiers if all(keeps(row, program.criterion(c)) for c in lv.criteria)}
     near = {lv.id for lv in tiers if all(near_miss(row, program.criterion(c), program) for c in lv.criteria)}
-    evaluated = row["level"] if program.levels else (program.id if row["certified"] else None)
-    return evaluated, kept, near
+    return reached_level(program, row), kept, near
+
+
+def reached_level(program: Program, row: dict[str, Any]) -> str | None:
+    """The level an evaluation row reaches (None: none, or an account that is not eligible); the first of
+    :func:`level_flags`, alone: a worker who held nothing needs no more to be decided."""
+    if row["status"] not in program.eligible_statuses:
+        return None
+    return row["level"] if program.levels else (program.id if row["certified"] else None)
 
 
 def failing_criteria(program: Program, row: dict[str, Any], level: str | None = None) -> list[str]:

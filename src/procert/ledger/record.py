@@ -22,6 +22,7 @@ from procert.programs import Program
 from procert.settings import Settings
 
 from .audit import audit, utcnow
+from .bulk import write_results
 from .decision import (
     CorrectionKind,
     Decision,
@@ -33,6 +34,7 @@ from .decision import (
     forecast_failures,
     held_level,
     level_flags,
+    reached_level,
 )
 from .leave import away_by_worker, on_leave
 from .models import AuditEntry, Override, Run, RunResult, Transition
@@ -242,18 +244,27 @@ def record_run(
     for row in rows:
         worker_id = row["worker_id"]
         seen.add(worker_id)
-        evaluated, kept, near = level_flags(program, row)
+        previous = previous_state.get(worker_id)
+        lock = lock_of(program, locks.get(worker_id))
         spans = away.get(worker_id, ())
-        away_today = on_leave(spans, as_of) and row["status"] in program.eligible_statuses
+        away_today = bool(spans) and on_leave(spans, as_of) and row["status"] in program.eligible_statuses
+        # Hysteresis, grace and leave protect a level held; a worker who held none (most of them) and has no
+        # lock is decided by the level reached alone, without measuring the keep and grace margins.
+        kept: set[str]
+        near: set[str]
+        if previous is None and lock is None:
+            evaluated, kept, near = reached_level(program, row), set(), set()
+        else:
+            evaluated, kept, near = level_flags(program, row)
         decision = decide(
             as_of=as_of,
-            previous=previous_state.get(worker_id),
+            previous=previous,
             levels=levels,
             evaluated=evaluated,
             kept=kept,
             near=near,
             grace_cycles=grace_cycles,
-            lock=lock_of(program, locks.get(worker_id)),
+            lock=lock,
             on_leave=away_today,
         )
         if recorded is not None:
@@ -312,8 +323,7 @@ def record_run(
     tally: Counter[str] = Counter(c.decision.kind for c in changes if c.decision.kind)
 
     step(f"writing {len(results):,} results")
-    for start in range(0, len(results), BATCH):
-        session.execute(insert(RunResult), results[start : start + BATCH])
+    write_results(session, results)
     transitions = [
         {
             "run_id": run.id,
