@@ -198,6 +198,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="timed runs per measurement (median reported)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline (scan and procert only)")
+    parser.add_argument("--reuse-store", action="store_true", help="reuse an imported store of an earlier run")
     parser.add_argument("--data-dir", type=Path, default=HERE / "data")
     parser.add_argument("--out", type=Path, default=HERE / "results.md")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -210,7 +211,12 @@ def main() -> None:
         print(f"== {size:,} workers", flush=True)
         export = ensure_export(size, args.seed, args.data_dir)
         db = args.data_dir / f"facts-{size}-s{args.seed}.duckdb"
-        imported = run_child("import", str(export), str(db))
+        if args.reuse_store and db.exists() and (args.data_dir / "typed").exists():
+            stored = json.loads((db.parent / (db.name + ".import.json")).read_text())
+            imported = stored
+        else:
+            imported = run_child("import", str(export), str(db))
+            (db.parent / (db.name + ".import.json")).write_text(json.dumps(imported))
         fact_rows = sum(imported["rows"].values())
         print(
             f"  import: {imported['seconds']:.1f} s, {fact_rows:,} fact rows, peak {imported['peak_mib']:.0f} MiB",

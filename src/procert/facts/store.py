@@ -384,20 +384,33 @@ class FactStore(WorkerReads):
         """Recompute only the (division, month) partitions listed in the table ``partitions`` (columns division,
         paid_month): a month's ranks depend on its own partition alone, so the others stay exact. Rebuilds the
         whole table instead when the partitions hold most of its rows. Returns the rows recomputed."""
-        touched = f"""EXISTS (SELECT 1 FROM {partitions} t WHERE t.division = {{d}} AND t.paid_month = {{m}})"""
-        stored = one(self.con.execute("SELECT count(*) FROM monthly_earnings").fetchone())[0]
+        con = self.con
+        con.execute(f"CREATE OR REPLACE TEMP TABLE refreshed AS SELECT DISTINCT division, paid_month FROM {partitions}")
+        stored = one(con.execute("SELECT count(*) FROM monthly_earnings").fetchone())[0]
         affected = one(
-            self.con.execute(
-                "SELECT count(*) FROM monthly_earnings e WHERE " + touched.format(d="e.division", m="e.paid_month")
+            con.execute(
+                """SELECT count(*) FROM monthly_earnings e
+                   JOIN refreshed t ON t.division = e.division AND t.paid_month = e.paid_month"""
             ).fetchone()
         )[0]
         if stored == 0 or affected > PARTIAL_REFRESH_SHARE * stored:
+            con.execute("DROP TABLE refreshed")
             self.rebuild_monthly_earnings()
-            return int(one(self.con.execute("SELECT count(*) FROM monthly_earnings").fetchone())[0])
-        self.con.execute("DELETE FROM monthly_earnings e WHERE " + touched.format(d="e.division", m="e.paid_month"))
-        restricted = monthly_earnings_sql(touched.format(d="w.division", m="p.paid_month"))
-        inserted = self.con.execute(f"INSERT INTO monthly_earnings SELECT * FROM ({restricted}) m ORDER BY worker_id")
-        return int(one(inserted.fetchone())[0])
+            return int(one(con.execute("SELECT count(*) FROM monthly_earnings").fetchone())[0])
+
+        # The months first (a plain filter), then the exact partitions.
+        def touched(month: str, division: str) -> str:
+            return (
+                f"{month} IN (SELECT paid_month FROM refreshed) AND EXISTS "
+                f"(SELECT 1 FROM refreshed t WHERE t.division = {division} AND t.paid_month = {month})"
+            )
+
+        con.execute(f"DELETE FROM monthly_earnings e WHERE {touched('e.paid_month', 'e.division')}")
+        restricted = monthly_earnings_sql(touched("p.paid_month", "w.division"))
+        inserted = con.execute(f"INSERT INTO monthly_earnings SELECT * FROM ({restricted}) m ORDER BY worker_id")
+        count = int(one(inserted.fetchone())[0])
+        con.execute("DROP TABLE refreshed")
+        return count
 
     @contextmanager
     def worker_index_dropped(self, table: str, *, incoming: int | None = None) -> Iterator[None]:

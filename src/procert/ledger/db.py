@@ -45,9 +45,7 @@ def make_engine(url: str) -> Engine:
         # SQLAlchemy, not the driver, begins transactions, so that writers can take SQLite's write lock up
         # front (BEGIN IMMEDIATE): a second writer then waits for the first (generous busy timeout) and sees its
         # result, instead of failing on a stale snapshot.
-        engine = create_engine(
-            url, connect_args={"timeout": 120, "isolation_level": None}, json_serializer=dumps_json
-        )
+        engine = create_engine(url, connect_args={"timeout": 120, "isolation_level": None}, json_serializer=dumps_json)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:

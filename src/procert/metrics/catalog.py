@@ -30,6 +30,24 @@ ValueType = Literal["ratio", "integer", "boolean"]
 RowSource = Callable[[str], str]
 
 
+@dataclass(frozen=True)
+class Parts:
+    """A metric that is one aggregate per worker over the rows of one facts table meeting ``where`` (or, not
+    ``grouped``, one expression per row of ``workers``): its output columns (``num``/``den`` or ``value``) and
+    their SQL. The full evaluation reads metrics with the same table and condition in one scan (two review
+    means are one pass over the reviews, the profile is a column of the workers the query starts from)."""
+
+    table: str
+    where: str
+    columns: tuple[tuple[str, str], ...]
+    grouped: bool = True
+
+    def sql(self, rows: RowSource) -> str:
+        selected = ", ".join(f"{expression} AS {name}" for name, expression in self.columns)
+        group = " GROUP BY worker_id" if self.grouped else ""
+        return f"SELECT worker_id, {selected} FROM {rows(self.table)} WHERE {self.where}{group}"
+
+
 def all_rows(table: str) -> str:
     return table
 
@@ -90,6 +108,10 @@ class Metric(ABC, Generic[P]):
     def sql(self, params: P, period: Period, rows: RowSource = all_rows) -> str:
         """SELECT worker_id and num/den or value, one row per worker with data, reading each facts table as
         ``rows(table)`` names it."""
+
+    def parts(self, params: P, period: Period) -> Parts | None:
+        """The metric as :class:`Parts` when it is one, for the full evaluation to fuse; None otherwise."""
+        return None
 
     def worker_sql(self, params: P, period: Period, worker: str, *, index_fence: bool = False) -> str:
         """The same query for the one worker given by the SQL expression ``worker`` (a query parameter): every
@@ -170,14 +192,18 @@ class ReviewMean(Metric[ReviewMeanParams]):
 
     Params = ReviewMeanParams
 
+    def parts(self, params: ReviewMeanParams, period: Period) -> Parts:
+        return Parts(
+            "reviews",
+            _reviewed_within(params.window_months, period),
+            (
+                ("num", f"SUM(CAST({_item_total(params.items)} AS BIGINT))"),
+                ("den", f"{len(params.items)} * COUNT(*)"),
+            ),
+        )
+
     def sql(self, params: ReviewMeanParams, period: Period, rows: RowSource = all_rows) -> str:
-        return f"""
-            SELECT worker_id,
-                   SUM(CAST({_item_total(params.items)} AS BIGINT)) AS num,
-                   {len(params.items)} * COUNT(*) AS den
-            FROM {rows("reviews")}
-            WHERE {_reviewed_within(params.window_months, period)}
-            GROUP BY worker_id"""
+        return self.parts(params, period).sql(rows)
 
     def window(self, params: ReviewMeanParams, period: Period) -> Window:
         return _range_window(period, params.window_months)
@@ -305,9 +331,12 @@ class ProfileComplete(Metric[ProfileCompleteParams]):
 
     Params = ProfileCompleteParams
 
-    def sql(self, params: ProfileCompleteParams, period: Period, rows: RowSource = all_rows) -> str:
+    def parts(self, params: ProfileCompleteParams, period: Period) -> Parts:
         condition = " AND ".join(PROFILE_FIELDS[f] for f in params.fields)
-        return f"SELECT worker_id, ({condition}) AS value FROM {rows('workers')}"
+        return Parts("workers", "TRUE", (("value", f"({condition})"),), grouped=False)
+
+    def sql(self, params: ProfileCompleteParams, period: Period, rows: RowSource = all_rows) -> str:
+        return self.parts(params, period).sql(rows)
 
     def window(self, params: ProfileCompleteParams, period: Period) -> Window:
         return Window("current")
@@ -528,13 +557,16 @@ class ReviewShare(Metric[ReviewShareParams]):
 
     def sql(self, params: ReviewShareParams, period: Period, rows: RowSource = all_rows) -> str:
         # mean(items) >= p/q  <=>  sum(items) * q >= p * len(items): exact, no division.
+        return self.parts(params, period).sql(rows)
+
+    def parts(self, params: ReviewShareParams, period: Period) -> Parts:
         bound = Fraction(params.min_score)
         satisfied = f"{_item_total(params.items)} * {bound.denominator} >= {bound.numerator * len(params.items)}"
-        return f"""
-            SELECT worker_id, SUM(CASE WHEN {satisfied} THEN 1 ELSE 0 END) AS num, COUNT(*) AS den
-            FROM {rows("reviews")}
-            WHERE {_reviewed_within(params.window_months, period)}
-            GROUP BY worker_id"""
+        return Parts(
+            "reviews",
+            _reviewed_within(params.window_months, period),
+            (("num", f"SUM(CASE WHEN {satisfied} THEN 1 ELSE 0 END)"), ("den", "COUNT(*)")),
+        )
 
     def window(self, params: ReviewShareParams, period: Period) -> Window:
         return _range_window(period, params.window_months)
@@ -595,10 +627,13 @@ class RecentLogin(Metric[RecentLoginParams]):
 
     Params = RecentLoginParams
 
-    def sql(self, params: RecentLoginParams, period: Period, rows: RowSource = all_rows) -> str:
+    def parts(self, params: RecentLoginParams, period: Period) -> Parts:
         since = sql_timestamp(period.utc(period.days_back(params.days)))
-        return f"""SELECT worker_id, (last_login_at IS NOT NULL AND last_login_at >= {since}) AS value
-                   FROM {rows("workers")}"""
+        recent = f"(last_login_at IS NOT NULL AND last_login_at >= {since})"
+        return Parts("workers", "TRUE", (("value", recent),), grouped=False)
+
+    def sql(self, params: RecentLoginParams, period: Period, rows: RowSource = all_rows) -> str:
+        return self.parts(params, period).sql(rows)
 
     def window(self, params: RecentLoginParams, period: Period) -> Window:
         return Window("range", start=period.days_back(params.days), end=period.as_of)
@@ -616,8 +651,11 @@ class IdentityVerified(Metric[IdentityVerifiedParams]):
 
     Params = IdentityVerifiedParams
 
+    def parts(self, params: IdentityVerifiedParams, period: Period) -> Parts:
+        return Parts("workers", "TRUE", (("value", "identity_verified"),), grouped=False)
+
     def sql(self, params: IdentityVerifiedParams, period: Period, rows: RowSource = all_rows) -> str:
-        return f"SELECT worker_id, identity_verified AS value FROM {rows('workers')}"
+        return self.parts(params, period).sql(rows)
 
     def window(self, params: IdentityVerifiedParams, period: Period) -> Window:
         return Window("current")
