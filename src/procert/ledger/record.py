@@ -22,7 +22,7 @@ from procert.programs import Program
 from procert.settings import Settings
 
 from .audit import audit, utcnow
-from .bulk import write_results
+from .bulk import RESULT_COLUMNS, write_results
 from .decision import (
     CorrectionKind,
     Decision,
@@ -411,21 +411,8 @@ def _recorded_results(session: Session, run_id: int) -> dict[str, RunResult]:
     return {r.worker_id: r for r in session.scalars(select(RunResult).where(RunResult.run_id == run_id))}
 
 
-_RESULT_FIELDS = (
-    "worker_id",
-    "division",
-    "status",
-    "evaluated",
-    "certified",
-    "certified_since",
-    "level",
-    "grace_cycles",
-    "at_risk",
-    "values",
-    "passed",
-    "forecast",
-    "leave",
-)
+#: A result's own fields (all but the run it belongs to), as the bulk writer lists them.
+_RESULT_FIELDS = tuple(name for name in RESULT_COLUMNS if name != "run_id")
 
 
 def _result_copy(result: RunResult) -> dict[str, Any]:
