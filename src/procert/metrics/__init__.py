@@ -3,7 +3,7 @@
 from procert.metrics.catalog import METRICS, Metric, Window, get_metric
 from procert.metrics.period import Away, Period, merge_away, month_index, month_label, shift_months
 from procert.metrics.query import MetricRequest, metrics_sql, raw_columns
-from procert.metrics.ratings import NO_REVIEWS, Rating, lifetime_ratings
+from procert.metrics.ratings import NO_REVIEWS, Rating, lifetime_ratings, lifetime_ratings_sql, rating_of
 
 __all__ = [
     "METRICS",
@@ -16,10 +16,12 @@ __all__ = [
     "Window",
     "get_metric",
     "lifetime_ratings",
+    "lifetime_ratings_sql",
     "merge_away",
     "metrics_sql",
     "month_index",
     "month_label",
+    "rating_of",
     "raw_columns",
     "shift_months",
 ]

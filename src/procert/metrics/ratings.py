@@ -9,7 +9,7 @@ from datetime import date
 from fractions import Fraction
 
 from procert.facts import FactStore
-from procert.metrics.catalog import ReviewMean
+from procert.metrics.catalog import ReviewMean, RowSource, worker_rows
 from procert.metrics.period import Period
 
 
@@ -29,35 +29,39 @@ def _mean(num: int | None, den: int | None) -> float | None:
     return float(Fraction(int(num), int(den))) if num is not None and den else None
 
 
+def rating_of(num: int | None, den: int | None, communication_num: int | None, communication_den: int | None) -> Rating:
+    """A :class:`Rating` from the sums :func:`lifetime_ratings_sql` selects (all None: no reviews)."""
+    return Rating(_mean(num, den), _mean(communication_num, communication_den), int(communication_den or 0))
+
+
+def lifetime_ratings_sql(rows: RowSource, *, as_of: date, timezone: str) -> str:
+    """worker_id, then the overall and the communication mean's numerator and denominator, one row per worker
+    with reviews before ``as_of``, reading the facts as ``rows`` names them: the one query behind every rating."""
+    metric, period = ReviewMean(), Period(as_of, timezone)
+    overall = metric.sql(ReviewMean.Params(), period, rows)
+    communication = metric.sql(ReviewMean.Params(items=["communication"]), period, rows)
+    return (
+        f"SELECT o.worker_id, o.num, o.den, c.num, c.den FROM ({overall}) o JOIN ({communication}) c USING (worker_id)"
+    )
+
+
 def lifetime_ratings(store: FactStore, worker_ids: Sequence[str], *, as_of: date, timezone: str) -> dict[str, Rating]:
     """Each listed worker's :class:`Rating` as of ``as_of`` (00:00 in ``timezone``): the review_mean metric's
     value (every review created before that instant). Workers without reviews get :data:`NO_REVIEWS`."""
     ids = list(dict.fromkeys(worker_ids))
     if not ids:
         return {}
-    metric, period = ReviewMean(), Period(as_of, timezone)
-    overall_params, communication_params = ReviewMean.Params(), ReviewMean.Params(items=["communication"])
     if len(ids) == 1:
         # One worker (a profile page): the metric's single-worker form, an index lookup instead of a scan.
-        overall = metric.worker_sql(overall_params, period, "$1", index_fence=True)
-        communication = metric.worker_sql(communication_params, period, "$1", index_fence=True)
+        sql = lifetime_ratings_sql(worker_rows("$1", index_fence=True), as_of=as_of, timezone=timezone)
         parameters: list[object] = [ids[0]]
     else:
 
         def listed(table: str) -> str:
             return f"(SELECT * FROM {table} WHERE worker_id IN (SELECT unnest($1))) {table}"
 
-        overall = metric.sql(overall_params, period, listed)
-        communication = metric.sql(communication_params, period, listed)
+        sql = lifetime_ratings_sql(listed, as_of=as_of, timezone=timezone)
         parameters = [ids]
-    rows = (
-        store.reader()
-        .execute(
-            f"SELECT o.worker_id, o.num, o.den, c.num, c.den "
-            f"FROM ({overall}) o JOIN ({communication}) c USING (worker_id)",
-            parameters,
-        )
-        .fetchall()
-    )
-    found = {w: Rating(_mean(n, d), _mean(cn, cd), int(cd or 0)) for w, n, d, cn, cd in rows}
+    rows = store.reader().execute(sql, parameters).fetchall()
+    found = {w: rating_of(n, d, cn, cd) for w, n, d, cn, cd in rows}
     return {w: found.get(w, NO_REVIEWS) for w in ids}

@@ -16,6 +16,7 @@ from procert.core import Procert
 from procert.ledger import Run, StatusReader, api_key_digest, current_pros, session_scope
 from procert.programs import Program, load_program, preset_ids
 from procert.web.directory import Directory, ProCard, pro_cards
+from procert.web.profile_snapshot import ProfileFacts, ProfileSnapshots, SnapshotKey, live_profile_facts
 
 
 class RecentViews:
@@ -66,6 +67,8 @@ class WebContext:
         self._others: list[tuple[Program, StatusReader]] | None = None
         #: Worker views (the three clocks) recently computed: see procert.web.dashboard.verdict_of.
         self.views = RecentViews()
+        #: Every worker's profile facts as of the rated date, for profile pages (see procert.web.profile_snapshot).
+        self.profiles = ProfileSnapshots()
         self._others_checked = float("-inf")
 
     def today(self) -> date:
@@ -159,10 +162,31 @@ class WebContext:
         self.cards()
         return self._by_id.get(worker_id)
 
+    def profile_key(self) -> SnapshotKey:
+        """What profiles depend on now (after :meth:`refresh_facts`)."""
+        return SnapshotKey(
+            generation=self.store.generation,
+            rated_as_of=self.rated_as_of(),
+            timezone=self.program.timezone,
+            with_inquiries="inquiries" in self.store.provided(),
+        )
+
+    def profile_facts(self, worker_id: str) -> ProfileFacts | None:
+        """What the worker's profile shows of the facts (None for an unknown worker): from the snapshot of the
+        current facts and rated date once it is built, read live until then (and its build started)."""
+        self.refresh_facts()
+        key = self.profile_key()
+        found = self.profiles.lookup(key, worker_id)
+        if found is not False:
+            return found  # type: ignore[return-value]
+        self.profiles.build_soon(self.store, key)
+        return live_profile_facts(self.store, worker_id, key)
+
     def api_key(self, key: str) -> tuple[int, str] | None:
         """The (id, name) of the active admin API key ``key``, or None."""
         digest = api_key_digest(key)
         return self.statuses.api_key(digest) if digest else None
 
     def close(self) -> None:
+        self.profiles.close()
         self.store.close()

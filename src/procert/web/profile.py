@@ -7,7 +7,6 @@ from urllib.parse import quote
 
 from procert.errors import GoneError, NotFoundError
 from procert.facts.reads import WorkerFacts
-from procert.metrics import Period, lifetime_ratings
 from procert.programs import Program
 from procert.web.context import WebContext
 from procert.web.schemas import HeldProgram, PublicProfile, ReviewScore
@@ -21,21 +20,13 @@ def _rounded(value: float | None) -> float | None:
 def public_profile(context: WebContext, worker_id: str) -> PublicProfile:
     """The profile of ``worker_id``. Raises NotFoundError for an unknown worker and GoneError for one who left
     the marketplace (nothing of theirs stays public); a suspended worker shows neither texts nor the badge."""
-    context.refresh_facts()
-    facts = context.store.worker(worker_id)
-    if facts is None:
+    found = context.profile_facts(worker_id)
+    if found is None:
         raise NotFoundError(f"no worker {worker_id!r}")
+    facts, rating, record = found.facts, found.rating, found.record
     if facts.status == "withdrawn":
         raise GoneError(f"worker {worker_id!r} has left the marketplace")
-    rating = lifetime_ratings(
-        context.store, [worker_id], as_of=context.rated_as_of(), timezone=context.program.timezone
-    )[worker_id]
     suspended = facts.status == "suspended"
-    record = context.store.hiring_record(
-        worker_id,
-        before=Period(context.rated_as_of(), context.program.timezone).end,
-        with_inquiries="inquiries" in context.store.provided(),
-    )
     card = None if suspended else context.card(worker_id)
     certified, since = (True, card.since) if card is not None else (False, None)
     level = card.level if card is not None else None

@@ -1,0 +1,182 @@
+"""Profile pages from the server's snapshot: the same figures as reading the facts live, for every worker of a demo
+marketplace and at hand-made edges (a review at the period's end, ties, no record at all), and never a snapshot
+of another rated date or facts version than the page's."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from procert.demo import generate
+from procert.facts import FactStore, import_export
+from procert.ledger import NotifyOptions, make_engine, record_run, session_scope, upgrade
+from procert.programs import load_program
+from procert.web.profile_snapshot import ProfileSnapshots, SnapshotKey, live_profile_facts
+from tests.conftest import Export
+from tests.web_support import web_app
+
+SECRET = secrets.token_urlsafe(32)
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("snapshot")
+    export = generate(root / "export", workers=400, seed=9, end=date(2025, 3, 31)).directory
+    store = FactStore(root / "facts.duckdb")
+    import_export(store, export, timezone="Asia/Tokyo")
+    yield store
+    store.close()
+
+
+def _snapshot(store: FactStore, key: SnapshotKey) -> ProfileSnapshots:
+    snapshots = ProfileSnapshots()
+    snapshots.build_soon(store, key)
+    assert snapshots.wait(key, timeout=60), "the snapshot was not built"
+    return snapshots
+
+
+@pytest.mark.parametrize(
+    ("as_of", "with_inquiries"), [(date(2025, 1, 1), True), (date(2024, 7, 1), False), (date(2025, 4, 1), True)]
+)
+def test_every_demo_worker_reads_the_same_from_the_snapshot_as_live(demo_store: FactStore, as_of, with_inquiries):
+    key = SnapshotKey(
+        generation=demo_store.generation, rated_as_of=as_of, timezone="Asia/Tokyo", with_inquiries=with_inquiries
+    )
+    snapshots = _snapshot(demo_store, key)
+    try:
+        ids = [r[0] for r in demo_store.con.execute("SELECT worker_id FROM workers ORDER BY worker_id").fetchall()]
+        assert len(ids) == 400
+        with_reviews = with_record = 0
+        for worker_id in ids:
+            snapped, live = snapshots.lookup(key, worker_id), live_profile_facts(demo_store, worker_id, key)
+            assert snapped == live, worker_id
+            assert live is not None
+            with_reviews += live.rating.reviews > 0
+            with_record += live.record.delivered > 0
+        # The comparison covered workers with and without reviews and delivered work.
+        assert 0 < with_reviews < 400 and 0 < with_record < 400
+        assert snapshots.lookup(key, "no-such-worker") is None
+    finally:
+        snapshots.close()
+
+
+def test_edges_of_the_record_are_the_same_in_both_forms(tmp_path: Path):
+    """A review at 00:00 JST of the rated date is after it; two reviews of the same instant are ordered by id;
+    a worker with nothing has an empty record and no rating."""
+    exp = Export()
+    exp.worker("A", display_name="青木 一郎", skills="SEO;取材")
+    exp.worker("B")
+    exp.review("A", (5, 5, 5, 5, 5), created_at="2025-01-01T00:00:00+09:00", review_id="R-late")  # on the date
+    exp.review("A", (4, 4, 4, 4, 4), created_at="2024-12-31T23:59:59+09:00", review_id="R-a")
+    exp.review("A", (3, 3, 3, 3, 3), created_at="2024-12-31T23:59:59+09:00", review_id="R-b")  # same instant
+    exp.review("A", (2, 2, 2, 2, 2), created_at="2024-06-01T00:00:00+09:00", review_id="R-old")
+    exp.review("A", (1, 1, 1, 1, 1), created_at="2024-05-01T00:00:00+09:00", review_id="R-older")
+    with FactStore(tmp_path / "facts.duckdb") as store:
+        import_export(store, exp.write(tmp_path / "export"), timezone="Asia/Tokyo")
+        key = SnapshotKey(generation=0, rated_as_of=date(2025, 1, 1), timezone="Asia/Tokyo", with_inquiries=False)
+        snapshots = _snapshot(store, key)
+        try:
+            a = snapshots.lookup(key, "A")
+            assert a == live_profile_facts(store, "A", key)
+            assert a and a.facts.skills == ("SEO", "取材") and a.facts.email is None
+            # newest first, R-b before R-a (same instant, the larger id first); R-late and R-older left out
+            assert a.record.recent_reviews == [
+                (datetime(2024, 12, 31, 14, 59, 59), 3.0),
+                (datetime(2024, 12, 31, 14, 59, 59), 4.0),
+                (datetime(2024, 5, 31, 15, 0), 2.0),
+            ]
+            # four reviews before the date: (4 + 3 + 2 + 1) / 4; each review() also delivered one contract to K1
+            assert (a.rating.reviews, a.rating.overall) == (4, 2.5)
+            assert (a.record.delivered, a.record.clients, a.record.repeat_clients) == (5, 1, 1)
+            b = snapshots.lookup(key, "B")
+            assert b == live_profile_facts(store, "B", key)
+            assert b and (b.rating.reviews, b.rating.overall, b.record.delivered, b.record.recent_reviews) == (
+                0,
+                None,
+                0,
+                [],
+            )
+        finally:
+            snapshots.close()
+
+
+def test_another_key_is_never_answered_from_a_snapshot(demo_store: FactStore):
+    key = SnapshotKey(
+        generation=demo_store.generation, rated_as_of=date(2025, 1, 1), timezone="Asia/Tokyo", with_inquiries=True
+    )
+    snapshots = _snapshot(demo_store, key)
+    try:
+        worker = demo_store.con.execute("SELECT min(worker_id) FROM workers").fetchone()[0]
+        assert snapshots.lookup(key, worker) is not None
+        for other in (
+            SnapshotKey(key.generation, date(2025, 2, 1), key.timezone, True),
+            SnapshotKey(key.generation + 1, key.rated_as_of, key.timezone, True),
+            SnapshotKey(key.generation, key.rated_as_of, key.timezone, False),
+        ):
+            assert snapshots.lookup(other, worker) is False
+    finally:
+        snapshots.close()
+
+
+def test_a_failed_build_leaves_profiles_live(demo_store: FactStore):
+    """A snapshot of a generation the store is not at is refused; nothing is served from it."""
+    key = SnapshotKey(
+        generation=demo_store.generation + 5, rated_as_of=date(2025, 1, 1), timezone="Asia/Tokyo", with_inquiries=True
+    )
+    snapshots = ProfileSnapshots()
+    try:
+        snapshots.build_soon(demo_store, key)
+        assert snapshots.wait(key, timeout=60) is False
+        assert snapshots.lookup(key, "anyone") is False
+        snapshots.build_soon(demo_store, key)  # not tried again at once
+        assert snapshots._building is None
+    finally:
+        snapshots.close()
+
+
+def test_profile_pages_come_from_the_snapshot_and_follow_a_new_run(tmp_path: Path):
+    """The page's figures are the live ones before the snapshot exists, the snapshot's after, and the live ones
+    of the new rated date as soon as a new run is recorded (until the snapshot of that date is built)."""
+    program = load_program("crowdworks-pro")
+    export = generate(tmp_path / "export", workers=300, seed=4, end=date(2025, 3, 31)).directory
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    upgrade(engine)
+    with FactStore(tmp_path / "facts.duckdb") as store:
+        import_export(store, export, timezone=program.timezone)
+        with session_scope(engine, write=True) as session:
+            record_run(
+                session,
+                store=store,
+                program=program,
+                as_of=date(2024, 10, 1),
+                actor="t",
+                notify=NotifyOptions(enabled=False),
+            )
+        worker = store.con.execute(
+            "SELECT worker_id FROM reviews WHERE created_at >= '2024-10-01' AND created_at < '2025-01-01' "
+            "GROUP BY worker_id ORDER BY count(*) DESC, worker_id LIMIT 1"
+        ).fetchone()[0]
+    app = web_app(
+        program=program, engine=engine, facts_path=tmp_path / "facts.duckdb", secret=SECRET, ledger_refresh_seconds=0
+    )
+    with TestClient(app, base_url="https://testserver") as client:
+        context = app.state.context
+        first = client.get(f"/api/v1/workers/{worker}/profile").json()
+        key = context.profile_key()
+        assert context.profiles.wait(key, timeout=60)
+        assert context.profiles.lookup(key, worker) is not False
+        assert client.get(f"/api/v1/workers/{worker}/profile").json() == first
+        with FactStore(tmp_path / "facts.duckdb", read_only=True) as store, session_scope(engine, write=True) as s:
+            record_run(
+                s, store=store, program=program, as_of=date(2025, 1, 1), actor="t", notify=NotifyOptions(enabled=False)
+            )
+        later = client.get(f"/api/v1/workers/{worker}/profile").json()
+        assert later["reviews"] > first["reviews"]  # the reviews of the last quarter count now
+        assert context.profile_key().rated_as_of == date(2025, 1, 1)
+        assert context.profiles.wait(context.profile_key(), timeout=60)
+        assert client.get(f"/api/v1/workers/{worker}/profile").json() == later
+    engine.dispose()
