@@ -95,9 +95,7 @@ print(json.dumps(out))
 def run_child(tree: Path, *args: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROCERT_")}
     env["PYTHONPATH"] = str(tree / "src")
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, *args], env=env, capture_output=True, text=True, timeout=3600
-    )
+    result = subprocess.run([sys.executable, "-c", CHILD, *args], env=env, capture_output=True, text=True, timeout=3600)
     if result.returncode != 0:
         sys.exit(f"{args[0]} in {tree} failed:\n{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])

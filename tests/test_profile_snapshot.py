@@ -180,3 +180,75 @@ def test_profile_pages_come_from_the_snapshot_and_follow_a_new_run(tmp_path: Pat
         assert context.profiles.wait(context.profile_key(), timeout=60)
         assert client.get(f"/api/v1/workers/{worker}/profile").json() == later
     engine.dispose()
+
+
+def test_profiles_are_answered_from_memory_only_when_nothing_else_must_be_read(tmp_path: Path):
+    """On the event loop only while the ledger and facts snapshots are fresh, the profile snapshot of the current
+    key is ready and no other program's status must be read from the ledger."""
+    program = load_program("crowdworks-pro")
+    export = generate(tmp_path / "export", workers=150, seed=6, end=date(2025, 3, 31)).directory
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    upgrade(engine)
+    with FactStore(tmp_path / "facts.duckdb") as store:
+        import_export(store, export, timezone=program.timezone)
+        with session_scope(engine, write=True) as session:
+            record_run(
+                session,
+                store=store,
+                program=program,
+                as_of=date(2025, 1, 1),
+                actor="t",
+                notify=NotifyOptions(enabled=False),
+            )
+        worker = store.con.execute("SELECT min(worker_id) FROM workers WHERE status = 'active'").fetchone()[0]
+
+    def served(refresh: float) -> tuple[bool, bool, dict]:
+        app = web_app(
+            program=program,
+            engine=engine,
+            facts_path=tmp_path / "facts.duckdb",
+            secret=SECRET,
+            ledger_refresh_seconds=refresh,
+        )
+        with TestClient(app, base_url="https://testserver") as client:
+            context = app.state.context
+            assert context.profiles.wait(context.profile_key(), timeout=60)
+            before = context.profile_answers_from_memory()
+            client.get("/pros")  # the directory's cards, built in a thread
+            first = client.get(f"/api/v1/workers/{worker}/profile").json()  # reads the other programs: none
+            after = context.profile_answers_from_memory()
+            assert client.get(f"/api/v1/workers/{worker}/profile").json() == first
+            assert client.get(f"/workers/{worker}").status_code == 200
+            return before, after, first
+
+    assert served(60)[:2] == (False, True)  # the first profile looked up the other programs
+    assert served(0)[1] is False  # a ledger re-read on every request: always in a thread
+    with FactStore(tmp_path / "facts.duckdb", read_only=True) as store, session_scope(engine, write=True) as s:
+        record_run(
+            s,
+            store=store,
+            program=load_program("lancers-certified"),
+            as_of=date(2025, 1, 1),
+            actor="t",
+            notify=NotifyOptions(enabled=False),
+        )
+    assert served(60)[1] is False  # another program is recorded: its status is read from the ledger
+    engine.dispose()
+
+
+def test_a_status_snapshot_being_re_read_counts_as_fresh_for_the_other_requests(tmp_path: Path):
+    """While one thread re-reads the ledger, the others answer from the snapshot they have instead of all
+    hopping to worker threads (what made every page's p99 jump once a second)."""
+    from procert.ledger import StatusReader
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    upgrade(engine)
+    reader = StatusReader(engine, program_id="crowdworks-pro", today=lambda: date(2025, 1, 1), refresh_seconds=0)
+    assert reader.is_fresh() is False  # never read
+    reader.refresh()
+    assert reader.is_fresh() is False  # re-read on every request (0 s)
+    with reader._lock:  # as while another thread re-reads it
+        assert reader.is_fresh() is True
+        assert reader.refresh() == reader.version  # answers without waiting for that thread
+    assert reader.is_fresh() is False
+    engine.dispose()

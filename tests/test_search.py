@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from procert.programs import load_program
 from procert.web.directory import Directory, ProCard, UnknownDivision
-from procert.web.search import SearchIndex, fold
+from procert.web.search import _SHORT_TEXT, SearchIndex, fold
 
 PROGRAM = load_program("crowdworks-pro")
 
@@ -67,6 +69,16 @@ def test_folding_rules():
     assert fold("ｶﾀｶﾅ") == "かたかな"  # half-width katakana
     assert fold("キャッシュ") == fold("きやつしゆ")  # small kana as full-size
     assert fold("コンピューター") == fold("コンピュータ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60))
+def test_short_and_long_texts_fold_alike(text: str):
+    """Short texts are folded with a translation table, long ones with NumPy: the same code-point map."""
+    padding = "x" * _SHORT_TEXT
+    assert fold(text + padding)[: -len(padding)] == fold(text)
+    for sample in ("ァィゥェォッャュョヮヵヶ", "ヴーゼ〜～・ｶﾞﾊﾟ𠮷野家", "ＡＢＣＤＥ ΣΑΣ Straße"):
+        assert fold(sample + padding)[: -len(padding)] == fold(sample)
 
 
 def test_short_japanese_terms_match_exactly_and_unknown_divisions_are_refused():

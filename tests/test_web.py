@@ -321,7 +321,9 @@ def test_admin_api_key_reads_any_status_until_revoked(site):
 
 def test_health_check_answers_without_credentials(site):
     client, _ = site
-    assert client.get("/healthz").json() == {"status": "ok", "program": "crowdworks-pro"}
+    context = client.app.state.context
+    assert context.profiles.wait(context.profile_key(), timeout=60)  # started when the server started
+    assert client.get("/healthz").json() == {"status": "ok", "program": "crowdworks-pro", "profiles_ready": True}
 
 
 def test_every_api_route_is_in_the_openapi_description_and_documented(site):

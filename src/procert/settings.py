@@ -111,6 +111,11 @@ class Settings(BaseSettings):
         default="127.0.0.1",
         description="Proxies trusted to say the client's address and scheme (X-Forwarded-For/-Proto), comma-separated.",
     )
+    profile_snapshot: bool = Field(
+        default=True,
+        description="Serve profile pages from the server's own copy of every worker's profile facts (an SQLite "
+        "file in the temporary folder, rebuilt per import and run); false reads each profile live from the facts.",
+    )
     facts_reload_seconds: float = Field(
         default=5.0,
         ge=0,

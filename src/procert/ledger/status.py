@@ -274,8 +274,10 @@ class StatusReader:
         self._checked = float("-inf")
 
     def is_fresh(self) -> bool:
-        """Whether :meth:`refresh` would answer without reading the database."""
-        return self._loaded and time.monotonic() - self._checked < self.refresh_seconds
+        """Whether :meth:`refresh` would answer without reading the database: the snapshot is recent, or another
+        thread is re-reading it already (the others answer from the one they have meanwhile, so a re-read never
+        sends every request to a worker thread at once)."""
+        return self._loaded and (time.monotonic() - self._checked < self.refresh_seconds or self._lock.locked())
 
     def refresh(self) -> tuple[Any, ...]:
         """Re-read the snapshot if it is older than ``refresh_seconds``; returns its version (changes whenever a

@@ -65,6 +65,7 @@ class WebContext:
         #: The featured pros' last answer and what it depends on (day, current pros, choices made).
         self.featured_answer: tuple[Any, dict[str, Any]] | None = None
         self._others: list[tuple[Program, StatusReader]] | None = None
+        self._others_lock = threading.Lock()
         #: Worker views (the three clocks) recently computed: see procert.web.dashboard.verdict_of.
         self.views = RecentViews()
         #: Every worker's profile facts as of the rated date, for profile pages (see procert.web.profile_snapshot).
@@ -128,9 +129,14 @@ class WebContext:
 
     def other_programs(self) -> list[tuple[Program, StatusReader]]:
         """The other preset programs recorded in this ledger (several run side by side on the same facts), each
-        with a status snapshot of its own; looked up again at most every ledger refresh interval."""
+        with a status snapshot of its own; looked up again at most every ledger refresh interval, by one thread
+        while the others use the list they have (only the very first look waits)."""
         now = time.monotonic()
-        if self._others is None or now - self._others_checked >= self.core.settings.ledger_refresh_seconds:
+        if self._others is not None and now - self._others_checked < self.core.settings.ledger_refresh_seconds:
+            return self._others
+        if not self._others_lock.acquire(blocking=self._others is None):
+            return self._others or []
+        try:
             with session_scope(self.engine) as session:
                 recorded = set(session.scalars(select(Run.program_id).distinct()).all())
             known = {program.id: (program, reader) for program, reader in self._others or []}
@@ -150,6 +156,8 @@ class WebContext:
                     )
                 )
             self._others, self._others_checked = others, now
+        finally:
+            self._others_lock.release()
         return self._others
 
     def gets(self, benefit: Literal["early_access", "promotion"], worker_id: str) -> bool:
@@ -171,6 +179,31 @@ class WebContext:
             with_inquiries="inquiries" in self.store.provided(),
         )
 
+    def prepare_profiles(self) -> None:
+        """Start building the profile snapshot of the current facts and rated date (at start-up, so profiles
+        are quick before the first visitor)."""
+        self.refresh_facts()
+        if self.core.settings.profile_snapshot:
+            self.profiles.build_soon(self.store, self.profile_key())
+
+    def profile_answers_from_memory(self) -> bool:
+        """Whether a profile would be answered touching neither the ledger nor the facts store: the snapshots
+        fresh (see :meth:`snapshot_is_fresh`), no other program recorded (whose status the profile would read
+        from the ledger), and the profile snapshot of the current facts and rated date ready (the server's own
+        immutable file, mapped into memory: a lookup there is a read of memory, like a badge's)."""
+        if not self.snapshot_is_fresh():
+            return False
+        if self._others is None or self._others:
+            return False
+        if (
+            time.monotonic() - self._others_checked >= self.core.settings.ledger_refresh_seconds
+            and not self._others_lock.locked()
+        ):
+            return False
+        current = self.profiles.current_key
+        # Same generation: the facts' provided set is cached (it was read when this snapshot was asked for).
+        return current is not None and current.generation == self.store.generation and current == self.profile_key()
+
     def profile_facts(self, worker_id: str) -> ProfileFacts | None:
         """What the worker's profile shows of the facts (None for an unknown worker): from the snapshot of the
         current facts and rated date once it is built, read live until then (and its build started)."""
@@ -179,7 +212,8 @@ class WebContext:
         found = self.profiles.lookup(key, worker_id)
         if found is not False:
             return found  # type: ignore[return-value]
-        self.profiles.build_soon(self.store, key)
+        if self.core.settings.profile_snapshot:
+            self.profiles.build_soon(self.store, key)
         return live_profile_facts(self.store, worker_id, key)
 
     def api_key(self, key: str) -> tuple[int, str] | None:

@@ -16,6 +16,8 @@ from procert.web.markdown import plain_excerpt, render_markdown
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
+# The templates ship with the package and never change under a running server: no stat() per page to look.
+templates.env.auto_reload = False
 templates.env.filters["markdown"] = render_markdown
 templates.env.filters["excerpt"] = plain_excerpt
 
@@ -55,7 +57,7 @@ def render(request: Request, name: str, status_code: int = 200, **values: Any) -
             ),
             "signed_in": request.session.get("worker"),
             "admin": request.session.get("admin"),
-            "csrf": csrf_token(request),
+            "csrf": _LazyCsrf(request),
             "demo": context.core.demo,
             "status_code": status_code,
             **values,
@@ -65,6 +67,22 @@ def render(request: Request, name: str, status_code: int = 200, **values: Any) -
     if request.query_params.get("lang") in ("ja", "en"):
         response.set_cookie("lang", lang, max_age=365 * 86400, httponly=True, samesite="lax")
     return response
+
+
+class _LazyCsrf:
+    """The session's CSRF token, made only when a page's form prints it: a visitor who sees no form gets no
+    session (no cookie to sign and set on every public page)."""
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    def __str__(self) -> str:
+        return csrf_token(self._request)
+
+    def __html__(self) -> str:  # URL-safe base64: nothing to escape
+        return csrf_token(self._request)
 
 
 def message_page(request: Request, *, status_code: int, title_key: str, message: str) -> HTMLResponse:

@@ -3,6 +3,7 @@ whether they are certified now."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import quote
 
 from procert.errors import GoneError, NotFoundError
@@ -72,8 +73,14 @@ def skills_named(program: Program, division: str, *texts: str) -> list[str]:
     found = program.division(division)
     if found is None:
         return []
-    text = fold(" ".join(texts))
-    return [skill for skill in found.skills if fold(skill).replace(" ", "") in text.replace(" ", "")]
+    text = fold(" ".join(texts)).replace(" ", "")
+    return [skill for skill, folded in _folded_skills(tuple(found.skills)) if folded in text]
+
+
+@lru_cache(maxsize=256)
+def _folded_skills(skills: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    # A division's vocabulary is folded once, not on every profile view (the profile is a hot path).
+    return tuple((skill, fold(skill).replace(" ", "")) for skill in skills)
 
 
 def held_elsewhere(context: WebContext, worker_id: str) -> list[HeldProgram]:

@@ -15,17 +15,19 @@ no profile shows one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
 import orjson
 
 from procert.facts import (
@@ -91,8 +93,10 @@ def _snapshot_sql(key: SnapshotKey) -> str:
     hiring = hiring_records_sql(every_row, before="$before", with_inquiries=key.with_inquiries)
     rating_names = ", ".join(_RATING_COLUMNS)
     hiring_names = ", ".join(HIRING_RECORD_COLUMNS)
+    # The recent reviews as JSON text made by DuckDB: rows of plain values cost far less to fetch into Python.
     return f"""
-        SELECT {worker_columns}, r.* EXCLUDE (worker_id), h.* EXCLUDE (worker_id)
+        SELECT {worker_columns}, r.* EXCLUDE (worker_id), h.* EXCLUDE (worker_id, recent_reviews),
+               coalesce(to_json(h.recent_reviews), '[]') AS recent_reviews
         FROM workers w
         LEFT JOIN (SELECT * FROM ({ratings}) AS t(worker_id, {rating_names})) r USING (worker_id)
         LEFT JOIN (SELECT * FROM ({hiring}) AS t(worker_id, {hiring_names})) h USING (worker_id)
@@ -102,12 +106,6 @@ def _snapshot_sql(key: SnapshotKey) -> str:
 _COLUMNS = (*WORKER_COLUMNS.split(", "), *_RATING_COLUMNS, *HIRING_RECORD_COLUMNS)
 _WORKERS = len(WORKER_COLUMNS.split(", "))
 _RECENT = _COLUMNS.index("recent_reviews")
-
-
-def _stored(row: Sequence[object]) -> tuple[object, ...]:
-    values = list(row)
-    values[_RECENT] = orjson.dumps(values[_RECENT] or [])
-    return tuple(values)
 
 
 def _decoded(row: Sequence[object]) -> ProfileFacts:
@@ -121,9 +119,18 @@ def _decoded(row: Sequence[object]) -> ProfileFacts:
     return ProfileFacts(facts, rating, hiring_record_of([*row[_WORKERS + 4 : _RECENT], recent]))
 
 
-def write_snapshot(store: FactStore, path: Path, key: SnapshotKey) -> int:
-    """Copy every worker's profile facts as of ``key`` into a new SQLite file at ``path``; returns the workers."""
+def write_snapshot(
+    store: FactStore,
+    path: Path,
+    key: SnapshotKey,
+    *,
+    started: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> int:
+    """Copy every worker's profile facts as of ``key`` into a new SQLite file at ``path``; returns the workers.
+    ``started`` is handed the DuckDB cursor the copy reads with (to interrupt it)."""
     con = store.con.cursor()  # a cursor of its own: this runs beside the request threads
+    if started is not None:
+        started(con)
     out = sqlite3.connect(path)
     try:
         out.execute("PRAGMA journal_mode = OFF")
@@ -134,7 +141,7 @@ def write_snapshot(store: FactStore, path: Path, key: SnapshotKey) -> int:
         result = con.execute(_snapshot_sql(key), {"before": key.before})
         count = 0
         while batch := result.fetchmany(_BATCH):
-            out.executemany(insert, [_stored(row) for row in batch])
+            out.executemany(insert, batch)
             count += len(batch)
         out.commit()
         return count
@@ -155,6 +162,20 @@ class ProfileSnapshots:
         self._local = threading.local()
         self._serial = 0
         self._done = threading.Condition(self._lock)
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._reading: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def current_key(self) -> SnapshotKey | None:
+        """The key of the snapshot answered from, if any."""
+        current = self._current
+        return current[0] if current is not None else None
+
+    @property
+    def ready(self) -> bool:
+        """Whether a snapshot is answered from and none is building (what /healthz reports)."""
+        return self._current is not None and self._building is None
 
     def lookup(self, key: SnapshotKey, worker_id: str) -> ProfileFacts | bool | None:
         """The worker's profile facts from the snapshot of ``key``, None when it holds no such worker, False
@@ -173,6 +194,8 @@ class ProfileSnapshots:
             held[1].close()
         # immutable: the file never changes once written, so SQLite needs no locks to read it.
         con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        # Mapped into memory: a lookup reads pages the kernel holds for the file it just wrote, no read() calls.
+        con.execute(f"PRAGMA mmap_size = {max(path.stat().st_size, 1 << 20)}")
         self._local.held = (path, con)
         return con
 
@@ -183,10 +206,11 @@ class ProfileSnapshots:
                 return
             if self._failed is not None and self._failed[0] == key and time.monotonic() < self._failed[1]:
                 return
-            if self._building is not None:  # another key is building: it will look again when done
+            if self._building is not None or self._closed:  # another key is building: looked at again when done
                 return
             self._building = key
-        threading.Thread(target=self._build, args=(store, key), name="profile-snapshot", daemon=True).start()
+            self._thread = threading.Thread(target=self._build, args=(store, key), name="profile-snapshot", daemon=True)
+            self._thread.start()
 
     def _build(self, store: FactStore, key: SnapshotKey) -> None:
         with self._lock:
@@ -198,22 +222,30 @@ class ProfileSnapshots:
         try:
             if store.generation != key.generation:
                 raise RuntimeError("the facts store switched to a newer file before the build began")
-            count = write_snapshot(store, path, key)
+            count = write_snapshot(store, path, key, started=self._reading_with)
             if store.generation != key.generation:
                 raise RuntimeError("the facts store switched to a newer file during the build")
         except Exception as exc:  # a failed cache build must never take the server down: profiles stay live
             log.warning("profile snapshot for %s not built: %s", key, exc)
             path.unlink(missing_ok=True)
             with self._lock:
-                self._building, self._failed = None, (key, time.monotonic() + RETRY_SECONDS)
+                self._building, self._reading = None, None
+                self._failed = (key, time.monotonic() + RETRY_SECONDS)
                 self._done.notify_all()
             return
         log.info("profile snapshot of %d workers built in %.1f s", count, time.perf_counter() - started)
         with self._lock:
-            previous, self._current, self._building = self._current, (key, path), None
+            previous, self._current = self._current, (key, path)
+            self._building, self._reading = None, None
             self._done.notify_all()
         if previous is not None:
             previous[1].unlink(missing_ok=True)  # readers holding it open keep reading until they switch
+
+    def _reading_with(self, con: duckdb.DuckDBPyConnection) -> None:
+        with self._lock:
+            self._reading = con
+        if self._closed:
+            con.interrupt()
 
     def wait(self, key: SnapshotKey, timeout: float) -> bool:
         """Wait until the snapshot of ``key`` is ready (or its build failed); returns whether it is ready."""
@@ -224,6 +256,14 @@ class ProfileSnapshots:
             return self._current is not None and self._current[0] == key
 
     def close(self) -> None:
+        """Stop a build under way (before the facts store it reads closes) and remove the snapshot files."""
+        with self._lock:
+            self._closed, reading, thread = True, self._reading, self._thread
+        if reading is not None:
+            with contextlib.suppress(duckdb.Error):  # already closed: the build is over
+                reading.interrupt()
+        if thread is not None:
+            thread.join(timeout=30)
         held = getattr(self._local, "held", None)
         if held is not None:
             held[1].close()

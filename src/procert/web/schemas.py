@@ -15,6 +15,8 @@ from procert.ledger import CorrectionItem
 class Health(BaseModel):
     status: Literal["ok"]
     program: str
+    #: Whether profiles are answered from the server's snapshot (False while it is built: they are read live).
+    profiles_ready: bool
 
 
 # ---- directory and profiles ----------------------------------------------------------------------------------

@@ -42,7 +42,8 @@ async def fresh_snapshot(context: WebContext) -> None:
 @router.get("/healthz", tags=["operations"], response_model=Health)
 async def healthz(request: Request) -> Health:
     """Liveness: answers without touching the ledger or the facts (for load balancers)."""
-    return Health(status="ok", program=request.app.state.context.program.id)
+    context = request.app.state.context
+    return Health(status="ok", program=context.program.id, profiles_ready=context.profiles.ready)
 
 
 @router.get("/", include_in_schema=False)
@@ -87,9 +88,11 @@ async def api_pros(
 
 
 @router.get("/api/v1/workers/{worker_id}/profile", tags=["profiles"], response_model=PublicProfile)
-def api_profile(worker_id: str, context: Context) -> PublicProfile:
+async def api_profile(worker_id: str, context: Context) -> PublicProfile:
     """A worker's public profile: name, division, lifetime ratings and whether they are certified now."""
-    return public_profile(context, worker_id)
+    if context.profile_answers_from_memory():
+        return public_profile(context, worker_id)
+    return await run_in_threadpool(public_profile, context, worker_id)
 
 
 @router.get("/pros", response_class=HTMLResponse, include_in_schema=False)
@@ -118,7 +121,15 @@ async def pros_page(
 
 
 @router.get("/workers/{worker_id}", response_class=HTMLResponse, include_in_schema=False)
-def profile_page(request: Request, worker_id: str, context: Context) -> HTMLResponse:
+async def profile_page(request: Request, worker_id: str, context: Context) -> HTMLResponse:
+    """A coroutine answering from the server's memory while it can (see WebContext.profile_answers_from_memory);
+    a worker thread does it otherwise. The thread hop halves the pages a second (bench/results-web.md)."""
+    if context.profile_answers_from_memory():
+        return _profile_page(request, worker_id, context)
+    return await run_in_threadpool(_profile_page, request, worker_id, context)
+
+
+def _profile_page(request: Request, worker_id: str, context: WebContext) -> HTMLResponse:
     try:
         card = public_profile(context, worker_id)
     except ProcertError as exc:
