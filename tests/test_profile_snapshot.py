@@ -252,3 +252,54 @@ def test_a_status_snapshot_being_re_read_counts_as_fresh_for_the_other_requests(
         assert reader.refresh() == reader.version  # answers without waiting for that thread
     assert reader.is_fresh() is False
     engine.dispose()
+
+
+def test_the_status_snapshot_reads_again_exactly_when_the_ledger_changed(tmp_path: Path):
+    """Every second the server only looks whether anything changed (one cheap statement); each kind of change
+    (an override set or cleared, an API key made or revoked, a leave declared, a new day) is seen."""
+    from procert.ledger import StatusReader, clear_override, create_api_key, revoke_api_key, set_override
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    upgrade(engine)
+    today = [date(2025, 1, 1)]
+    reader = StatusReader(engine, program_id="crowdworks-pro", today=lambda: today[0], refresh_seconds=0)
+    reads = []
+    original = reader._read
+
+    def counted(now: float, day: date) -> None:
+        reads.append(day)
+        original(now, day)
+
+    reader._read = counted  # type: ignore[method-assign]
+    reader.refresh()
+    reader.refresh()
+    assert len(reads) == 1  # nothing changed: looked, not read again
+
+    def after(change) -> int:
+        with session_scope(engine, write=True) as session:
+            result = change(session)
+        before = len(reads)
+        reader.refresh()
+        assert len(reads) == before + 1
+        return result
+
+    after(
+        lambda s: set_override(s, program_id="crowdworks-pro", worker_id="A", certified=True, reason="r", actor="admin")
+    )
+    assert "A" in reader._overrides
+    after(lambda s: clear_override(s, program_id="crowdworks-pro", worker_id="A", actor="admin"))
+    assert "A" not in reader._overrides
+    key_id = after(lambda s: create_api_key(s, name="k", actor="admin")[0].id)
+    assert any(found == key_id for found, _name in reader._key_digests.values())
+    after(lambda s: revoke_api_key(s, key_id=key_id, actor="admin"))
+    assert reader._key_digests == {}
+    today[0] = date(2025, 1, 2)
+    reader.refresh()
+    assert reads[-1] == date(2025, 1, 2)
+    # an override of another program is not this snapshot's change
+    with session_scope(engine, write=True) as session:
+        set_override(session, program_id="lancers-certified", worker_id="B", certified=True, reason="r", actor="admin")
+    before = len(reads)
+    reader.refresh()
+    assert len(reads) == before
+    engine.dispose()

@@ -241,6 +241,26 @@ _HISTORY_QUERY = (
 )
 
 
+def _changes_query() -> Any:
+    """What changes whenever anything the snapshot holds does: every change to those tables is an insert (a new
+    id) or a one-way update (superseded, revoked; a leave's updated_at), so ids and counts of those updates
+    tell. One statement of small scalar subqueries: the cheap look a server takes every second."""
+    program: Any = bindparam("program_id")
+    return select(
+        select(func.max(Run.id)).where(Run.program_id == program).scalar_subquery(),
+        select(func.count(Run.superseded_by)).where(Run.program_id == program).scalar_subquery(),
+        select(func.max(Override.id)).where(Override.program_id == program).scalar_subquery(),
+        select(func.count(Override.revoked_at)).where(Override.program_id == program).scalar_subquery(),
+        select(func.max(ApiKey.id)).scalar_subquery(),
+        select(func.count(ApiKey.revoked_at)).scalar_subquery(),
+        select(func.count(Leave.id)).where(Leave.program_id == program).scalar_subquery(),
+        select(func.max(Leave.updated_at)).where(Leave.program_id == program).scalar_subquery(),
+    )
+
+
+_CHANGES_QUERY = _changes_query()
+
+
 class StatusReader:
     """Statuses for serving pages and badges at high request rates.
 
@@ -269,6 +289,7 @@ class StatusReader:
         self.version: tuple[Any, ...] = ()
         self._lock = threading.Lock()
         self._loaded = False
+        self._changes: tuple[Any, ...] | None = None
 
     def invalidate(self) -> None:
         self._checked = float("-inf")
@@ -295,8 +316,18 @@ class StatusReader:
         return self.version
 
     def _reload(self, now: float) -> None:
+        today = self.today()
+        with self.engine.connect() as connection:
+            changes = (today, *connection.execute(_CHANGES_QUERY, {"program_id": self.program_id}).one())
+        if self._loaded and changes == self._changes:
+            self._checked = now  # nothing changed: no need to read the snapshot again
+            return
+        # Read after the look: a change committed in between is read now and seen as a change next time.
+        self._read(now, today)
+        self._changes = changes
+
+    def _read(self, now: float, today: date) -> None:
         with session_scope(self.engine) as session:
-            today = self.today()
             run = latest_run(session, program_id=self.program_id)
             overrides = active_overrides(session, program_id=self.program_id, on=today)
             keys = session.execute(select(ApiKey.key_digest, ApiKey.id, ApiKey.name).where(ApiKey.revoked_at.is_(None)))
