@@ -319,8 +319,8 @@ def write_report(args: argparse.Namespace, info: dict, results: dict[str, dict],
         "`PROCERT_DUCKDB_MEMORY_LIMIT` caps it (with `1GB` the build took as long and peaked at 1.2 GB). A status",
         "also evaluates the worker live (the dashboard's three clocks, cached per worker and day), which uniformly",
         "random workers never hit. Errors are non-2xx answers: profiles of workers who left the marketplace are",
-        "410 by design. The p99 figures include the once-a-second ledger re-read in a worker thread, which",
-        "competes with the event loop for the GIL and with wrk for the two cores.",
+        "410 by design. The p99 figures include the once-a-second look at the ledger (one statement; the",
+        "snapshot is read again only after a change) in a worker thread, and wrk shares the two cores.",
         "",
     ]
     args.out.write_text("\n".join(lines), encoding="utf-8")
