@@ -492,3 +492,63 @@ def test_leave_from_the_command_line(tmp_path: Path, monkeypatch):
     assert explained.exit_code == 0, explained.output
     assert "2019-12-27" in explained.output  # 2020-01-01 minus the 5 days away
     assert runner.invoke(app, ["leave", "cancel", "1"]).exit_code == 1  # it began long ago and has ended
+
+
+# ---- the worker hears of what an admin did ----------------------------------------------------------------------
+
+
+def test_leave_an_admin_records_is_mailed_to_the_worker_and_their_own_is_not(engine):
+    """An admin's declaration, cancellation and cut queue one mail each (the worker's address and language from
+    the facts), in Japanese or English, saying the dates, the category in words, what it means and what to do;
+    what the worker does on the dashboard queues nothing."""
+    from procert.facts import WorkerFacts
+
+    people = {
+        "A": WorkerFacts("A", "青木 一郎", "writer", "active", "a@example.jp", "ja", "", ""),
+        "B": WorkerFacts("B", "Ben Smith", "writer", "active", "b@example.com", "en", "", ""),
+    }
+    with session_scope(engine, write=True) as session:
+        own = declare(session, "2024-12-10", "2024-12-20", contact_of=people.get)  # the worker's own: no mail
+        cancel_leave(
+            session,
+            program=PROGRAM,
+            leave_id=own.id,
+            actor="worker:A",
+            today=TODAY,
+            worker_id="A",
+            contact_of=people.get,
+        )
+        ill = declare(session, "2024-11-25", "2024-12-05", by_worker=False, category="illness", contact_of=people.get)
+        later = declare(session, "2025-02-01", "2025-02-10", by_worker=False, worker="B", contact_of=people.get)
+        cancel_leave(
+            session, program=PROGRAM, leave_id=ill.id, actor="admin:alice", today=TODAY, contact_of=people.get
+        )  # begun: cut to end yesterday
+        cancel_leave(
+            session, program=PROGRAM, leave_id=later.id, actor="admin:alice", today=TODAY, contact_of=people.get
+        )  # not begun: cancelled
+        nobody = declare(session, "2025-03-01", "2025-03-02", by_worker=False, worker="C", contact_of=people.get)
+    with session_scope(engine) as session:
+        rows = session.scalars(select(Notification).order_by(Notification.id)).all()
+        sent = [(r.worker_id, r.payload["stage"], r.email, r.locale, r.status) for r in rows]
+        assert sent == [
+            ("A", "declared", "a@example.jp", "ja", "pending"),
+            ("B", "declared", "b@example.com", "en", "pending"),
+            ("A", "cut_short", "a@example.jp", "ja", "pending"),
+            ("B", "cancelled", "b@example.com", "en", "pending"),
+            ("C", "declared", None, "ja", "skipped"),  # no address in the facts: recorded, not sent
+        ]
+        assert all(r.kind == "leave_recorded" for r in rows)
+        assert rows[-1].payload["leave_id"] == nobody.id
+        declared_ja = render(rows[0].payload, "ja")
+        assert declared_ja.subject == f"【{PROGRAM.name.ja}】運営が 2024-11-25〜2024-12-05 の休止を登録しました"
+        assert "青木 一郎 様" in declared_ja.text and "病気・けが" in declared_ja.text
+        assert "認定(とレベル)を失うことはありません" in declared_ja.text and "/dashboard/A" in declared_ja.text
+        assert "運営にお問い合わせください" in declared_ja.html
+        cut_ja = render(rows[2].payload, "ja")
+        assert cut_ja.subject == f"【{PROGRAM.name.ja}】休止を 2024-11-30 までに短縮しました"  # ends yesterday
+        cancelled_en = render(rows[3].payload, "en")
+        assert (
+            cancelled_en.subject == f"[{PROGRAM.name.en}] The operator cancelled your leave of 2025-02-01 to 2025-02-10"
+        )
+        assert "Dear Ben Smith," in cancelled_en.text and "usual windows" in cancelled_en.text
+        assert "(Holiday, 2025-02-01 to 2025-02-10)" in cancelled_en.text

@@ -95,7 +95,7 @@ def demo_command(
                 f"Try: procert status {ledger.lost} --home {settings.home} --lang en; "
                 f"procert forecast --home {settings.home}"
             )
-        away = scenario.declare_demo_leave(core, today=today)
+        away = scenario.declare_demo_leave(core, store, today=today)
         if away:
             out.print(f"declared leave: {', '.join(away)} (see `procert leave list --home {settings.home}`)")
         out.print(

@@ -42,8 +42,9 @@ def leave_declare(
     core = core_for(home, program)
     first, last = parse_day(starts_on, "--from"), parse_day(ends_on, "--to")
     with facts_of(core) as store:
-        if store.worker(worker_id) is None:
-            fail(f"no worker {worker_id!r} in the facts")
+        contact = store.worker(worker_id)
+    if contact is None:
+        fail(f"no worker {worker_id!r} in the facts")
     try:
         with session_scope(core.ledger, write=True) as session:
             leave = declare_leave(
@@ -57,6 +58,8 @@ def leave_declare(
                 actor=actor_name(actor),
                 by_worker=False,
                 today=core.today(),
+                contact_of=lambda _worker: contact,
+                public_url=core.settings.public_url,
             )
             leave_id = leave.id
     except LeaveRefused as exc:
@@ -111,9 +114,15 @@ def leave_cancel(
     """Cancel a leave that has not begun, or cut one that has begun short to end yesterday. Audited."""
     core = core_for(home, program)
     try:
-        with session_scope(core.ledger, write=True) as session:
+        with facts_of(core) as store, session_scope(core.ledger, write=True) as session:
             leave = cancel_leave(
-                session, program=core.program, leave_id=leave_id, actor=actor_name(actor), today=core.today()
+                session,
+                program=core.program,
+                leave_id=leave_id,
+                actor=actor_name(actor),
+                today=core.today(),
+                contact_of=store.worker,
+                public_url=core.settings.public_url,
             )
             message = (
                 f"leave #{leave_id} cancelled"

@@ -111,7 +111,7 @@ def record_year(
     return LedgerSummary(outcomes, outbox, lost, history)
 
 
-def declare_demo_leave(core: Procert, *, today: date) -> list[str]:
+def declare_demo_leave(core: Procert, store: FactStore, *, today: date) -> list[str]:
     """Two pros on declared leave (a program that takes leave): the first certified pro the forecast puts at risk
     is away from three days ago until just after the next date (declared by an admin, as after an illness), so
     they keep the status; the next pro has a holiday ahead, declared on the dashboard's terms."""
@@ -145,6 +145,8 @@ def declare_demo_leave(core: Procert, *, today: date) -> list[str]:
                 actor=f"worker:{worker_id}" if by_worker else "demo",
                 by_worker=by_worker,
                 today=today,
+                contact_of=store.worker,  # the admin's declaration is mailed to the worker
+                public_url=core.settings.public_url,
             )
             chosen.append(worker_id)
     return chosen

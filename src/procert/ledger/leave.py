@@ -10,18 +10,24 @@ on D lengthens nothing). Every declaration, cut and cancellation is audited.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from procert.errors import NotFoundError, ProcertError
+from procert.facts import WorkerFacts
 from procert.metrics import Away, merge_away
 from procert.programs import Program
+from procert.settings import Settings
 
 from .audit import audit, utcnow
 from .models import Leave
+from .outbox import LeaveMail, OutboxItem, enqueue
+
+#: The worker's facts (address, language, name) by id: the store's ``worker``.
+ContactOf = Callable[[str], WorkerFacts | None]
 
 MAX_NOTE_CHARS = 1000
 
@@ -88,10 +94,14 @@ def declare_leave(
     today: date,
     note: str | None = None,
     now: datetime | None = None,
+    contact_of: ContactOf | None = None,
+    public_url: str = Settings.default("public_url"),
 ) -> Leave:
     """Record a leave after checking it against the program's rules: leave must be on, the category one it takes,
     the dates in order, a worker's declaration at least ``notice_days`` ahead (an admin's at any time), no overlap
-    with another leave, and at most ``max_days_per_year`` leave days in any calendar year, all leaves counted."""
+    with another leave, and at most ``max_days_per_year`` leave days in any calendar year, all leaves counted.
+    A leave an admin declares is mailed to the worker (``contact_of`` gives their address and language) in the
+    same transaction; the worker's own is not (they just made it)."""
     policy = program.leave
     if policy is None or not policy.enabled:
         raise LeaveRefused(f"{program.label} does not take declared leave (no [leave] rules, or they are off)")
@@ -149,7 +159,50 @@ def declare_leave(
             "category": category,
         },
     )
+    if not by_worker:
+        _tell_worker(session, program, leave, "declared", contact_of=contact_of, public_url=public_url, now=now)
     return leave
+
+
+def _tell_worker(
+    session: Session,
+    program: Program,
+    leave: Leave,
+    stage: str,
+    *,
+    contact_of: ContactOf | None,
+    public_url: str,
+    now: datetime | None,
+) -> None:
+    """Queue the worker's mail about a change an admin made to their leave (one per leave and stage; without
+    an address in the facts it is recorded as skipped)."""
+    contact = contact_of(leave.worker_id) if contact_of is not None else None
+    locale = contact.locale if contact else "ja"
+    enqueue(
+        session,
+        [
+            OutboxItem(
+                program_id=program.id,
+                occasion=f"leave-{leave.id}-{stage}",
+                recipient=leave.worker_id,
+                payload=LeaveMail(
+                    kind="leave_recorded",
+                    stage=stage,  # type: ignore[arg-type]
+                    worker_id=leave.worker_id,
+                    display_name=contact.display_name if contact else None,
+                    program_name=program.name.get(locale),
+                    leave_id=leave.id,
+                    category=leave.category,
+                    starts_on=leave.starts_on,
+                    ends_on=leave.ends_on,
+                    dashboard_url=f"{public_url.rstrip('/')}/dashboard/{leave.worker_id}",
+                ),
+                email=contact.email if contact else None,
+                locale=locale,
+            )
+        ],
+        now=now,
+    )
 
 
 def cancel_leave(
@@ -161,9 +214,12 @@ def cancel_leave(
     today: date,
     worker_id: str | None = None,
     now: datetime | None = None,
+    contact_of: ContactOf | None = None,
+    public_url: str = Settings.default("public_url"),
 ) -> Leave:
     """Withdraw a leave. Before it begins, the worker (``worker_id``: theirs only) or an admin cancels it; once
-    begun, only an admin can, and it is cut short to end yesterday (runs already recorded keep what they used)."""
+    begun, only an admin can, and it is cut short to end yesterday (runs already recorded keep what they used).
+    What an admin does is mailed to the worker, as :func:`declare_leave` does."""
     leave = session.get(Leave, leave_id)
     if leave is None or leave.program_id != program.id or (worker_id is not None and leave.worker_id != worker_id):
         raise NotFoundError(f"no leave #{leave_id} in {program.id}" + (f" for {worker_id}" if worker_id else ""))
@@ -191,4 +247,7 @@ def cancel_leave(
         subject=f"worker:{leave.worker_id}",
         details={"leave_id": leave.id, **details},
     )
+    if worker_id is None:
+        stage = "cancelled" if action == "leave.cancelled" else "cut_short"
+        _tell_worker(session, program, leave, stage, contact_of=contact_of, public_url=public_url, now=now)
     return leave

@@ -67,6 +67,22 @@ class AppealMail(_Payload):
     dashboard_url: str
 
 
+class LeaveMail(_Payload):
+    """A leave an admin recorded, cancelled or cut short for the worker (the worker's own declarations are on
+    their dashboard already): what it is, what it means for the evaluation, where to see it."""
+
+    kind: Literal["leave_recorded"]
+    stage: Literal["declared", "cancelled", "cut_short"]
+    worker_id: str
+    display_name: str | None
+    program_name: str
+    leave_id: int
+    category: str = Field(description="The category's code (illness, childcare, holiday, other).")
+    starts_on: date
+    ends_on: date
+    dashboard_url: str
+
+
 class CorrectionChange(_Payload):
     """One criterion whose value the corrected facts changed, as the worker reads it."""
 
@@ -135,7 +151,7 @@ class NewsletterMail(_Payload):
     directory_url: str
 
 
-AnyPayload = StatusMail | JobDigest | NewsletterMail | AppealMail | CorrectionMail
+AnyPayload = StatusMail | JobDigest | NewsletterMail | AppealMail | CorrectionMail | LeaveMail
 Payload = Annotated[AnyPayload, Field(discriminator="kind")]
 _PAYLOAD: TypeAdapter[AnyPayload] = TypeAdapter(Payload)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from procert.i18n import t
+from procert.i18n import has_message, t
 from procert.ledger import StatusMail, parse_payload
 
 _env = Environment(
@@ -42,6 +42,8 @@ def render(stored: dict[str, Any], lang: str) -> RenderedMail:
         return _render_appeal(payload, lang)
     if kind == "correction":
         return _render_correction(payload, lang)
+    if kind == "leave_recorded":
+        return _render_leave(payload, lang)
     level = (payload.get("level") or {}).get(lang) or (payload.get("level") or {}).get("ja")
     previous = (payload.get("previous_level") or {}).get(lang) or (payload.get("previous_level") or {}).get("ja")
     shown = {c["id"]: c for c in payload["criteria"]}
@@ -173,6 +175,15 @@ def _render_digest(payload: dict[str, Any], lang: str) -> RenderedMail:
     )
 
 
+def _rendered(template: str, subject: str, context: dict[str, Any]) -> RenderedMail:
+    """The mail ``template`` (``<template>.txt.j2`` and ``.html.j2``) rendered with ``context``."""
+    return RenderedMail(
+        subject=subject,
+        text=_env.get_template(f"{template}.txt.j2").render(context),
+        html=_env.get_template(f"{template}.html.j2").render(context),
+    )
+
+
 def _render_appeal(payload: dict[str, Any], lang: str) -> RenderedMail:
     values = {
         "name": payload.get("display_name") or payload["worker_id"],
@@ -191,11 +202,31 @@ def _render_appeal(payload: dict[str, Any], lang: str) -> RenderedMail:
         "footer": t("mail_footer", lang, **values),
     }
     context = {"m": m, "p": payload, "lang": lang, "subject": subject}
-    return RenderedMail(
-        subject=subject,
-        text=_env.get_template("appeal.txt.j2").render(context),
-        html=_env.get_template("appeal.html.j2").render(context),
-    )
+    return _rendered("appeal", subject, context)
+
+
+def _render_leave(payload: dict[str, Any], lang: str) -> RenderedMail:
+    stage = payload["stage"]
+    values = {
+        "name": payload.get("display_name") or payload["worker_id"],
+        "program": payload["program_name"],
+        "starts_on": payload["starts_on"],
+        "ends_on": payload["ends_on"],
+        "category": t("leave_category_" + payload["category"], lang)
+        if has_message("leave_category_" + payload["category"])
+        else payload["category"],
+    }
+    subject = t("leave_mail_subject_" + stage, lang, **values)
+    m = {
+        "greeting": t("mail_greeting", lang, **values),
+        "lead": t("leave_mail_lead_" + stage, lang, **values),
+        "meaning": t("leave_mail_meaning_" + stage, lang, **values),
+        "wrong": t("leave_mail_wrong", lang, **values),
+        "dashboard": t("mail_dashboard", lang),
+        "footer": t("mail_footer", lang, **values),
+    }
+    context = {"m": m, "p": payload, "lang": lang, "subject": subject}
+    return _rendered("leave", subject, context)
 
 
 def _render_correction(payload: dict[str, Any], lang: str) -> RenderedMail:
@@ -224,8 +255,4 @@ def _render_correction(payload: dict[str, Any], lang: str) -> RenderedMail:
         "footer": t("mail_footer", lang, **values),
     }
     context = {"m": m, "p": payload, "items": items, "lang": lang, "subject": subject}
-    return RenderedMail(
-        subject=subject,
-        text=_env.get_template("correction.txt.j2").render(context),
-        html=_env.get_template("correction.html.j2").render(context),
-    )
+    return _rendered("correction", subject, context)

@@ -399,6 +399,8 @@ def _declare_from_form(request: Request, context: WebContext, form: dict[str, An
             actor=actor,
             by_worker=False,
             today=context.today(),
+            contact_of=context.store.thread_cursor().worker,
+            public_url=context.core.settings.public_url,
             **leave_form(form),
         )
     context.statuses.invalidate()
@@ -415,7 +417,15 @@ def _admin_cancel_from_form(request: Request, context: WebContext, leave_id: int
     actor = page_admin(request)
     check_csrf(request, str(form.get("csrf", "")))
     with session_scope(context.engine, write=True) as session:
-        cancel_leave(session, program=context.program, leave_id=leave_id, actor=actor, today=context.today())
+        cancel_leave(
+            session,
+            program=context.program,
+            leave_id=leave_id,
+            actor=actor,
+            today=context.today(),
+            contact_of=context.store.thread_cursor().worker,
+            public_url=context.core.settings.public_url,
+        )
     context.statuses.invalidate()
     return RedirectResponse("/admin/leave", status_code=303)
 
