@@ -138,28 +138,34 @@ def test_a_failed_build_leaves_profiles_live(demo_store: FactStore):
         snapshots.close()
 
 
-def test_profile_pages_come_from_the_snapshot_and_follow_a_new_run(tmp_path: Path):
-    """The page's figures are the live ones before the snapshot exists, the snapshot's after, and the live ones
-    of the new rated date as soon as a new run is recorded (until the snapshot of that date is built)."""
+def _recorded_demo(tmp_path: Path, *, workers: int, seed: int, as_of: date, worker_sql: str):
+    """A demo marketplace imported beside a SQLite ledger with one run as of ``as_of``: (program, engine, the
+    worker ``worker_sql`` picks)."""
     program = load_program("crowdworks-pro")
-    export = generate(tmp_path / "export", workers=300, seed=4, end=date(2025, 3, 31)).directory
+    export = generate(tmp_path / "export", workers=workers, seed=seed, end=date(2025, 3, 31)).directory
     engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     upgrade(engine)
     with FactStore(tmp_path / "facts.duckdb") as store:
         import_export(store, export, timezone=program.timezone)
         with session_scope(engine, write=True) as session:
             record_run(
-                session,
-                store=store,
-                program=program,
-                as_of=date(2024, 10, 1),
-                actor="t",
-                notify=NotifyOptions(enabled=False),
+                session, store=store, program=program, as_of=as_of, actor="t", notify=NotifyOptions(enabled=False)
             )
-        worker = store.con.execute(
-            "SELECT worker_id FROM reviews WHERE created_at >= '2024-10-01' AND created_at < '2025-01-01' "
-            "GROUP BY worker_id ORDER BY count(*) DESC, worker_id LIMIT 1"
-        ).fetchone()[0]
+        worker = store.con.execute(worker_sql).fetchone()[0]
+    return program, engine, worker
+
+
+def test_profile_pages_come_from_the_snapshot_and_follow_a_new_run(tmp_path: Path):
+    """The page's figures are the live ones before the snapshot exists, the snapshot's after, and the live ones
+    of the new rated date as soon as a new run is recorded (until the snapshot of that date is built)."""
+    program, engine, worker = _recorded_demo(
+        tmp_path,
+        workers=300,
+        seed=4,
+        as_of=date(2024, 10, 1),
+        worker_sql="SELECT worker_id FROM reviews WHERE created_at >= '2024-10-01' AND created_at < '2025-01-01' "
+        "GROUP BY worker_id ORDER BY count(*) DESC, worker_id LIMIT 1",
+    )
     app = web_app(
         program=program, engine=engine, facts_path=tmp_path / "facts.duckdb", secret=SECRET, ledger_refresh_seconds=0
     )
@@ -185,22 +191,13 @@ def test_profile_pages_come_from_the_snapshot_and_follow_a_new_run(tmp_path: Pat
 def test_profiles_are_answered_from_memory_only_when_nothing_else_must_be_read(tmp_path: Path):
     """On the event loop only while the ledger and facts snapshots are fresh, the profile snapshot of the current
     key is ready and no other program's status must be read from the ledger."""
-    program = load_program("crowdworks-pro")
-    export = generate(tmp_path / "export", workers=150, seed=6, end=date(2025, 3, 31)).directory
-    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    upgrade(engine)
-    with FactStore(tmp_path / "facts.duckdb") as store:
-        import_export(store, export, timezone=program.timezone)
-        with session_scope(engine, write=True) as session:
-            record_run(
-                session,
-                store=store,
-                program=program,
-                as_of=date(2025, 1, 1),
-                actor="t",
-                notify=NotifyOptions(enabled=False),
-            )
-        worker = store.con.execute("SELECT min(worker_id) FROM workers WHERE status = 'active'").fetchone()[0]
+    program, engine, worker = _recorded_demo(
+        tmp_path,
+        workers=150,
+        seed=6,
+        as_of=date(2025, 1, 1),
+        worker_sql="SELECT min(worker_id) FROM workers WHERE status = 'active'",
+    )
 
     def served(refresh: float) -> tuple[bool, bool, dict]:
         app = web_app(

@@ -6,7 +6,6 @@ from procert.facts.importer import import_export
 from procert.facts.problems import ImportFailed, ImportReport, Problem
 from procert.facts.reads import (
     HIRING_RECORD_COLUMNS,
-    NO_HIRING_RECORD,
     WORKER_COLUMNS,
     HiringRecord,
     WorkerFacts,
@@ -18,7 +17,6 @@ from procert.facts.store import FactStore, FactStoreError
 
 __all__ = [
     "HIRING_RECORD_COLUMNS",
-    "NO_HIRING_RECORD",
     "RATING_ITEMS",
     "TABLES",
     "TABLE_ORDER",

@@ -153,7 +153,7 @@ class WorkerReads(ABC):
             )
             .fetchone()
         )
-        return hiring_record_of(row[1:]) if row is not None else NO_HIRING_RECORD
+        return hiring_record_of(row[1:] if row is not None else (None,) * len(HIRING_RECORD_COLUMNS))
 
     def contract_amount_quartiles(self, worker_ids: Sequence[str]) -> dict[str, tuple[float, float]]:
         """Each listed worker's usual contract amount: the 25th and 75th percentile of positive amounts."""
@@ -187,8 +187,6 @@ class WorkerReads(ABC):
             starts.setdefault(str(client), []).append(started)
         return starts
 
-
-NO_HIRING_RECORD = HiringRecord(0, 0, 0, None, [])
 
 #: The columns :func:`hiring_records_sql` selects after worker_id, in order (what :func:`hiring_record_of` reads).
 HIRING_RECORD_COLUMNS = ("delivered", "clients", "repeat_clients", "median_reply_hours", "recent_reviews")

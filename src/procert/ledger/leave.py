@@ -24,7 +24,7 @@ from procert.settings import Settings
 
 from .audit import audit, utcnow
 from .models import Leave
-from .outbox import LeaveMail, OutboxItem, enqueue
+from .outbox import LeaveMail, LeaveStage, OutboxItem, enqueue
 
 #: The worker's facts (address, language, name) by id: the store's ``worker``.
 ContactOf = Callable[[str], WorkerFacts | None]
@@ -168,7 +168,7 @@ def _tell_worker(
     session: Session,
     program: Program,
     leave: Leave,
-    stage: str,
+    stage: LeaveStage,
     *,
     contact_of: ContactOf | None,
     public_url: str,
@@ -187,7 +187,7 @@ def _tell_worker(
                 recipient=leave.worker_id,
                 payload=LeaveMail(
                     kind="leave_recorded",
-                    stage=stage,  # type: ignore[arg-type]
+                    stage=stage,
                     worker_id=leave.worker_id,
                     display_name=contact.display_name if contact else None,
                     program_name=program.name.get(locale),
@@ -248,6 +248,6 @@ def cancel_leave(
         details={"leave_id": leave.id, **details},
     )
     if worker_id is None:
-        stage = "cancelled" if action == "leave.cancelled" else "cut_short"
+        stage: LeaveStage = "cancelled" if action == "leave.cancelled" else "cut_short"
         _tell_worker(session, program, leave, stage, contact_of=contact_of, public_url=public_url, now=now)
     return leave

@@ -67,12 +67,15 @@ class AppealMail(_Payload):
     dashboard_url: str
 
 
+LeaveStage = Literal["declared", "cancelled", "cut_short"]
+
+
 class LeaveMail(_Payload):
     """A leave an admin recorded, cancelled or cut short for the worker (the worker's own declarations are on
     their dashboard already): what it is, what it means for the evaluation, where to see it."""
 
     kind: Literal["leave_recorded"]
-    stage: Literal["declared", "cancelled", "cut_short"]
+    stage: LeaveStage
     worker_id: str
     display_name: str | None
     program_name: str

@@ -41,6 +41,7 @@ from procert.facts import (
     worker_facts_of,
 )
 from procert.metrics import Period, Rating, lifetime_ratings, lifetime_ratings_sql, rating_of
+from procert.metrics.catalog import all_rows
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +86,9 @@ def live_profile_facts(store: FactStore, worker_id: str, key: SnapshotKey) -> Pr
 
 
 def _snapshot_sql(key: SnapshotKey) -> str:
-    def every_row(table: str) -> str:
-        return table
-
     worker_columns = ", ".join(f"w.{c}" if c != "email" else "NULL AS email" for c in WORKER_COLUMNS.split(", "))
-    ratings = lifetime_ratings_sql(every_row, as_of=key.rated_as_of, timezone=key.timezone)
-    hiring = hiring_records_sql(every_row, before="$before", with_inquiries=key.with_inquiries)
+    ratings = lifetime_ratings_sql(all_rows, as_of=key.rated_as_of, timezone=key.timezone)
+    hiring = hiring_records_sql(all_rows, before="$before", with_inquiries=key.with_inquiries)
     rating_names = ", ".join(_RATING_COLUMNS)
     hiring_names = ", ".join(HIRING_RECORD_COLUMNS)
     # The recent reviews as JSON text made by DuckDB: rows of plain values cost far less to fetch into Python.
