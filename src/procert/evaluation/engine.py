@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
@@ -234,13 +234,31 @@ class Evaluation:
         )
         return path
 
-    def rows(self, where: str = "TRUE", limit: int | None = None) -> list[dict[str, Any]]:
-        """Result rows (output columns plus division, status and raw metric columns) as dicts."""
-        cursor = self.store.query(
-            f"SELECT * FROM {self.table} WHERE {where} ORDER BY worker_id" + (f" LIMIT {int(limit)}" if limit else "")
-        )
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    def count(self) -> int:
+        """How many workers were evaluated."""
+        return int(one(self.store.query(f"SELECT count(*) FROM {self.table}").fetchone())[0])
+
+    def rows(
+        self, where: str = "TRUE", limit: int | None = None, *, or_among: Collection[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Result rows (output columns plus division, status and raw metric columns) as dicts, in worker order:
+        those matching ``where``, and those of the workers ``or_among`` names."""
+        among = f"{self.table}__among"
+        if or_among:
+            self.store.query(
+                f"CREATE OR REPLACE TEMP TABLE {among} AS SELECT unnest(?::VARCHAR[]) AS worker_id", [list(or_among)]
+            )
+            where = f"({where}) OR worker_id IN (SELECT worker_id FROM {among})"
+        try:
+            cursor = self.store.query(
+                f"SELECT * FROM {self.table} WHERE {where} ORDER BY worker_id"
+                + (f" LIMIT {int(limit)}" if limit else "")
+            )
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        finally:
+            if or_among:
+                self.store.query(f"DROP TABLE IF EXISTS {among}")
 
 
 class MissingFacts(ProcertError, ValueError):

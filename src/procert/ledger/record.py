@@ -5,7 +5,7 @@ all of it becomes visible at commit, or none of it."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -22,7 +22,7 @@ from procert.programs import Program
 from procert.settings import Settings
 
 from .audit import audit, utcnow
-from .bulk import RESULT_COLUMNS, write_results
+from .bulk import RESULT_COLUMNS, ResultStatus, write_results, write_run_results
 from .decision import (
     CorrectionKind,
     Decision,
@@ -187,7 +187,8 @@ def record_run(
         max_worker_drop=max_worker_drop,
         correcting=correcting,
     )
-    recorded = _recorded_results(session, existing.id) if correcting and existing is not None else None
+    # A recomputation reviews the recorded decisions: those that certified first (the others are read below).
+    recorded = _recorded_results(session, existing.id, certified=True) if correcting and existing is not None else None
 
     next_date = program.cadence.next_after(as_of)
     # Leave declared up to the forecast's date: what lengthens this run's windows and the forecast's.
@@ -197,8 +198,7 @@ def record_run(
     step(f"forecasting {next_date}")
     forecast = evaluate(store, program, next_date, observed_until=as_of, table="procert_forecast", away=away)
     lengthened = leave_periods(program, evaluation.period, away)
-    rows = evaluation.rows()
-    forecast_rows = {r["worker_id"]: r for r in forecast.rows()}
+    worker_count = evaluation.count()
 
     # Claim the date first: the unique index on current runs makes a concurrent claim fail here.
     if existing is not None:
@@ -213,7 +213,7 @@ def record_run(
         started_at=started_at,
         finished_at=started_at,
         evaluation_seconds=evaluation.seconds,
-        workers=len(rows),
+        workers=worker_count,
         certified=0,
         counts={},
         forced=force,
@@ -237,19 +237,38 @@ def record_run(
     )
     found: list[FoundCorrection] = []
     grace_cycles = program.grace.cycles if program.grace else 0
-    results: list[dict[str, Any]] = []
-    changes: list[_Change] = []
-    seen: set[str] = set()
     levels = [level.id for level in program.tiers]
+    # A worker who held nothing, has no lock, no leave and reaches no level is not certified: most workers, decided
+    # once here and written by the store in one query. The others are decided one by one: those the evaluation
+    # certifies, those who held the status, are locked or declared leave, and those a recomputation reviews.
+    undecided = decide(
+        as_of=as_of,
+        previous=None,
+        levels=levels,
+        evaluated=None,
+        kept=set(),
+        near=set(),
+        grace_cycles=grace_cycles,
+        lock=None,
+    )
+    assert undecided.kind is None and not undecided.certified
+    protected = set(previous_state) | set(locks) | set(away) | set(recorded or ())
+    rows = evaluation.rows("coalesce(certified, false)", or_among=protected)
+    picked = [row["worker_id"] for row in rows]
+    forecast_rows = {r["worker_id"]: r for r in forecast.rows("FALSE", or_among=picked)}
+    if recorded is not None and existing is not None:
+        recorded.update(_recorded_results(session, existing.id, ids=[w for w in picked if w not in recorded]))
+    decided: dict[str, ResultStatus] = {}
+    copies: list[dict[str, Any]] = []
+    changes: list[_Change] = []
     for row in rows:
         worker_id = row["worker_id"]
-        seen.add(worker_id)
         previous = previous_state.get(worker_id)
         lock = lock_of(program, locks.get(worker_id))
         spans = away.get(worker_id, ())
         away_today = bool(spans) and on_leave(spans, as_of) and row["status"] in program.eligible_statuses
-        # Hysteresis, grace and leave protect a level held; a worker who held none (most of them) and has no
-        # lock is decided by the level reached alone, without measuring the keep and grace margins.
+        # Hysteresis, grace and leave protect a level held; a worker who held none and has no lock is decided by
+        # the level reached alone, without measuring the keep and grace margins.
         kept: set[str]
         near: set[str]
         if previous is None and lock is None:
@@ -268,50 +287,28 @@ def record_run(
             on_leave=away_today,
         )
         if recorded is not None:
-            decision = _review(
-                program, as_of, recorded.get(worker_id), decision, row, found, previous_state.get(worker_id)
-            )
+            decision = _review(program, as_of, recorded.get(worker_id), decision, row, found, previous)
         predicted = forecast_rows.get(worker_id)
         at_risk = forecast_failures(program, predicted, decision.level) if decision.certified else []
-        values = _criteria_values(program, row)
-        results.append(
-            {
-                "run_id": run.id,
-                "worker_id": worker_id,
-                "division": row["division"],
-                "status": row["status"],
-                "evaluated": bool(row["certified"]),
-                "certified": decision.certified,
-                "certified_since": decision.since,
-                "level": decision.level if program.levels else None,
-                "grace_cycles": decision.grace_cycles,
-                "at_risk": decision.certified and (decision.in_grace or bool(at_risk)),
-                "values": values,
-                "passed": {c.id: bool(row[f"{c.id}_passed"]) for c in program.criteria},
-                "forecast": {
-                    "as_of": next_date.isoformat(),
-                    "at_risk": at_risk,
-                    "values": _criteria_values(program, predicted) if predicted else None,
-                },
-                "leave": _leave_record(spans, as_of, away_today, lengthened.get(worker_id) is not None),
-            }
-        )
+        leave = _leave_record(spans, as_of, away_today, lengthened.get(worker_id) is not None)
+        decided[worker_id] = _status_of(program, decision, at_risk, leave)
         if decision.kind is not None:
             # A move down is explained by the criteria of the level left behind; otherwise by the level held.
             level = decision.previous_level if decision.kind in ("demoted", "lost") else decision.level
+            values = _criteria_values(program, row)
             changes.append(_Change(worker_id, decision, row, failing_criteria(program, row, level), values, at_risk))
     # Certified workers who disappeared from the facts lose the status (a recomputation holds that for review and
     # keeps their recorded result).
     for worker_id in previous_state:
-        if worker_id not in seen and recorded is not None and worker_id in recorded:
+        if worker_id not in decided and recorded is not None and worker_id in recorded:
             before = recorded[worker_id]
             found.append(
                 FoundCorrection(
                     worker_id, "removed", held_level(program, True, before.level), None, dict(before.values), {}, []
                 )
             )
-            results.append({**_result_copy(before), "run_id": run.id})
-        elif worker_id not in seen:
+            copies.append({**_result_copy(before), "run_id": run.id})
+        elif worker_id not in decided:
             gone = Decision(
                 certified=False,
                 reason="missing",
@@ -322,8 +319,12 @@ def record_run(
             changes.append(_Change(worker_id, gone, None, ["missing"], {}, []))
     tally: Counter[str] = Counter(c.decision.kind for c in changes if c.decision.kind)
 
-    step(f"writing {len(results):,} results")
-    write_results(session, results)
+    step(f"writing {worker_count + len(copies):,} results")
+    unchanged = _status_of(program, undecided, [], None)
+    write_run_results(
+        session, evaluation=evaluation, forecast=forecast, run_id=run.id, decided=decided, undecided=unchanged
+    )
+    write_results(session, copies)
     transitions = [
         {
             "run_id": run.id,
@@ -372,14 +373,14 @@ def record_run(
         queued = _queue_notifications(
             session, store=store, program=program, run=run, changes=changes, next_date=next_date, options=notify
         )
-    certified_count = sum(1 for r in results if r["certified"])
+    certified_count = sum(s.certified for s in decided.values()) + sum(bool(c["certified"]) for c in copies)
     run.certified = certified_count
     run.finished_at = utcnow()
     run.counts = {
         "transitions": dict(tally),
         "notifications": queued,
         "facts": counts,
-        "at_risk": sum(1 for r in results if r["at_risk"]),
+        "at_risk": sum(s.at_risk for s in decided.values()) + sum(bool(c["at_risk"]) for c in copies),
         "forecast_seconds": round(forecast.seconds, 3),
     }
     audit(
@@ -400,15 +401,39 @@ def record_run(
     )
     moved = f", promoted {tally['promoted']}, demoted {tally['demoted']}" if program.levels else ""
     message = (
-        f"recorded run #{run.id}: {program.label} as of {as_of}, {len(rows):,} workers, "
+        f"recorded run #{run.id}: {program.label} as of {as_of}, {worker_count:,} workers, "
         f"{certified_count:,} certified; granted {tally['granted']}, kept {tally['kept']}{moved}, "
         f"lost {tally['lost']}; {queued} notification(s) queued"
     )
     return RunOutcome("recorded", message, run.id, tally, queued, found)
 
 
-def _recorded_results(session: Session, run_id: int) -> dict[str, RunResult]:
-    return {r.worker_id: r for r in session.scalars(select(RunResult).where(RunResult.run_id == run_id))}
+def _recorded_results(
+    session: Session, run_id: int, *, certified: bool = False, ids: Sequence[str] = ()
+) -> dict[str, RunResult]:
+    """A recorded run's results: the certified ones (``certified``), or those of the workers ``ids`` names."""
+    if certified:
+        query = select(RunResult).where(RunResult.run_id == run_id, RunResult.certified.is_(True))
+        return {r.worker_id: r for r in session.scalars(query)}
+    found: dict[str, RunResult] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        query = select(RunResult).where(RunResult.run_id == run_id, RunResult.worker_id.in_(chunk))
+        found.update((r.worker_id, r) for r in session.scalars(query))
+    return found
+
+
+def _status_of(program: Program, decision: Decision, at_risk: list[str], leave: Any) -> ResultStatus:
+    """A decision as the worker's result stores it; at risk: certified, and in grace or failing the forecast."""
+    return ResultStatus(
+        certified=decision.certified,
+        certified_since=decision.since,
+        level=decision.level if program.levels else None,
+        grace_cycles=decision.grace_cycles,
+        at_risk=decision.certified and (decision.in_grace or bool(at_risk)),
+        forecast_at_risk=at_risk,
+        leave=leave,
+    )
 
 
 #: A result's own fields (all but the run it belongs to), as the bulk writer lists them.
