@@ -6,8 +6,11 @@ SQLite, ``COPY`` on PostgreSQL, in fresh processes, the contenders interleaved r
 Each round records, into a fresh ledger, crowdworks-pro as of 2026-09-01 (not timed: it gives the run before a
 previous state) and then as of 2026-10-01 (timed: evaluation, forecast, decisions, results, transitions, audit
 and notifications, committed). The bare insert then writes that timed run's result rows, read back as they are
-stored, into a fresh ledger with the same schema and indexes, in one transaction (timed: the insert and the
-commit). ``--baseline`` also times an earlier commit's ``record_run`` (checked out in a git worktree) on SQLite.
+stored, into a fresh ledger with the same schema and indexes that holds the run before (its rows inserted
+first, not timed, as record_run's ledger holds them), in one transaction (timed: the insert and the commit).
+``--memory-limit 1GB`` also times ``record_run`` on SQLite with DuckDB's memory limited (as
+``PROCERT_DUCKDB_MEMORY_LIMIT`` sets it; unset, DuckDB keeps what it read cached up to 80 % of RAM).
+``--baseline`` also times an earlier commit's ``record_run`` (checked out in a git worktree) on SQLite.
 Prints the figures and writes bench/results-record.md (and .json).
 """
 
@@ -41,9 +44,11 @@ out = {}
 engine = make_engine(url)
 upgrade(engine)
 if what == "record":
-    with FactStore(facts, read_only=True) as store:
+    with FactStore(facts, read_only=True, memory_limit=sys.argv[4] if len(sys.argv) > 4 else None) as store:
         with session_scope(engine, write=True) as session:
-            record_run(session, store=store, program=program, as_of=date(2026, 9, 1), actor="bench")
+            out["previous_id"] = record_run(
+                session, store=store, program=program, as_of=date(2026, 9, 1), actor="bench"
+            ).run_id
         started = time.perf_counter()
         with session_scope(engine, write=True) as session:
             outcome = record_run(
@@ -58,32 +63,40 @@ elif what == "bare":
     run_id = int(sys.argv[5])
     columns = ('run_id, worker_id, division, status, evaluated, certified, certified_since, level, grace_cycles, '
                'at_risk, "values", passed, forecast, "leave"')
-    with source.connect() as conn:
-        cast = "CAST({} AS TEXT)" if url.startswith("postgresql") else "{}"
-        select = columns.replace('"values"', cast.format('"values"')).replace("passed", cast.format("passed"))
-        select = select.replace("forecast", cast.format("forecast")).replace('"leave"', cast.format('"leave"'))
-        rows = conn.exec_driver_sql(f"SELECT {select} FROM run_results WHERE run_id = {run_id}").fetchall()
-    # The run row the results point at (not timed).
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO runs (id, program_id, program_version, as_of, facts_fingerprint, started_at, finished_at, "
-            "evaluation_seconds, workers, certified, counts, forced, backfill, actor) VALUES "
-            f"({run_id}, 'p', 1, '2026-10-01', 'f', '2026-10-01', '2026-10-01', 0, 0, 0, '{{}}', false, false, 'bench')"
-        )
-    raw = engine.raw_connection()
-    started = time.perf_counter()
-    cursor = raw.cursor()
-    if url.startswith("postgresql"):
-        with cursor.copy(f"COPY run_results ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    else:
-        cursor.execute("BEGIN")  # the ledger's SQLite connections leave transactions to the caller
-        cursor.executemany(f"INSERT INTO run_results ({columns}) VALUES ({', '.join('?' * 14)})", rows)
-    raw.commit()
-    out["seconds"] = time.perf_counter() - started
-    out["rows"] = len(rows)
-    raw.close()
+    previous_id = int(sys.argv[6])
+    cast = "CAST({} AS TEXT)" if url.startswith("postgresql") else "{}"
+    select = columns.replace('"values"', cast.format('"values"')).replace("passed", cast.format("passed"))
+    select = select.replace("forecast", cast.format("forecast")).replace('"leave"', cast.format('"leave"'))
+
+    def insert(run, timed):
+        with source.connect() as conn:
+            rows = conn.exec_driver_sql(f"SELECT {select} FROM run_results WHERE run_id = {run}").fetchall()
+        # The run row the results point at (not timed).
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO runs (id, program_id, program_version, as_of, facts_fingerprint, started_at, "
+                "finished_at, evaluation_seconds, workers, certified, counts, forced, backfill, actor) VALUES "
+                f"({run}, 'p', 1, '2026-10-01', 'f', '2026-10-01', '2026-10-01', 0, 0, 0, '{{}}', false, false, 'b')"
+            )
+        raw = engine.raw_connection()
+        started = time.perf_counter()
+        cursor = raw.cursor()
+        if url.startswith("postgresql"):
+            with cursor.copy(f"COPY run_results ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.execute("BEGIN")  # the ledger's SQLite connections leave transactions to the caller
+            cursor.executemany(f"INSERT INTO run_results ({columns}) VALUES ({', '.join('?' * 14)})", rows)
+        raw.commit()
+        if timed:
+            out["seconds"] = time.perf_counter() - started
+            out["rows"] = len(rows)
+        raw.close()
+
+    # The ledger holds the run before, as record_run's does when it writes the timed run (not timed).
+    insert(previous_id, False)
+    insert(run_id, True)
     source.dispose()
 engine.dispose()
 out["peak_mib"] = next(int(l.split()[1]) / 1024 for l in Path("/proc/self/status").read_text().splitlines()
@@ -133,6 +146,7 @@ def main() -> None:
     parser.add_argument("--facts", type=Path, required=True, help="an imported facts store (read only)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--baseline", help="an earlier commit whose record_run to time as well (SQLite)")
+    parser.add_argument("--memory-limit", help="also record on SQLite with this DuckDB memory limit, e.g. 1GB")
     parser.add_argument("--data-dir", type=Path, default=HERE / "data")
     args = parser.parse_args()
     work = args.data_dir / "record"
@@ -154,11 +168,19 @@ def main() -> None:
                 url, bare_url = pg_url(schemas[0]), pg_url(schemas[1])
             recorded = run_child(ROOT, "record", str(args.facts), url)
             runs.setdefault(f"record ({name})", []).append(recorded)
-            plain = run_child(ROOT, "bare", str(args.facts), bare_url, url, str(recorded["run_id"]))
+            plain = run_child(
+                ROOT, "bare", str(args.facts), bare_url, url, str(recorded["run_id"]), str(recorded["previous_id"])
+            )
             runs.setdefault(f"bare insert ({name})", []).append(plain)
             print(f"  {name}: record {recorded['seconds']:.1f} s, bare {plain['seconds']:.1f} s", flush=True)
             for schema in schemas:
                 drop_schema(schema)
+            if name == "sqlite" and args.memory_limit:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(str(ledger) + suffix).unlink(missing_ok=True)
+                limited = run_child(ROOT, "record", str(args.facts), url, args.memory_limit)
+                runs.setdefault(f"record, limited ({name})", []).append(limited)
+                print(f"  {name}, DuckDB limited to {args.memory_limit}: record {limited['seconds']:.1f} s", flush=True)
         if baseline is not None:
             ledger = work / "baseline.sqlite"
             ledger.unlink(missing_ok=True)
@@ -173,6 +195,7 @@ def main() -> None:
         "# Recording a run",
         "",
         f"`python bench/bench_record.py --facts {args.facts} --rounds {args.rounds}"
+        + (f" --memory-limit {args.memory_limit}" if args.memory_limit else "")
         + (f" --baseline {args.baseline}" if args.baseline else "")
         + "`: fresh processes, contenders interleaved, medians; a ratio is the median of per-round ratios. "
         f"Rows per run: {runs['bare insert (sqlite)'][0]['rows']:,}; transitions in the timed run: "
@@ -190,6 +213,16 @@ def main() -> None:
             f"| {name} | {median(f'record ({name})'):.1f} s | "
             f"{max(r['peak_mib'] for r in runs[f'record ({name})']):.0f} MiB | "
             f"{median(f'bare insert ({name})'):.1f} s | {statistics.median(ratios):.1f}× |"
+        )
+    if args.memory_limit:
+        ratios = [
+            r["seconds"] / b["seconds"]
+            for r, b in zip(runs["record, limited (sqlite)"], runs["bare insert (sqlite)"], strict=True)
+        ]
+        lines.append(
+            f"| sqlite, DuckDB memory_limit {args.memory_limit} | {median('record, limited (sqlite)'):.1f} s | "
+            f"{max(r['peak_mib'] for r in runs['record, limited (sqlite)']):.0f} MiB | "
+            f"{median('bare insert (sqlite)'):.1f} s | {statistics.median(ratios):.1f}× |"
         )
     if baseline is not None:
         key = f"record at {args.baseline} (sqlite)"

@@ -444,6 +444,11 @@ class FactStore(WorkerReads):
     def query(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
         return self.con.execute(sql, params or [])
 
+    def arrow_batches(self, sql: str, params: list[Any] | None = None, *, rows: int = 50_000) -> Any:
+        """The result of ``sql`` as a stream of Arrow record batches of up to ``rows`` rows (a
+        ``pyarrow.RecordBatchReader``), read as it is consumed, with no Python object per value."""
+        return self.con.sql(sql, params=params or []).to_arrow_reader(rows)
+
     def execute_prepared(self, sql: str, args: Sequence[str]) -> duckdb.DuckDBPyConnection:
         """Run ``sql`` (parameters ``$1``..``$n``, strings) as a statement prepared once on this connection.
 

@@ -14,12 +14,15 @@ JSON ``null``, as SQLAlchemy's JSON type does by default), so reading the rows b
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import orjson
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
@@ -117,11 +120,11 @@ def write_run_results(
     store = evaluation.store
     store.query(f"CREATE OR REPLACE TEMP TABLE {DECIDED_TABLE} AS {_DECIDED_SQL}", _decided_columns(decided))
     dialect = session.get_bind().dialect.name
-    cursor = store.query(_results_sql(evaluation, forecast, dialect), [run_id, *_constants(undecided)])
-    batches = _batches(cursor)
+    sql, params = _results_sql(evaluation, forecast, dialect), [run_id, *_constants(undecided)]
     try:
         if dialect == "postgresql":
-            return _copy(session, batches)
+            return _copy_csv(session, store.arrow_batches(sql, params, rows=STREAM_BATCH))
+        batches = _batches(store.query(sql, params))
         if dialect == "sqlite":
             return _executemany(session, batches)
         written = 0
@@ -227,6 +230,21 @@ def _executemany(session: Session, batches: Iterable[Sequence[Sequence[Any]]]) -
             written += len(batch)
     finally:
         cursor.close()
+    return written
+
+
+def _copy_csv(session: Session, reader: pa.RecordBatchReader) -> int:
+    """COPY Arrow batches as CSV: no Python object per row or value. Arrow quotes every string and leaves a NULL
+    empty, which is how PostgreSQL's CSV format tells an empty string from NULL."""
+    raw: Any = session.connection().connection.dbapi_connection
+    options = pa_csv.WriteOptions(include_header=False)
+    written = 0
+    with raw.cursor() as cursor, cursor.copy(f"COPY run_results ({_COLUMN_LIST}) FROM STDIN (FORMAT csv)") as copy:
+        for batch in reader:
+            text = io.BytesIO()
+            pa_csv.write_csv(batch, text, write_options=options)
+            copy.write(text.getbuffer())
+            written += batch.num_rows
     return written
 
 
