@@ -35,7 +35,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RUN_DATES = (date(2026, 7, 1), date(2026, 10, 1))
-END = date(2026, 11, 29)
 
 LUA = """
 local ids = {}
@@ -94,7 +93,7 @@ def prepare(workers: int, data: Path) -> dict:
     ready = home / "ready.json"
     if ready.exists():
         return json.loads(ready.read_text())
-    from procert.demo import generate
+    from bench_evaluation import ensure_export
     from procert.facts import FactStore, import_export
     from procert.ledger import NotifyOptions, create_api_key, make_engine, record_run, session_scope, upgrade
     from procert.programs import load_program
@@ -104,13 +103,13 @@ def prepare(workers: int, data: Path) -> dict:
     program = load_program("crowdworks-pro")
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    generate(home / "export", workers=workers, seed=1, end=END, fmt="parquet")
+    export = ensure_export(workers, 1, data)  # the evaluation bench's export (same seed and end), made once
     timings["generate"] = time.perf_counter() - started
     engine = make_engine(f"sqlite:///{home / 'ledger.sqlite'}")
     upgrade(engine)
     with FactStore(home / "facts.duckdb") as store:
         started = time.perf_counter()
-        import_export(store, home / "export", timezone=program.timezone)
+        import_export(store, export, timezone=program.timezone)
         timings["import"] = time.perf_counter() - started
         for as_of in RUN_DATES:
             started = time.perf_counter()
@@ -128,7 +127,6 @@ def prepare(workers: int, data: Path) -> dict:
     with session_scope(engine, write=True) as session:
         _row, key = create_api_key(session, name="bench", actor="bench")
     engine.dispose()
-    shutil.rmtree(home / "export")
     rng = random.Random(7)
     (home / "ids.txt").write_text("\n".join(rng.sample(ids, min(len(ids), 200_000))) + "\n")
     info = {"home": str(home), "api_key": key, "setup_seconds": {k: round(v, 1) for k, v in timings.items()}}

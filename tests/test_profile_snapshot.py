@@ -5,6 +5,7 @@ of another rated date or facts version than the page's."""
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import date, datetime
 from pathlib import Path
 
@@ -218,7 +219,7 @@ def test_profiles_are_answered_from_memory_only_when_nothing_else_must_be_read(t
             assert client.get(f"/workers/{worker}").status_code == 200
             return before, after, first
 
-    assert served(60)[:2] == (False, True)  # the first profile looked up the other programs
+    assert served(60)[:2] == (True, True)  # the server looked at the ledger and the other programs at start-up
     assert served(0)[1] is False  # a ledger re-read on every request: always in a thread
     with FactStore(tmp_path / "facts.duckdb", read_only=True) as store, session_scope(engine, write=True) as s:
         record_run(
@@ -230,6 +231,51 @@ def test_profiles_are_answered_from_memory_only_when_nothing_else_must_be_read(t
             notify=NotifyOptions(enabled=False),
         )
     assert served(60)[1] is False  # another program is recorded: its status is read from the ledger
+    engine.dispose()
+
+
+def test_the_server_looks_at_the_ledger_in_its_own_thread_so_requests_need_not(tmp_path: Path):
+    """A change made by another process (an override) is seen with no request at all, and the snapshots stay
+    fresh across many refresh intervals: no request has to look itself, so none leaves the event loop for it."""
+    from procert.ledger import set_override
+
+    program, engine, worker = _recorded_demo(
+        tmp_path,
+        workers=120,
+        seed=8,
+        as_of=date(2025, 1, 1),
+        worker_sql="SELECT min(worker_id) FROM workers WHERE status = 'active'",
+    )
+    app = web_app(
+        program=program,
+        engine=engine,
+        facts_path=tmp_path / "facts.duckdb",
+        secret=SECRET,
+        ledger_refresh_seconds=0.2,
+        facts_reload_seconds=0.2,
+    )
+    with TestClient(app, base_url="https://testserver"):
+        context = app.state.context
+        assert context.profiles.wait(context.profile_key(), timeout=60)
+        version = context.statuses.version
+        fresh = []
+        for _ in range(20):  # 2 s: ten refresh intervals
+            time.sleep(0.1)
+            fresh.append(context.snapshot_is_fresh())
+        assert all(fresh)
+        with session_scope(engine, write=True) as session:
+            set_override(
+                session, program_id=program.id, worker_id=worker, certified=True, reason="test", actor="admin:t"
+            )
+        deadline = time.monotonic() + 10
+        while context.cards_version() in (None, (version, context.store.generation)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # Seen by the server's own look, the directory's cards rebuilt with the worker locked in.
+        assert context.statuses.version != version
+        assert context.cards_version() == (context.statuses.version, context.store.generation)
+        assert worker in {card.worker_id for card in context._cards}
+        assert context.snapshot_is_fresh()
+    assert context._watcher is not None and not context._watcher.is_alive()  # stopped with the server
     engine.dispose()
 
 

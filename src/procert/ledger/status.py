@@ -300,11 +300,12 @@ class StatusReader:
         sends every request to a worker thread at once)."""
         return self._loaded and (time.monotonic() - self._checked < self.refresh_seconds or self._lock.locked())
 
-    def refresh(self) -> tuple[Any, ...]:
-        """Re-read the snapshot if it is older than ``refresh_seconds``; returns its version (changes whenever a
-        run is recorded, an override changes or the day turns)."""
+    def refresh(self, *, max_age: float | None = None) -> tuple[Any, ...]:
+        """Re-read the snapshot if it is older than ``max_age`` (default ``refresh_seconds``; a watcher re-reads
+        early, so requests never find it due); returns its version (changes whenever a run is recorded, an
+        override changes or the day turns)."""
         now = time.monotonic()
-        if now - self._checked < self.refresh_seconds:
+        if now - self._checked < (self.refresh_seconds if max_age is None else max_age):
             return self.version
         # One thread re-reads; the others answer from the snapshot they have (only the first read waits).
         if not self._lock.acquire(blocking=not self._loaded):
