@@ -68,7 +68,7 @@ elif what == "bare":
     select = columns.replace('"values"', cast.format('"values"')).replace("passed", cast.format("passed"))
     select = select.replace("forecast", cast.format("forecast")).replace('"leave"', cast.format('"leave"'))
 
-    def insert(run, timed):
+    def insert(run, as_of, timed):
         with source.connect() as conn:
             rows = conn.exec_driver_sql(f"SELECT {select} FROM run_results WHERE run_id = {run}").fetchall()
         # The run row the results point at (not timed).
@@ -76,7 +76,7 @@ elif what == "bare":
             conn.exec_driver_sql(
                 "INSERT INTO runs (id, program_id, program_version, as_of, facts_fingerprint, started_at, "
                 "finished_at, evaluation_seconds, workers, certified, counts, forced, backfill, actor) VALUES "
-                f"({run}, 'p', 1, '2026-10-01', 'f', '2026-10-01', '2026-10-01', 0, 0, 0, '{{}}', false, false, 'b')"
+                f"({run}, 'p', 1, '{as_of}', 'f', '2026-10-01', '2026-10-01', 0, 0, 0, '{{}}', false, false, 'b')"
             )
         raw = engine.raw_connection()
         started = time.perf_counter()
@@ -95,8 +95,8 @@ elif what == "bare":
         raw.close()
 
     # The ledger holds the run before, as record_run's does when it writes the timed run (not timed).
-    insert(previous_id, False)
-    insert(run_id, True)
+    insert(previous_id, "2026-09-01", False)
+    insert(run_id, "2026-10-01", True)
     source.dispose()
 engine.dispose()
 out["peak_mib"] = next(int(l.split()[1]) / 1024 for l in Path("/proc/self/status").read_text().splitlines()

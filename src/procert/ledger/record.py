@@ -5,7 +5,9 @@ all of it becomes visible at commit, or none of it."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -209,7 +211,7 @@ def record_run(
         program_id=program.id,
         program_version=program.version,
         as_of=as_of,
-        facts_fingerprint=store.fingerprint(),
+        facts_fingerprint="",  # computed while the results are written (below)
         started_at=started_at,
         finished_at=started_at,
         evaluation_seconds=evaluation.seconds,
@@ -319,62 +321,65 @@ def record_run(
             changes.append(_Change(worker_id, gone, None, ["missing"], {}, []))
     tally: Counter[str] = Counter(c.decision.kind for c in changes if c.decision.kind)
 
-    step(f"writing {worker_count + len(copies):,} results")
-    unchanged = _status_of(program, undecided, [], None)
-    write_run_results(
-        session, evaluation=evaluation, forecast=forecast, run_id=run.id, decided=decided, undecided=unchanged
-    )
-    write_results(session, copies)
-    transitions = [
-        {
-            "run_id": run.id,
-            "program_id": program.id,
-            "worker_id": c.worker_id,
-            "as_of": as_of,
-            "kind": c.decision.kind,
-            "reason": c.decision.reason,
-            "failed": c.failed,
-            "values": c.values,
-            "from_level": c.decision.previous_level if program.levels else None,
-            "to_level": c.decision.level if program.levels else None,
-        }
-        for c in changes
-    ]
-    for start in range(0, len(transitions), BATCH):
-        session.execute(insert(Transition), transitions[start : start + BATCH])
-    # Every change of status is audited one by one (a renewal is not a change: the run's entry counts them).
-    audited_at = utcnow()
-    corrected_workers = {f.worker_id for f in found}
-    entries = [
-        {
-            "at": audited_at,
-            "actor": actor,
-            "action": f"status.{t['kind']}",
-            "program_id": program.id,
-            "subject": f"worker:{t['worker_id']}",
-            "details": {
-                "run_id": run.id,
-                "as_of": as_of.isoformat(),
-                "reason": t["reason"],
-                "failed": t["failed"],
-                **({"from_level": t["from_level"], "to_level": t["to_level"]} if program.levels else {}),
-            },
-        }
-        for t in transitions
-        # A recomputation audits the changes of the workers it corrects (the others were audited when recorded).
-        if t["kind"] != "kept" and (recorded is None or t["worker_id"] in corrected_workers)
-    ]
-    for start in range(0, len(entries), BATCH):
-        session.execute(insert(AuditEntry), entries[start : start + BATCH])
-
-    queued = 0
-    if notify.enabled:
-        step("queuing notifications")
-        queued = _queue_notifications(
-            session, store=store, program=program, run=run, changes=changes, next_date=next_date, options=notify
+    # The facts' fingerprint is computed while the ledger writes, which leaves the store's cores idle.
+    with _fingerprinting(store) as fingerprint:
+        step(f"writing {worker_count + len(copies):,} results")
+        unchanged = _status_of(program, undecided, [], None)
+        write_run_results(
+            session, evaluation=evaluation, forecast=forecast, run_id=run.id, decided=decided, undecided=unchanged
         )
-    certified_count = sum(s.certified for s in decided.values()) + sum(bool(c["certified"]) for c in copies)
-    run.certified = certified_count
+        write_results(session, copies)
+        transitions = [
+            {
+                "run_id": run.id,
+                "program_id": program.id,
+                "worker_id": c.worker_id,
+                "as_of": as_of,
+                "kind": c.decision.kind,
+                "reason": c.decision.reason,
+                "failed": c.failed,
+                "values": c.values,
+                "from_level": c.decision.previous_level if program.levels else None,
+                "to_level": c.decision.level if program.levels else None,
+            }
+            for c in changes
+        ]
+        for start in range(0, len(transitions), BATCH):
+            session.execute(insert(Transition), transitions[start : start + BATCH])
+        # Every change of status is audited one by one (a renewal is not a change: the run's entry counts them).
+        audited_at = utcnow()
+        corrected_workers = {f.worker_id for f in found}
+        entries = [
+            {
+                "at": audited_at,
+                "actor": actor,
+                "action": f"status.{t['kind']}",
+                "program_id": program.id,
+                "subject": f"worker:{t['worker_id']}",
+                "details": {
+                    "run_id": run.id,
+                    "as_of": as_of.isoformat(),
+                    "reason": t["reason"],
+                    "failed": t["failed"],
+                    **({"from_level": t["from_level"], "to_level": t["to_level"]} if program.levels else {}),
+                },
+            }
+            for t in transitions
+            # A recomputation audits the changes of the workers it corrects (the others were audited when recorded).
+            if t["kind"] != "kept" and (recorded is None or t["worker_id"] in corrected_workers)
+        ]
+        for start in range(0, len(entries), BATCH):
+            session.execute(insert(AuditEntry), entries[start : start + BATCH])
+
+        queued = 0
+        if notify.enabled:
+            step("queuing notifications")
+            queued = _queue_notifications(
+                session, store=store, program=program, run=run, changes=changes, next_date=next_date, options=notify
+            )
+        certified_count = sum(s.certified for s in decided.values()) + sum(bool(c["certified"]) for c in copies)
+        run.certified = certified_count
+        run.facts_fingerprint = fingerprint.result()
     run.finished_at = utcnow()
     run.counts = {
         "transitions": dict(tally),
@@ -406,6 +411,18 @@ def record_run(
         f"lost {tally['lost']}; {queued} notification(s) queued"
     )
     return RunOutcome("recorded", message, run.id, tally, queued, found)
+
+
+@contextmanager
+def _fingerprinting(store: FactStore) -> Iterator[Future[str]]:
+    """The facts' fingerprint (a hash of every stored fact: seconds at a million workers), computed on a cursor of
+    its own in a thread while the caller goes on; waited for on the way out, whatever happens."""
+    cursor = store.cursor()
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="procert-fingerprint") as background:
+            yield background.submit(cursor.fingerprint)
+    finally:
+        cursor.close()
 
 
 def _recorded_results(
