@@ -111,7 +111,7 @@ def run_child(tree: Path, *args: str) -> dict:
     result = subprocess.run([sys.executable, "-c", CHILD, *args], env=env, capture_output=True, text=True, timeout=3600)
     if result.returncode != 0:
         sys.exit(f"{args[0]} in {tree} failed:\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
 
 
 def pg_schema() -> str:

@@ -121,3 +121,12 @@ def test_a_worker_with_many_rows_is_read_by_a_scan_not_row_by_row_through_the_in
         )
         assert "Index Scan" in plan("CALM") and "Sequential Scan" not in plan("CALM")
         assert "Sequential Scan" in plan("BUSY")
+
+
+def test_duckdb_never_draws_its_progress_bar_on_standard_output(tmp_path):
+    """DuckDB prints a progress bar on stdout for queries over two seconds, which would corrupt the JSON or CSV
+    procert prints there: every connection of the store, and its cursors, have it off."""
+    with FactStore(tmp_path / "facts.duckdb") as store:
+        setting = "SELECT current_setting('enable_progress_bar')"
+        assert store.query(setting).fetchone()[0] is False
+        assert store.cursor().query(setting).fetchone()[0] is False

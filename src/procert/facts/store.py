@@ -181,6 +181,9 @@ class FactStore(WorkerReads):
             con = duckdb.connect(str(target) if target else ":memory:", read_only=self.read_only, config=self._config)
         except duckdb.Error as exc:
             raise FactStoreError(f"cannot open facts database {self.path}: {exc}") from exc
+        # DuckDB draws a progress bar on standard output for queries over two seconds: it would corrupt what
+        # procert prints there (JSON, CSV) and the CLI shows progress of its own.
+        con.execute("SET enable_progress_bar = false")
         con.execute(f"SET index_scan_max_count = {INDEX_SCAN_MAX_ROWS}")
         con.execute("SET index_scan_percentage = 0")
         return con
