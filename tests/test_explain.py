@@ -90,6 +90,46 @@ def test_ranking_names_the_cut_off_in_the_closest_month(export, explained):
     assert result.certified is False
 
 
+def test_ranking_details_at_the_cut_off_with_ties_and_the_worker_inside_it(export, explained):
+    """Each month's cut-off total is the N-th highest total among the *other* workers (N = 200 for writers),
+    ties sharing the rank, hand-computed: June, W1 first among 251; July, five totals tied across the 200th
+    place; August, exactly 200 ranked (no 201st to take the place of W1)."""
+    for i in range(250):
+        export.payment(export.worker(f"O{i:03d}"), "2024-06-10T00:00:00+09:00", 10_000 + i)
+    for i in range(198):
+        export.payment(f"O{i:03d}", "2024-07-10T00:00:00+09:00", 20_000 + i)
+    for i in range(198, 202):
+        export.payment(f"O{i:03d}", "2024-07-10T00:00:00+09:00", 10_000)
+    for i in range(199):
+        export.payment(f"O{i:03d}", "2024-08-10T00:00:00+09:00", 5_000 + i)
+    w = export.worker("W1")
+    export.payment(w, "2024-06-10T00:00:00+09:00", 50_000)
+    export.payment(w, "2024-07-10T00:00:00+09:00", 10_000)
+    export.payment(w, "2024-08-10T00:00:00+09:00", 100_000)
+    _, c = explained(export, "W1")
+    rank = c["earnings_rank"]
+    assert rank.passed and rank.value == 1
+    months = {m["month"]: m for m in rank.facts["months"]}
+    # June: the others earn 10,000..10,249; without W1 the 200th of them earns 10,249 - 199 = 10,050.
+    assert months["2024-06"] == {
+        "month": "2024-06",
+        "own": 50_000,
+        "own_rank": 1,
+        "ranked": 251,
+        "cutoff_total": 10_050,
+    }
+    # July: 198 above 20,000, then W1 and four others on 10,000 share rank 199; the 200th other earns 10,000.
+    assert months["2024-07"] == {
+        "month": "2024-07",
+        "own": 10_000,
+        "own_rank": 199,
+        "ranked": 203,
+        "cutoff_total": 10_000,
+    }
+    # August: 199 others and W1 ranked; without W1 only 199 remain, so no 200th total.
+    assert months["2024-08"] == {"month": "2024-08", "own": 100_000, "own_rank": 1, "ranked": 200, "cutoff_total": None}
+
+
 def test_engineer_cut_off_is_100_and_small_divisions_are_open(export, explained):
     for i in range(120):
         export.payment(export.worker(f"E{i:03d}", division="engineer"), "2024-06-10T00:00:00+09:00", 1000 + i)

@@ -242,31 +242,31 @@ class EarningsBestRank(Metric[EarningsBestRankParams]):
         worker must reach that month to rank within the cut-off (the cut-off-th highest total among the *other*
         workers; ties share the rank). ``cutoff_for(division_column)`` gives the cut-off rank as SQL."""
         first, last = self.month_range(params, period)
+        cutoff = cutoff_for("division")
+        # The ranks derived at import (monthly_earnings.month_rank, the one place a month is ranked). The n-th
+        # highest total is the least total ranked n or better, when at least n are ranked: a total ranked n or
+        # better has fewer than n greater ones, and the n-th one's rank is n at most.
         return f"""
             WITH targets AS (SELECT worker_id, division FROM workers WHERE worker_id IN (SELECT unnest($1))),
             months AS (
-                SELECT worker_id, division, paid_month, total_jpy FROM monthly_earnings
+                SELECT worker_id, division, paid_month, total_jpy, month_rank FROM monthly_earnings
                 WHERE paid_month BETWEEN {first} AND {last} AND division IN (SELECT division FROM targets)
-            ), positive AS (
-                SELECT worker_id, division, paid_month, total_jpy,
-                       RANK() OVER (PARTITION BY division, paid_month ORDER BY total_jpy DESC) AS month_rank,
-                       ROW_NUMBER() OVER (PARTITION BY division, paid_month ORDER BY total_jpy DESC) AS position
-                FROM months WHERE total_jpy > 0
             ), cut AS (
-                SELECT d.division, d.paid_month, count(p.total_jpy) AS ranked,
-                       max(CASE WHEN p.position = {cutoff_for("p.division")} THEN p.total_jpy END) AS nth,
-                       max(CASE WHEN p.position = {cutoff_for("p.division")} + 1 THEN p.total_jpy END) AS nth_next
-                FROM (SELECT DISTINCT division, paid_month FROM months) d
-                LEFT JOIN positive p ON p.division = d.division AND p.paid_month = d.paid_month
-                GROUP BY d.division, d.paid_month
+                SELECT division, paid_month, ranked, CASE WHEN ranked >= n THEN nth END AS nth,
+                       CASE WHEN ranked >= n + 1 THEN nth_next END AS nth_next
+                FROM (
+                    SELECT division, paid_month, {cutoff} AS n, count(*) FILTER (WHERE total_jpy > 0) AS ranked,
+                           min(total_jpy) FILTER (WHERE month_rank <= {cutoff}) AS nth,
+                           min(total_jpy) FILTER (WHERE month_rank <= {cutoff} + 1) AS nth_next
+                    FROM months GROUP BY division, paid_month
+                ) counted
             )
-            SELECT t.worker_id, c.paid_month, m.total_jpy AS own, p.month_rank AS own_rank, c.ranked,
+            SELECT t.worker_id, c.paid_month, m.total_jpy AS own, m.month_rank AS own_rank, c.ranked,
                    -- Without the worker: if they are within the first N, the N-th other is the (N+1)-th overall.
-                   CASE WHEN p.month_rank IS NOT NULL AND m.total_jpy >= c.nth THEN c.nth_next ELSE c.nth END
+                   CASE WHEN m.month_rank IS NOT NULL AND m.total_jpy >= c.nth THEN c.nth_next ELSE c.nth END
                        AS cutoff_total
             FROM targets t JOIN cut c ON c.division = t.division
             LEFT JOIN months m ON m.worker_id = t.worker_id AND m.paid_month = c.paid_month
-            LEFT JOIN positive p ON p.worker_id = t.worker_id AND p.paid_month = c.paid_month
             ORDER BY t.worker_id, c.paid_month"""
 
     def window(self, params: EarningsBestRankParams, period: Period) -> Window:
