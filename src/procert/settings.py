@@ -116,6 +116,12 @@ class Settings(BaseSettings):
         description="Serve profile pages from the server's own copy of every worker's profile facts (an SQLite "
         "file in the temporary folder, rebuilt per import and run); false reads each profile live from the facts.",
     )
+    clock_snapshot: bool = Field(
+        default=True,
+        description="Answer the status API and dashboard from the server's own copy of every worker's live and "
+        "forecast evaluation (an SQLite file in the temporary folder, rebuilt per day, import and change of leave); "
+        "false evaluates each worker live.",
+    )
     facts_reload_seconds: float = Field(
         default=5.0,
         ge=0,

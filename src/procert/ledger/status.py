@@ -287,6 +287,7 @@ class StatusReader:
         self._overrides: dict[str, Override] = {}
         self._key_digests: dict[str, tuple[int, str]] = {}
         self.version: tuple[Any, ...] = ()
+        self.leaves_version: tuple[Any, ...] = ()
         self._lock = threading.Lock()
         self._loaded = False
         self._changes: tuple[Any, ...] | None = None
@@ -337,11 +338,14 @@ class StatusReader:
             leaves = session.execute(
                 select(func.count(Leave.id), func.max(Leave.updated_at)).where(Leave.program_id == self.program_id)
             ).one()
+            #: The state of the program's declared leave (how many, the latest change): what evaluations with
+            #: leave depend on in the ledger.
+            self.leaves_version = tuple(leaves)
             self.version = (
                 run.id if run else None,
                 tuple(sorted((o.id, o.worker_id) for o in overrides.values())),
                 today,
-                tuple(leaves),
+                self.leaves_version,
             )
             self._checked = now
             self._loaded = True

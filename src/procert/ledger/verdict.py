@@ -162,17 +162,25 @@ def worker_view(
     worker_id: str,
     today: date,
     status: WorkerStatus | None = None,
+    rows: tuple[dict[str, Any], dict[str, Any]] | None = None,
 ) -> WorkerView:
     """The three clocks and the headline for ``worker_id`` on ``today``. Raises :class:`WorkerNotFound` for a
-    worker not in the facts (everywhere: API, pages, CLI). ``status`` may be passed when already read."""
+    worker not in the facts (everywhere: API, pages, CLI). ``status`` may be passed when already read; ``rows``,
+    the worker's live and forecast evaluation rows, when evaluated already (a full evaluation of today and of the
+    next date, with the same leave), else they are evaluated here."""
     leaves = list_leaves(session, program_id=program.id, worker_id=worker_id)
     away = merge_away((leave.starts_on, leave.ends_on) for leave in leaves)
-    live_row = evaluate_worker(store, program, today, worker_id, away=away)
-    if live_row is None:
-        raise WorkerNotFound(f"no worker {worker_id!r} in the facts")
     next_date = program.cadence.next_after(today)
-    forecast_row = evaluate_worker(store, program, next_date, worker_id, observed_until=today, away=away)
-    assert forecast_row is not None  # the same worker, the same facts
+    if rows is not None:
+        live_row, forecast_row = rows
+    else:
+        found = evaluate_worker(store, program, today, worker_id, away=away)
+        if found is None:
+            raise WorkerNotFound(f"no worker {worker_id!r} in the facts")
+        live_row = found
+        predicted = evaluate_worker(store, program, next_date, worker_id, observed_until=today, away=away)
+        assert predicted is not None  # the same worker, the same facts
+        forecast_row = predicted
     if status is None:
         status = worker_status(session, program_id=program.id, worker_id=worker_id, on=today)
     official = Clock(status.as_of, status.certified, [], status.level)

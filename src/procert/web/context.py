@@ -14,8 +14,10 @@ from typing import Any, Literal
 from sqlalchemy import Engine, select
 
 from procert.core import Procert
-from procert.ledger import Run, StatusReader, api_key_digest, current_pros, session_scope
+from procert.evaluation import AwayByWorker
+from procert.ledger import Run, StatusReader, api_key_digest, away_by_worker, current_pros, session_scope
 from procert.programs import Program, load_program, preset_ids
+from procert.web.clock_snapshot import ClockKey, ClockRows, ClockSnapshots
 from procert.web.directory import Directory, ProCard, pro_cards
 from procert.web.profile_snapshot import ProfileFacts, ProfileSnapshots, SnapshotKey, live_profile_facts
 
@@ -73,6 +75,8 @@ class WebContext:
         self.views = RecentViews()
         #: Every worker's profile facts as of the rated date, for profile pages (see procert.web.profile_snapshot).
         self.profiles = ProfileSnapshots()
+        #: Every worker's live and forecast evaluation rows, for the status API and dashboards.
+        self.clocks = ClockSnapshots(self.program, self._away_through)
         self._others_checked = float("-inf")
         self._stop_watching = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -188,11 +192,34 @@ class WebContext:
         )
 
     def prepare_profiles(self) -> None:
-        """Start building the profile snapshot of the current facts and rated date (at start-up, so profiles
-        are quick before the first visitor)."""
+        """Start building the profile and clock snapshots of the current facts, rated date, day and leave (at
+        start-up, so profiles and statuses are quick before the first visitor; again whenever one changes)."""
         self.refresh_facts()
         if self.core.settings.profile_snapshot:
             self.profiles.build_soon(self.store, self.profile_key())
+        if self.core.settings.clock_snapshot:
+            self.clocks.build_soon(self.store, self.clock_key())
+
+    def _away_through(self, day: date) -> AwayByWorker:
+        with session_scope(self.engine) as session:
+            return away_by_worker(session, program_id=self.program.id, through=day)
+
+    def clock_key(self) -> ClockKey:
+        """What the live and forecast clocks depend on now (after :meth:`refresh_facts`)."""
+        self.statuses.refresh()
+        return ClockKey(generation=self.store.generation, today=self.today(), leaves=self.statuses.leaves_version)
+
+    def clock_rows(self, worker_id: str) -> ClockRows | None:
+        """The worker's live and forecast evaluation rows from the snapshot of the current key, or None to
+        evaluate them live: no snapshot of that key yet (its build is started), or no such worker in it."""
+        if not self.core.settings.clock_snapshot:
+            return None
+        key = self.clock_key()
+        found = self.clocks.lookup(key, worker_id)
+        if found is False:
+            self.clocks.build_soon(self.store, key)
+            return None
+        return found  # type: ignore[return-value]
 
     def profile_answers_from_memory(self) -> bool:
         """Whether a profile would be answered touching neither the ledger nor the facts store: the snapshots
@@ -240,6 +267,7 @@ class WebContext:
             self.store.reopen_if_replaced(every_seconds=self.facts_reload_seconds * share)
             self.cards(max_age=ledger_age)
             self.other_programs(max_age=ledger_age)
+            self.prepare_profiles()  # a new run, day, import or leave: the snapshots are built before asked for
         except Exception:
             log.warning("looking at the ledger and the facts failed; retrying", exc_info=True)
 
@@ -263,4 +291,5 @@ class WebContext:
         if self._watcher is not None:
             self._watcher.join(timeout=5)
         self.profiles.close()
+        self.clocks.close()
         self.store.close()

@@ -67,6 +67,7 @@ def verdict_of(context: WebContext, worker_id: str) -> tuple[WorkerView, list[An
             worker_id=worker_id,
             today=today,
             status=status,
+            rows=(clocks.live, clocks.forecast) if (clocks := context.clock_rows(worker_id)) else None,
         )
     context.views.put(key, view)
     return view, history

@@ -15,13 +15,7 @@ no profile shows one.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import shutil
 import sqlite3
-import tempfile
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -42,11 +36,8 @@ from procert.facts import (
 )
 from procert.metrics import Period, Rating, lifetime_ratings, lifetime_ratings_sql, rating_of
 from procert.metrics.catalog import all_rows
+from procert.web.snapshot_files import SnapshotFiles
 
-log = logging.getLogger(__name__)
-
-#: A failed build is tried again after this many seconds (not on every request).
-RETRY_SECONDS = 60.0
 _BATCH = 20_000
 _RATING_COLUMNS = ("rating_num", "rating_den", "communication_num", "communication_den")
 
@@ -121,7 +112,6 @@ def write_snapshot(
     store: FactStore,
     path: Path,
     key: SnapshotKey,
-    *,
     started: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> int:
     """Copy every worker's profile facts as of ``key`` into a new SQLite file at ``path``; returns the workers.
@@ -148,122 +138,8 @@ def write_snapshot(
         con.close()
 
 
-class ProfileSnapshots:
-    """The current snapshot, built again in the background whenever its key changes (thread-safe)."""
+class ProfileSnapshots(SnapshotFiles[SnapshotKey, ProfileFacts]):
+    """Every worker's profile facts as of the rated date (see :mod:`.snapshot_files`)."""
 
     def __init__(self) -> None:
-        self._directory: Path | None = None
-        self._current: tuple[SnapshotKey, Path] | None = None
-        self._building: SnapshotKey | None = None
-        self._failed: tuple[SnapshotKey, float] | None = None
-        self._lock = threading.Lock()
-        self._local = threading.local()
-        self._serial = 0
-        self._done = threading.Condition(self._lock)
-        self._closed = False
-        self._thread: threading.Thread | None = None
-        self._reading: duckdb.DuckDBPyConnection | None = None
-
-    @property
-    def current_key(self) -> SnapshotKey | None:
-        """The key of the snapshot answered from, if any."""
-        current = self._current
-        return current[0] if current is not None else None
-
-    @property
-    def ready(self) -> bool:
-        """Whether a snapshot is answered from and none is building (what /healthz reports)."""
-        return self._current is not None and self._building is None
-
-    def lookup(self, key: SnapshotKey, worker_id: str) -> ProfileFacts | bool | None:
-        """The worker's profile facts from the snapshot of ``key``, None when it holds no such worker, False
-        when there is no snapshot of ``key`` (yet)."""
-        current = self._current
-        if current is None or current[0] != key:
-            return False
-        row = self._connection(current[1]).execute("SELECT * FROM profiles WHERE worker_id = ?", [worker_id]).fetchone()
-        return _decoded(row) if row is not None else None
-
-    def _connection(self, path: Path) -> sqlite3.Connection:
-        held: tuple[Path, sqlite3.Connection] | None = getattr(self._local, "held", None)
-        if held is not None and held[0] == path:
-            return held[1]
-        if held is not None:
-            held[1].close()
-        # immutable: the file never changes once written, so SQLite needs no locks to read it.
-        con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
-        # Mapped into memory: a lookup reads pages the kernel holds for the file it just wrote, no read() calls.
-        con.execute(f"PRAGMA mmap_size = {max(path.stat().st_size, 1 << 20)}")
-        self._local.held = (path, con)
-        return con
-
-    def build_soon(self, store: FactStore, key: SnapshotKey) -> None:
-        """Start building the snapshot of ``key`` in a background thread unless one is built or building."""
-        with self._lock:
-            if self._building == key or (self._current is not None and self._current[0] == key):
-                return
-            if self._failed is not None and self._failed[0] == key and time.monotonic() < self._failed[1]:
-                return
-            if self._building is not None or self._closed:  # another key is building: looked at again when done
-                return
-            self._building = key
-            self._thread = threading.Thread(target=self._build, args=(store, key), name="profile-snapshot", daemon=True)
-            self._thread.start()
-
-    def _build(self, store: FactStore, key: SnapshotKey) -> None:
-        with self._lock:
-            if self._directory is None:
-                self._directory = Path(tempfile.mkdtemp(prefix="procert-profiles-"))
-            self._serial += 1
-            path = self._directory / f"profiles-{self._serial}.sqlite"
-        started = time.perf_counter()
-        try:
-            if store.generation != key.generation:
-                raise RuntimeError("the facts store switched to a newer file before the build began")
-            count = write_snapshot(store, path, key, started=self._reading_with)
-            if store.generation != key.generation:
-                raise RuntimeError("the facts store switched to a newer file during the build")
-        except Exception as exc:  # a failed cache build must never take the server down: profiles stay live
-            log.warning("profile snapshot for %s not built: %s", key, exc)
-            path.unlink(missing_ok=True)
-            with self._lock:
-                self._building, self._reading = None, None
-                self._failed = (key, time.monotonic() + RETRY_SECONDS)
-                self._done.notify_all()
-            return
-        log.info("profile snapshot of %d workers built in %.1f s", count, time.perf_counter() - started)
-        with self._lock:
-            previous, self._current = self._current, (key, path)
-            self._building, self._reading = None, None
-            self._done.notify_all()
-        if previous is not None:
-            previous[1].unlink(missing_ok=True)  # readers holding it open keep reading until they switch
-
-    def _reading_with(self, con: duckdb.DuckDBPyConnection) -> None:
-        with self._lock:
-            self._reading = con
-        if self._closed:
-            con.interrupt()
-
-    def wait(self, key: SnapshotKey, timeout: float) -> bool:
-        """Wait until the snapshot of ``key`` is ready (or its build failed); returns whether it is ready."""
-        deadline = time.monotonic() + timeout
-        with self._done:
-            while self._building == key and time.monotonic() < deadline:
-                self._done.wait(max(0.0, deadline - time.monotonic()))
-            return self._current is not None and self._current[0] == key
-
-    def close(self) -> None:
-        """Stop a build under way (before the facts store it reads closes) and remove the snapshot files."""
-        with self._lock:
-            self._closed, reading, thread = True, self._reading, self._thread
-        if reading is not None:
-            with contextlib.suppress(duckdb.Error):  # already closed: the build is over
-                reading.interrupt()
-        if thread is not None:
-            thread.join(timeout=30)
-        held = getattr(self._local, "held", None)
-        if held is not None:
-            held[1].close()
-        if self._directory is not None:
-            shutil.rmtree(self._directory, ignore_errors=True)
+        super().__init__(name="profiles", table="profiles", write=write_snapshot, decode=_decoded)

@@ -17,6 +17,8 @@ class Health(BaseModel):
     program: str
     #: Whether profiles are answered from the server's snapshot (False while it is built: they are read live).
     profiles_ready: bool
+    #: Whether statuses take the live and forecast clocks from the server's snapshot (False: evaluated live).
+    clocks_ready: bool
 
 
 # ---- directory and profiles ----------------------------------------------------------------------------------

@@ -43,7 +43,12 @@ async def fresh_snapshot(context: WebContext) -> None:
 async def healthz(request: Request) -> Health:
     """Liveness: answers without touching the ledger or the facts (for load balancers)."""
     context = request.app.state.context
-    return Health(status="ok", program=context.program.id, profiles_ready=context.profiles.ready)
+    return Health(
+        status="ok",
+        program=context.program.id,
+        profiles_ready=context.profiles.ready,
+        clocks_ready=context.clocks.ready,
+    )
 
 
 @router.get("/", include_in_schema=False)
