@@ -64,6 +64,11 @@ ENDPOINTS = {
     "status_api": ("/api/v1/workers/{id}/status", True, "status JSON of a random worker (admin API key)"),
     "profile": ("/workers/{id}", False, "profile page (HTML) of a random worker"),
     "profile_live": ("/workers/{id}", False, "the same, read live (`PROCERT_PROFILE_SNAPSHOT=false`, a 2nd server)"),
+    "status_live": (
+        "/api/v1/workers/{id}/status",
+        True,
+        "status JSON, the clocks evaluated live (`PROCERT_CLOCK_SNAPSHOT=false`, the 2nd server)",
+    ),
     "directory": ("/pros?page={page}", False, "directory page (HTML), a random one of the first 50"),
     "directory_api": ("/api/v1/pros?division=writer&sort=recent&page={page}", False, "directory JSON, filtered"),
 }
@@ -140,6 +145,7 @@ def start_server(home: Path, port: int, *, snapshot: bool = True) -> subprocess.
         "PROCERT_HOME": str(home),
         "PROCERT_SECRET_KEY": secrets.token_urlsafe(48),
         "PROCERT_PROFILE_SNAPSHOT": "true" if snapshot else "false",
+        "PROCERT_CLOCK_SNAPSHOT": "true" if snapshot else "false",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "procert.cli", "serve", "--port", str(port)],
@@ -164,7 +170,7 @@ def start_server(home: Path, port: int, *, snapshot: bool = True) -> subprocess.
 
 def warm(port: int, *, snapshot: bool = True) -> float:
     """One request per endpoint kind first (the directory's cache of current pros is built on first use), then
-    wait for the profile snapshot the server builds at start-up; returns the seconds waited for it."""
+    wait for the profile and clock snapshots the server builds at start-up; returns the seconds waited for them."""
     import urllib.request
 
     for path in ("/pros", "/api/v1/pros", "/badge/W0000001.svg", "/workers/W0000001"):
@@ -173,11 +179,12 @@ def warm(port: int, *, snapshot: bool = True) -> float:
     started = time.perf_counter()
     while snapshot and time.perf_counter() - started < 600:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as response:
-            if json.loads(response.read()).get("profiles_ready"):
+            health = json.loads(response.read())
+            if health.get("profiles_ready") and health.get("clocks_ready"):
                 return time.perf_counter() - started
         time.sleep(0.5)
     if snapshot:
-        sys.exit("the profile snapshot was not ready in 600 s")
+        sys.exit("the profile and clock snapshots were not ready in 600 s")
     return 0.0
 
 
@@ -237,18 +244,18 @@ def main() -> None:
     port = free_port()
     names = args.endpoints.split(",")
     server = start_server(home, port)
-    live_port = free_port() if "profile_live" in names else None
+    live_port = free_port() if {"profile_live", "status_live"} & set(names) else None
     live = start_server(home, live_port, snapshot=False) if live_port else None
     rounds: dict[str, list[dict]] = {name: [] for name in names}
     try:
-        info["setup_seconds"]["profile snapshot (server start)"] = round(warm(port), 1)
+        info["setup_seconds"]["profile and clock snapshots (server start)"] = round(warm(port), 1)
         if live_port:
             warm(live_port, snapshot=False)
         for _round in range(args.runs):  # the endpoints interleaved round by round
             for name in names:
                 path, keyed, _what = ENDPOINTS[name]
                 headers = {"X-API-Key": info["api_key"]} if keyed else {}
-                target = live_port if name == "profile_live" and live_port else port
+                target = live_port if name.endswith("_live") and live_port else port
                 rounds[name].append(wrk_round(wrk, target, path, headers, home / "ids.txt", args))
         peak = rss_peak_mb(server.pid)
     finally:
@@ -315,10 +322,11 @@ def write_report(args: argparse.Namespace, info: dict, results: dict[str, dict],
         "or run); read live it is five DuckDB queries of most of a millisecond each (`profile_live`). Building",
         "the snapshot is most of the server's peak memory: DuckDB takes up to 80 % of RAM unless",
         "`PROCERT_DUCKDB_MEMORY_LIMIT` caps it (with `1GB` the build took as long and peaked at 1.2 GB). A status",
-        "also evaluates the worker live (the dashboard's three clocks, cached per worker and day), which uniformly",
-        "random workers never hit. Errors are non-2xx answers: profiles of workers who left the marketplace are",
-        "410 by design. The p99 figures include the once-a-second look at the ledger (one statement; the",
-        "snapshot is read again only after a change) in a worker thread, and wrk shares the two cores.",
+        "also shows the live and forecast clocks: taken from the server's clock snapshot (every worker evaluated",
+        "today and at the next date, built at start-up and per day, import and change of leave); evaluated live",
+        "per worker on the 2nd server (`status_live`). Errors are non-2xx answers: profiles of workers who left",
+        "the marketplace are 410 by design. The server looks at the ledger (one statement; the snapshot is read",
+        "again only after a change) in a thread of its own, twice a second; wrk shares the two cores.",
         "",
     ]
     args.out.write_text("\n".join(lines), encoding="utf-8")
