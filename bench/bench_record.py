@@ -212,7 +212,7 @@ def main() -> None:
         lines.append(
             f"| {name} | {median(f'record ({name})'):.1f} s | "
             f"{max(r['peak_mib'] for r in runs[f'record ({name})']):.0f} MiB | "
-            f"{median(f'bare insert ({name})'):.1f} s | {statistics.median(ratios):.1f}× |"
+            f"{median(f'bare insert ({name})'):.1f} s | {statistics.median(ratios):.2f}× |"
         )
     if args.memory_limit:
         ratios = [
@@ -222,7 +222,7 @@ def main() -> None:
         lines.append(
             f"| sqlite, DuckDB memory_limit {args.memory_limit} | {median('record, limited (sqlite)'):.1f} s | "
             f"{max(r['peak_mib'] for r in runs['record, limited (sqlite)']):.0f} MiB | "
-            f"{median('bare insert (sqlite)'):.1f} s | {statistics.median(ratios):.1f}× |"
+            f"{median('bare insert (sqlite)'):.1f} s | {statistics.median(ratios):.2f}× |"
         )
     if baseline is not None:
         key = f"record at {args.baseline} (sqlite)"
