@@ -323,7 +323,13 @@ def test_health_check_answers_without_credentials(site):
     client, _ = site
     context = client.app.state.context
     assert context.profiles.wait(context.profile_key(), timeout=60)  # started when the server started
-    assert client.get("/healthz").json() == {"status": "ok", "program": "crowdworks-pro", "profiles_ready": True}
+    assert context.clocks.wait(context.clock_key(), timeout=60)
+    assert client.get("/healthz").json() == {
+        "status": "ok",
+        "program": "crowdworks-pro",
+        "profiles_ready": True,
+        "clocks_ready": True,
+    }
 
 
 def test_every_api_route_is_in_the_openapi_description_and_documented(site):
