@@ -12,7 +12,7 @@ import pytest
 
 from procert.evaluation import WorkerNotFound
 from procert.facts import import_export
-from procert.ledger import headline_kind, record_run, session_scope, set_override, worker_view
+from procert.ledger import StatusReader, headline_kind, record_run, session_scope, set_override, worker_view
 from tests.conftest import Export
 from tests.test_ledger import pro
 
@@ -103,6 +103,14 @@ def test_a_lost_worker_is_told_when_and_why_and_that_they_pass_again(engine, sto
     import_export(store, filled.write(tmp_path / "3", tables=("workers",)), timezone="Asia/Tokyo")
     back = view(engine, store, program, "BACK", date(2025, 4, 20))
     assert back.loss is not None and back.loss.as_of == D2 and back.loss.failed == ["profile"]
+    # The server passes the history it read with the status: the same loss is found in it.
+    reader = StatusReader(engine, program_id=program.id, today=lambda: date(2025, 4, 20))
+    _status, history = reader.read("BACK")
+    with session_scope(engine) as session:
+        given = worker_view(
+            session, store=store, program=program, worker_id="BACK", today=date(2025, 4, 20), history=history
+        )
+    assert given.loss == back.loss and given.headline("en") == back.headline("en")
     assert back.kind == "will_be_certified"
     assert back.headline("en") == (
         "You lost the status on 2025-04-01 because Profile and self-PR filled in was no against filled in. "

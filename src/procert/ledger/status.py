@@ -230,6 +230,7 @@ _HISTORY_QUERY = (
         Transition.failed,
         Transition.from_level,
         Transition.to_level,
+        Transition.values,
     )
     .join(Run, Run.id == Transition.run_id)
     .where(

@@ -6,6 +6,7 @@ headline is derived from the three by one rule, :func:`headline_kind` (a table t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -163,11 +164,13 @@ def worker_view(
     today: date,
     status: WorkerStatus | None = None,
     rows: tuple[dict[str, Any], dict[str, Any]] | None = None,
+    history: Sequence[Any] | None = None,
 ) -> WorkerView:
     """The three clocks and the headline for ``worker_id`` on ``today``. Raises :class:`WorkerNotFound` for a
     worker not in the facts (everywhere: API, pages, CLI). ``status`` may be passed when already read; ``rows``,
     the worker's live and forecast evaluation rows, when evaluated already (a full evaluation of today and of the
-    next date, with the same leave), else they are evaluated here."""
+    next date, with the same leave), else they are evaluated here; ``history``, the worker's transitions in current
+    runs oldest first (rows with ``as_of``, ``kind``, ``failed``, ``values``), when read already."""
     leaves = list_leaves(session, program_id=program.id, worker_id=worker_id)
     away = merge_away((leave.starts_on, leave.ends_on) for leave in leaves)
     next_date = program.cadence.next_after(today)
@@ -211,7 +214,11 @@ def worker_view(
         live=live,
         forecast=forecast,
         status=status,
-        loss=None if status.certified else latest_loss(session, program_id=program.id, worker_id=worker_id),
+        loss=None
+        if status.certified
+        else loss_in(history)
+        if history is not None
+        else latest_loss(session, program_id=program.id, worker_id=worker_id),
         kind=kind,
         live_row=live_row,
         forecast_row=forecast_row,
@@ -222,5 +229,10 @@ def worker_view(
 
 def latest_loss(session: Session, *, program_id: str, worker_id: str) -> Loss | None:
     """The worker's latest loss of the status in a current run, if any (from their history of transitions)."""
-    losses = [t for t in worker_history(session, program_id=program_id, worker_id=worker_id) if t.kind == "lost"]
+    return loss_in(worker_history(session, program_id=program_id, worker_id=worker_id))
+
+
+def loss_in(history: Sequence[Any]) -> Loss | None:
+    """The latest loss in a history of transitions (oldest first), if any."""
+    losses = [t for t in history if t.kind == "lost"]
     return Loss(losses[-1].as_of, list(losses[-1].failed or []), dict(losses[-1].values or {})) if losses else None

@@ -68,6 +68,7 @@ def verdict_of(context: WebContext, worker_id: str) -> tuple[WorkerView, list[An
             today=today,
             status=status,
             rows=(clocks.live, clocks.forecast) if (clocks := context.clock_rows(worker_id)) else None,
+            history=history,  # read with the status: the latest loss is found in it
         )
     context.views.put(key, view)
     return view, history
