@@ -27,6 +27,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from procert.evaluation import Evaluation
+from procert.facts.store import sql_literal
 
 from .db import dumps_json
 from .models import RunResult
@@ -172,10 +173,6 @@ def _constants(status: ResultStatus) -> list[Any]:
     ]
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _results_sql(evaluation: Evaluation, forecast: Evaluation, dialect: str) -> str:
     """Every result row, in :data:`RESULT_COLUMNS` order and worker order, ready for the ledger's driver."""
     program = evaluation.program
@@ -192,7 +189,7 @@ def _results_sql(evaluation: Evaluation, forecast: Evaluation, dialect: str) -> 
             column = f"{alias}.{criterion_id}{suffix}"
             return column if default is None else f"coalesce({column}, {default})"
 
-        return "json_object(" + ", ".join(f"{_quote(c.id)}, {value(c.id)}" for c in program.criteria) + ")"
+        return "json_object(" + ", ".join(f"{sql_literal(c.id)}, {value(c.id)}" for c in program.criteria) + ")"
 
     since = decided("certified_since", "?::DATE")
     forecast_values = f"CASE WHEN f.worker_id IS NULL THEN NULL ELSE {criteria_json('f')} END"
@@ -204,7 +201,7 @@ def _results_sql(evaluation: Evaluation, forecast: Evaluation, dialect: str) -> 
                {flag(decided("at_risk", "?::BOOLEAN"))},
                {criteria_json("e")}::VARCHAR,
                {criteria_json("e", "_passed", "false")}::VARCHAR,
-               json_object('as_of', {_quote(forecast.period.as_of.isoformat())},
+               json_object('as_of', {sql_literal(forecast.period.as_of.isoformat())},
                            'at_risk', CAST({decided("forecast_at_risk", "?::VARCHAR")} AS JSON),
                            'values', {forecast_values})::VARCHAR,
                {decided("leave", "?::VARCHAR")}

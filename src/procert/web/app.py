@@ -48,7 +48,7 @@ def create_app(core: Procert) -> FastAPI:
         # cost more than they overlap (bench/results-web-hardening.md: status API 1,207 req/s with 40, 1,971
         # with 2, p99 60 → 11 ms). Raise PROCERT_WEB_THREADS for a ledger far away on the network.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
-        await anyio.to_thread.run_sync(context.prepare_profiles)  # the build itself runs in its own thread
+        await anyio.to_thread.run_sync(context.prepare_snapshots)  # the build itself runs in its own thread
         await anyio.to_thread.run_sync(context.look)  # the current pros and other programs, before any request
         context.watch()
         yield

@@ -191,7 +191,7 @@ class WebContext:
             with_inquiries="inquiries" in self.store.provided(),
         )
 
-    def prepare_profiles(self) -> None:
+    def prepare_snapshots(self) -> None:
         """Start building the profile and clock snapshots of the current facts, rated date, day and leave (at
         start-up, so profiles and statuses are quick before the first visitor; again whenever one changes)."""
         self.refresh_facts()
@@ -267,7 +267,7 @@ class WebContext:
             self.store.reopen_if_replaced(every_seconds=self.facts_reload_seconds * share)
             self.cards(max_age=ledger_age)
             self.other_programs(max_age=ledger_age)
-            self.prepare_profiles()  # a new run, day, import or leave: the snapshots are built before asked for
+            self.prepare_snapshots()  # a new run, day, import or leave: the snapshots are built before asked for
         except Exception:
             log.warning("looking at the ledger and the facts failed; retrying", exc_info=True)
 
