@@ -107,23 +107,41 @@ def exports(tmp_path_factory) -> dict[str, Path]:
     return {"merged": root / "merged", "base": base, "delta": delta, "moves": moves, "scouts": scouts}
 
 
-@pytest.mark.parametrize("partial_share", [0.3, 1.0])  # 1.0: every refresh partition by partition
+@pytest.mark.parametrize("partial_share", [0.3, 0.0])  # 0.0: every refresh rebuilds the whole table
 def test_a_delta_onto_the_base_equals_the_merged_export_imported_whole(
     exports, tmp_path: Path, monkeypatch, partial_share
 ):
     monkeypatch.setattr(procert.facts.store, "PARTIAL_REFRESH_SHARE", partial_share)
+    partial = partial_share > 0
     with FactStore(tmp_path / "whole.duckdb") as whole, FactStore(tmp_path / "delta.duckdb") as patched:
         full = import_export(whole, exports["merged"], timezone=TZ)
         import_export(patched, exports["base"], timezone=TZ)
         assert earnings(patched) != earnings(whole)  # the base really differs
         report = import_export(patched, exports["delta"], timezone=TZ)
-        # Only the months the payments touch were recomputed (this month's, and the corrected payment's old and
-        # new month), far fewer rows than the whole table.
-        assert 0 < report.earnings_rows < full.earnings_rows / 5
+        # The totals the delta changes: the months of its payments, and the month the corrected payment was in.
+        corrected = f"""SELECT payment_id FROM read_csv('{exports["delta"]}/payments.csv')
+                         WHERE CAST(paid_at AS TIMESTAMPTZ) < TIMESTAMPTZ '{CUTOFF}+00:00'"""
+        touched = patched.con.execute(
+            f"""SELECT DISTINCT worker_id, paid_month FROM payments WHERE paid_at >= '{CUTOFF}'
+                    OR payment_id IN ({corrected})
+                UNION SELECT worker_id, paid_month FROM payments WHERE payment_id IN ({corrected})"""
+        ).fetchall()
+        assert len(touched) > 100
+        if partial:
+            # Only the totals of the months the payments touch were recomputed (the corrected payment's old month
+            # among them), far fewer rows than the whole table; ranks moved beyond them.
+            assert report.earnings_rows == len(touched) and report.earnings_rows < full.earnings_rows / 5
+            assert report.earnings_rows < report.reranked_rows < full.earnings_rows
+        else:
+            assert report.earnings_rows == report.reranked_rows == full.earnings_rows
         assert earnings(patched) == rebuilt(patched)
         # Workers moving division move all their months: whichever way it is recomputed, it is exact.
+        movers = f"SELECT worker_id FROM read_csv('{exports['moves']}/workers.csv')"
+        moved_months = patched.con.execute(
+            f"SELECT count(*) FROM monthly_earnings WHERE worker_id IN ({movers})"
+        ).fetchone()[0]
         moved = import_export(patched, exports["moves"], timezone=TZ)
-        assert (moved.earnings_rows < full.earnings_rows) == (partial_share == 1.0)
+        assert moved.earnings_rows == (moved_months if partial else full.earnings_rows)
         assert earnings(patched) == earnings(whole)
         for preset in ("crowdworks-pro", "lancers-certified", "coconala-rank"):
             program = load_program(preset)
@@ -134,6 +152,54 @@ def test_a_delta_onto_the_base_equals_the_merged_export_imported_whole(
         # The worker indexes survive the delta (kept, not rebuilt) and still answer lookups.
         indexes = {r[0] for r in patched.con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
         assert {"payments_by_worker", "workers_by_worker", "monthly_earnings_by_worker"} <= indexes
+
+
+@pytest.mark.parametrize("partial_share", [1.0, 0.0])  # refreshed month by month; rebuilt whole
+def test_a_delta_re_ranks_a_month_by_hand(tmp_path: Path, export, monkeypatch, partial_share):
+    """One division, one month (JST): A 100, B 200, C 200, D 50 yen ranks B, C 1st, A 3rd, D 4th. The delta pays
+    A 150 more (250: 1st), refunds all of B's 200 (0: not ranked) and moves a payment of D's to the next month
+    (D has no total left in the first month; 50 in the next, ranked 1st there alone). The other division and
+    month stay as they were."""
+    monkeypatch.setattr(procert.facts.store, "PARTIAL_REFRESH_SHARE", partial_share)
+    for w in "ABCD":
+        export.worker(w)
+    export.worker("E", division="engineer")
+    export.payment("A", "2025-05-10T12:00:00+09:00", 100)
+    export.payment("B", "2025-05-11T12:00:00+09:00", 200)
+    export.payment("C", "2025-05-12T12:00:00+09:00", 200)
+    moved = export.payment("D", "2025-05-31T23:30:00+09:00", 50)  # 14:30 UTC: still May in Tokyo
+    export.payment("E", "2025-05-12T12:00:00+09:00", 70)
+    export.payment("A", "2025-04-01T00:00:00+09:00", 10)
+    export.write(tmp_path / "base")
+    delta = type(export)()
+    delta.payment("A", "2025-05-20T12:00:00+09:00", 150, payment_id="new-A")
+    delta.payment("B", "2025-05-21T12:00:00+09:00", -200, payment_id="refund-B")
+    delta.payment("D", "2025-06-01T00:30:00+09:00", 50, payment_id=moved)
+    delta.write(tmp_path / "delta", tables=("payments",))
+    may, june, april = 2025 * 12 + 4, 2025 * 12 + 5, 2025 * 12 + 3
+    with FactStore(tmp_path / "s.duckdb") as store:
+        import_export(store, tmp_path / "base", timezone=TZ)
+        assert earnings(store) == [
+            ("A", "writer", april, 10, 1),
+            ("A", "writer", may, 100, 3),
+            ("B", "writer", may, 200, 1),
+            ("C", "writer", may, 200, 1),
+            ("D", "writer", may, 50, 4),
+            ("E", "engineer", may, 70, 1),
+        ]
+        report = import_export(store, tmp_path / "delta", timezone=TZ)
+        assert earnings(store) == [
+            ("A", "writer", april, 10, 1),
+            ("A", "writer", may, 250, 1),
+            ("B", "writer", may, 0, None),
+            ("C", "writer", may, 200, 2),
+            ("D", "writer", june, 50, 1),
+            ("E", "engineer", may, 70, 1),
+        ]
+        assert earnings(store) == rebuilt(store)
+        # Month by month: A's, B's and D's June total written (D's May total is gone); ranked again: the writers'
+        # May (A, B, C) and June (D), not the engineers' May or April.
+        assert (report.earnings_rows, report.reranked_rows) == ((3, 4) if partial_share else (6, 6))
 
 
 def test_a_delta_that_cannot_change_earnings_leaves_them_alone(exports, tmp_path: Path):

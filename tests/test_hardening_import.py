@@ -43,6 +43,43 @@ def test_reviews_alone_import_against_stored_contracts(loaded: FactStore, tmp_pa
     )
 
 
+def test_a_delta_checks_its_references_against_the_stored_rows_and_its_own(loaded: FactStore, tmp_path: Path):
+    """A delta's references are looked up among the stored rows it names and the rows it brings: a review of a
+    new contract in the same delta, and payments of a stored one, are fine; a contract or worker that is in
+    neither is reported, and nothing is stored."""
+    exp = Export()
+    exp.contract("W2", "2024-06-01T00:00:00+09:00", contract_id="C2")
+    exp.review("W2", 4, contract_id="C2", review_id="R2")
+    exp.payment("W1", "2024-06-02T00:00:00+09:00", 500, contract_id="C1", payment_id="P2")
+    import_export(loaded, exp.write(tmp_path / "good"), timezone=TZ)
+    assert loaded.counts() | {"inquiries": 0} == {
+        "workers": 2,
+        "contracts": 2,
+        "reviews": 2,
+        "payments": 2,
+        "scouts": 1,
+        "inquiries": 0,
+    }
+    before = snapshot(loaded)
+    bad = Export()
+    bad.contract("W404", "2024-06-01T00:00:00+09:00", contract_id="C3")
+    bad.review("W1", 4, contract_id="C404", review_id="R3")
+    bad.payment("W1", "2024-06-03T00:00:00+09:00", 500, contract_id="C405", payment_id="P3")
+    bad.payment("W2", "2024-06-03T00:00:00+09:00", 500, contract_id="C2", payment_id="P4")  # C2 is stored: fine
+    failure = failing_import(loaded, bad, tmp_path / "bad")
+    assert only_problem(failure, file="contracts.csv", column="worker_id") == (
+        "unknown worker_id 'W404': no such row in workers"
+    )
+    assert only_problem(failure, file="reviews.csv", column="contract_id") == (
+        "unknown contract_id 'C404': no such row in contracts"
+    )
+    assert only_problem(failure, file="payments.csv", column="contract_id") == (
+        "unknown contract_id 'C405': no such row in contracts"
+    )
+    assert failure.total == 3
+    assert snapshot(loaded) == before
+
+
 # ---- 9. what breaks things later -------------------------------------------------------------------------------
 
 

@@ -19,9 +19,11 @@ import duckdb
 from duckdb.func import FunctionNullHandling
 
 from procert.facts.checks import (
+    PAID_MONTH_SQL,
     build_typed,
     column_checks,
     contract_checks,
+    find_stored,
     inquiry_checks,
     keep_stored_values,
     owner_checks,
@@ -115,112 +117,116 @@ def import_export(
         step(f"parsing {path.name}")
         build_typed(con, table, present_columns[table_name])
 
-    for table_name in TABLE_ORDER:
-        if table_name not in staged:
-            continue
-        file, table, present = files[table_name].name, TABLES[table_name], present_columns[table_name]
-        step(f"checking {file}")
-        column_checks(table, file, con, problems)
-        reference_checks(table, present, file, staged, replace, con, problems)
-        if table_name == "contracts":
-            contract_checks(present, file, con, problems)
-        elif table_name == "reviews":
-            review_checks(present, file, staged, replace, con, problems)
-        elif table_name == "inquiries":
-            inquiry_checks(present, file, con, problems)
-        if not replace and table_name != "workers" and "worker_id" in present:
-            owner_checks(table, file, con, problems)
-
-    failure = problems.result()
-    if failure is not None:
-        _drop_stages(con)
-        raise failure
-
     report = ImportReport(source=str(directory), timezone=timezone, replaced_tables=replace)
-    with store.transaction():
-        # A delta changes the monthly totals of the (division, month) partitions it touches, as stored before it
-        # (collected here) and after it (below); a delta of scouts touches none.
-        first = store.is_empty()
-        earnings_delta = not replace and not first and bool({"payments", "workers"} & staged)
-        if earnings_delta:
-            _touched_partitions(con, staged, before=True)
-        if replace:
-            # A full export replaces the optional tables it leaves out too: the marketplace no longer sends them.
+    try:
+        # The checks read the stored rows in the transaction that writes: the rows they find are the rows it
+        # replaces (no checkpoint can move them in between), and a refusal rolls back to the stored facts.
+        with store.transaction():
+            if not replace:
+                step("finding the stored rows the import names")
+                referenced = {c.references for t in staged for c in TABLES[t].columns if c.references}
+                for table_name in TABLE_ORDER:
+                    if table_name in staged or table_name in referenced:
+                        find_stored(TABLES[table_name], staged, present_columns, con)
             for table_name in TABLE_ORDER:
                 if table_name not in staged:
-                    con.execute(f"DELETE FROM {table_name}")
-        for table_name in TABLE_ORDER:
-            if table_name not in staged:
-                continue
-            table = TABLES[table_name]
-            step(f"storing {table_name}")
-            indexed = table_name in WORKER_INDEXED
-            incoming = None if replace else one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
-            with store.worker_index_dropped(table_name, incoming=incoming) if indexed else nullcontext():
-                if replace:
-                    con.execute(f"DELETE FROM {table_name}")
-                else:
-                    keep_stored_values(con, table, present_columns[table_name])
-                    con.execute(
-                        f"DELETE FROM {table_name} WHERE {table.key} IN (SELECT {table.key} FROM typed_{table_name})"
-                    )
-                # Sorted by worker so that one worker's facts sit together (fewer blocks per worker).
-                con.execute(
-                    f"INSERT INTO {table_name} SELECT {stored_select(table)} FROM typed_{table_name} ORDER BY worker_id"
+                    continue
+                file, table, present = files[table_name].name, TABLES[table_name], present_columns[table_name]
+                step(f"checking {file}")
+                column_checks(table, file, con, problems)
+                reference_checks(table, present, file, staged, replace, con, problems)
+                if table_name == "contracts":
+                    contract_checks(present, file, con, problems)
+                elif table_name == "reviews":
+                    review_checks(present, file, staged, replace, con, problems)
+                elif table_name == "inquiries":
+                    inquiry_checks(present, file, con, problems)
+                if not replace and table_name != "workers" and "worker_id" in present:
+                    owner_checks(table, file, con, problems)
+            failure = problems.result()
+            if failure is not None:
+                raise failure
+
+            # A delta changes the monthly totals of the months it brings payments in or moves to another division,
+            # as stored before it (collected here) and after it (below); a delta of scouts changes none.
+            first = store.is_empty()
+            earnings_delta = not replace and not first and bool({"payments", "workers"} & staged)
+            if earnings_delta:
+                _earnings_months(con, staged, before=True)
+            if replace:
+                # A full export replaces the optional tables it leaves out too: the marketplace no longer sends them.
+                for table_name in TABLE_ORDER:
+                    if table_name not in staged:
+                        con.execute(f"DELETE FROM {table_name}")
+            for table_name in TABLE_ORDER:
+                if table_name not in staged:
+                    continue
+                table = TABLES[table_name]
+                step(f"storing {table_name}")
+                indexed = table_name in WORKER_INDEXED
+                incoming = (
+                    None if replace else one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
                 )
-            report.rows[table_name] = one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
-        if earnings_delta:
-            _touched_partitions(con, staged, before=False)
-            step("summing monthly earnings of the months the import touched")
-            report.earnings_rows = store.refresh_monthly_earnings("touched_partitions")
-        elif replace or first:
-            step("summing monthly earnings")
-            store.rebuild_monthly_earnings()
-            report.earnings_rows = one(con.execute("SELECT count(*) FROM monthly_earnings").fetchone())[0]
-        store.set_meta("timezone", timezone)
-        supplied = {t for t in staged if TABLES[t].optional} | {
-            f"{t}.{c}" for t in staged for c in present_columns[t] if not TABLES[t].column(c).required
-        }
-        store.set_provided((supplied if replace else store.provided() | supplied) & set(optional_facts()))
-        next_id = one(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM procert_imports").fetchone())[0]
-        con.execute(
-            "INSERT INTO procert_imports VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                next_id,
-                datetime.now(UTC).replace(tzinfo=None),
-                str(directory.resolve()),
-                timezone,
-                "replace" if replace else "upsert",
-                json.dumps(report.rows),
-            ],
-        )
-    _drop_stages(con)
+                with store.worker_index_dropped(table_name, incoming=incoming) if indexed else nullcontext():
+                    if replace:
+                        con.execute(f"DELETE FROM {table_name}")
+                    else:
+                        keep_stored_values(con, table, present_columns[table_name])
+                        replaced = f"SELECT row_id FROM stored_{table_name} WHERE sent"
+                        con.execute(f"DELETE FROM {table_name} WHERE rowid IN ({replaced})")
+                    # Sorted by worker so that one worker's facts sit together (fewer blocks per worker).
+                    rows = f"SELECT {stored_select(table)} FROM typed_{table_name} ORDER BY worker_id"
+                    con.execute(f"INSERT INTO {table_name} {rows}")
+                report.rows[table_name] = one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
+            if earnings_delta:
+                _earnings_months(con, staged, before=False)
+                step("summing the monthly earnings the import touched")
+                report.earnings_rows, report.reranked_rows = store.refresh_monthly_earnings("earnings_months")
+            elif replace or first:
+                step("summing monthly earnings")
+                store.rebuild_monthly_earnings()
+                report.earnings_rows = one(con.execute("SELECT count(*) FROM monthly_earnings").fetchone())[0]
+                report.reranked_rows = report.earnings_rows
+            store.set_meta("timezone", timezone)
+            supplied = {t for t in staged if TABLES[t].optional} | {
+                f"{t}.{c}" for t in staged for c in present_columns[t] if not TABLES[t].column(c).required
+            }
+            store.set_provided((supplied if replace else store.provided() | supplied) & set(optional_facts()))
+            next_id = one(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM procert_imports").fetchone())[0]
+            con.execute(
+                "INSERT INTO procert_imports VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    next_id,
+                    datetime.now(UTC).replace(tzinfo=None),
+                    str(directory.resolve()),
+                    timezone,
+                    "replace" if replace else "upsert",
+                    json.dumps(report.rows),
+                ],
+            )
+    finally:
+        _drop_stages(con)
     return report
 
 
-def _touched_partitions(con: duckdb.DuckDBPyConnection, staged: set[str], *, before: bool) -> None:
-    """Add to ``touched_partitions`` the (division, month) of every stored payment the staged payments replace
-    or add, and every month of every worker whose division the staged workers change: ``before`` the write
-    with the stored divisions and months, after it with the new ones."""
+def _earnings_months(con: duckdb.DuckDBPyConnection, staged: set[str], *, before: bool) -> None:
+    """Add to ``earnings_months`` (worker_id, paid_month) every monthly total the staged rows change: ``before``
+    the write, the stored months of the payments they send again (a corrected date moves a payment to another
+    month) and every month of the workers they move to another division; after it, the months of the staged
+    payments (rows never move to another worker)."""
     if before:
-        con.execute("CREATE OR REPLACE TEMP TABLE touched_partitions (division VARCHAR, paid_month INTEGER)")
-        con.execute("CREATE OR REPLACE TEMP TABLE moved_workers (worker_id VARCHAR)")
+        con.execute("CREATE OR REPLACE TEMP TABLE earnings_months (worker_id VARCHAR, paid_month INTEGER)")
+        if "payments" in staged:
+            con.execute("INSERT INTO earnings_months SELECT worker_id, paid_month FROM stored_payments WHERE sent")
         if "workers" in staged:
             con.execute(
-                """INSERT INTO moved_workers SELECT t.worker_id FROM typed_workers t
-                   JOIN main.workers s ON s.worker_id = t.worker_id WHERE s.division IS DISTINCT FROM t.division"""
+                """INSERT INTO earnings_months SELECT e.worker_id, e.paid_month FROM monthly_earnings e
+                   WHERE e.worker_id IN (SELECT t.worker_id FROM typed_workers t
+                                         JOIN stored_workers s ON s.worker_id = t.worker_id
+                                         WHERE s.division IS DISTINCT FROM t.division)"""
             )
-    if "payments" in staged:
-        con.execute(
-            """INSERT INTO touched_partitions SELECT DISTINCT w.division, p.paid_month
-               FROM main.payments p JOIN main.workers w ON w.worker_id = p.worker_id
-               WHERE p.payment_id IN (SELECT payment_id FROM typed_payments)"""
-        )
-    con.execute(
-        """INSERT INTO touched_partitions SELECT DISTINCT w.division, p.paid_month
-           FROM main.payments p JOIN main.workers w ON w.worker_id = p.worker_id
-           WHERE p.worker_id IN (SELECT worker_id FROM moved_workers)"""
-    )
+    elif "payments" in staged:
+        con.execute(f"INSERT INTO earnings_months SELECT worker_id, {PAID_MONTH_SQL} FROM typed_payments")
 
 
 def _register_functions(con: duckdb.DuckDBPyConnection) -> None:
@@ -242,5 +248,5 @@ def _drop_stages(con: duckdb.DuckDBPyConnection) -> None:
     for table_name in TABLE_ORDER:
         con.execute(f"DROP TABLE IF EXISTS stage_{table_name}")
         con.execute(f"DROP TABLE IF EXISTS typed_{table_name}")
-    con.execute("DROP TABLE IF EXISTS touched_partitions")
-    con.execute("DROP TABLE IF EXISTS moved_workers")
+        con.execute(f"DROP TABLE IF EXISTS stored_{table_name}")
+    con.execute("DROP TABLE IF EXISTS earnings_months")

@@ -64,9 +64,12 @@ class ImportReport:
     rows: dict[str, int] = field(default_factory=dict)
     timezone: str = ""
     replaced_tables: bool = False
-    #: Monthly-total rows recomputed: all of them for a full import, the touched months' for a delta, 0 for a
-    #: delta that cannot change earnings (scouts, reviews, …).
+    #: Monthly-total rows recomputed: all of them for a full import, those of the workers whose payments or
+    #: division it brings for a delta, 0 for a delta that cannot change earnings (scouts, reviews, …).
     earnings_rows: int = 0
+    #: Monthly totals ranked again (all of them for a full import; for a delta, every total of the (division,
+    #: month) partitions whose totals it changes: one worker's total moves the others' ranks).
+    reranked_rows: int = 0
 
 
 def sql_quote(value: str) -> str:
