@@ -118,8 +118,15 @@ def build_typed(con: duckdb.DuckDBPyConnection, table: Table, present: set[str])
 def column_checks(table: Table, file: str, con: duckdb.DuckDBPyConnection, problems: Collector) -> None:
     typed = f"typed_{table.name}"
     err_columns = {row[0] for row in con.execute(f"DESCRIBE {typed}").fetchall() if row[0].startswith("err_")}
+    # One pass over the table finds which columns have bad values at all (none, in a good export); only those
+    # are read again for their rows and reasons.
+    flagged: set[str] = set()
+    if err_columns:
+        counts = ", ".join(f"count({name}) AS {name}" for name in sorted(err_columns))
+        found = con.execute(f"SELECT {counts} FROM {typed}").fetchone()
+        flagged = {name for name, n in zip(sorted(err_columns), found or (), strict=True) if n}
     for col in table.columns:
-        if f"err_{col.name}" in err_columns:
+        if f"err_{col.name}" in flagged:
             problems.add_query(
                 con,
                 file,
@@ -241,12 +248,20 @@ def review_checks(
     )
 
 
-def find_stored(table: Table, staged: set[str], present: dict[str, set[str]], con: duckdb.DuckDBPyConnection) -> None:
+def find_stored(
+    table: Table,
+    staged: set[str],
+    present: dict[str, set[str]],
+    con: duckdb.DuckDBPyConnection,
+    *,
+    nothing_stored: bool = False,
+) -> None:
     """``stored_<t>``: the stored rows of ``table`` whose key a staged row names, its own or as a reference, in
     one scan of the stored keys: their ``row_id``, key, owner (a worker's division), a payment's month, and
     ``sent``: whether the staged table sends the row again. The reference, owner and review checks, the earnings
     and the delete of the rows being replaced read this instead of each joining every stored row (20 million
-    contracts at 1M workers) for a delta of a few thousand."""
+    contracts at 1M workers) for a delta of a few thousand. Into an empty store (``nothing_stored``) it is
+    empty without a look at the staged keys."""
     key = table.key
     named = [f"SELECT {key} FROM typed_{table.name}"] if table.name in staged else []
     for other in sorted(staged):
@@ -255,7 +270,7 @@ def find_stored(table: Table, staged: set[str], present: dict[str, set[str]], co
                 named.append(f"SELECT {col.name} FROM typed_{other}")
     sent = f"{key} IN (SELECT {key} FROM typed_{table.name})" if table.name in staged else "false"
     carried = {"workers": "division", "payments": "worker_id, paid_month"}.get(table.name, "worker_id")
-    rows = " UNION ALL ".join(named) or f"SELECT CAST(NULL AS VARCHAR) AS {key}"
+    rows = " UNION ALL ".join(named) if named and not nothing_stored else f"SELECT CAST(NULL AS VARCHAR) AS {key}"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE stored_{table.name} AS
             SELECT rowid AS row_id, {key}, {carried}, {sent} AS sent FROM main.{table.name}

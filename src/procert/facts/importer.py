@@ -122,12 +122,13 @@ def import_export(
         # The checks read the stored rows in the transaction that writes: the rows they find are the rows it
         # replaces (no checkpoint can move them in between), and a refusal rolls back to the stored facts.
         with store.transaction():
+            first = store.is_empty()
             if not replace:
                 step("finding the stored rows the import names")
                 referenced = {c.references for t in staged for c in TABLES[t].columns if c.references}
                 for table_name in TABLE_ORDER:
                     if table_name in staged or table_name in referenced:
-                        find_stored(TABLES[table_name], staged, present_columns, con)
+                        find_stored(TABLES[table_name], staged, present_columns, con, nothing_stored=first)
             for table_name in TABLE_ORDER:
                 if table_name not in staged:
                     continue
@@ -149,7 +150,6 @@ def import_export(
 
             # A delta changes the monthly totals of the months it brings payments in or moves to another division,
             # as stored before it (collected here) and after it (below); a delta of scouts changes none.
-            first = store.is_empty()
             earnings_delta = not replace and not first and bool({"payments", "workers"} & staged)
             if earnings_delta:
                 _earnings_months(con, staged, before=True)
