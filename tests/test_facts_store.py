@@ -38,6 +38,21 @@ def test_a_new_store_and_every_import_keep_one_worker_index_per_table_read_for_o
         assert found.fetchall() == [("B",)]
 
 
+def test_a_store_left_without_its_indexes_gets_them_back_when_opened(tmp_path: Path):
+    """Imports build the worker indexes after their commit: a store an interrupted import left without them (the
+    facts committed, the indexes not yet built) is whole again the next time it is opened for writing."""
+    exp = Export()
+    exp.worker("A")
+    exp.payment("A", "2025-03-10T12:00:00+09:00", 1000)
+    with FactStore(tmp_path / "facts.duckdb") as store:
+        import_export(store, exp.write(tmp_path / "first"), timezone="Asia/Tokyo")
+        for table in WORKER_INDEXED:
+            store.query(f"DROP INDEX {worker_index(table)}")
+        assert indexes(store) == set()
+    with FactStore(tmp_path / "facts.duckdb") as store:
+        assert indexes(store) == {worker_index(t) for t in WORKER_INDEXED}
+
+
 def test_prepared_statements_are_reused_and_the_least_recently_used_released():
     with FactStore() as store:
         store.query("CREATE TABLE t (s VARCHAR, n INTEGER)")

@@ -268,7 +268,9 @@ def find_stored(
         for col in TABLES[other].columns:
             if col.references == table.name and col.name in present[other]:
                 named.append(f"SELECT {col.name} FROM typed_{other}")
-    sent = f"{key} IN (SELECT {key} FROM typed_{table.name})" if table.name in staged else "false"
+    sent = (
+        f"{key} IN (SELECT {key} FROM typed_{table.name})" if table.name in staged and not nothing_stored else "false"
+    )
     carried = {"workers": "division", "payments": "worker_id, paid_month"}.get(table.name, "worker_id")
     rows = " UNION ALL ".join(named) if named and not nothing_stored else f"SELECT CAST(NULL AS VARCHAR) AS {key}"
     con.execute(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import json
-from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -163,20 +162,20 @@ def import_export(
                     continue
                 table = TABLES[table_name]
                 step(f"storing {table_name}")
-                indexed = table_name in WORKER_INDEXED
                 incoming = (
                     None if replace else one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
                 )
-                with store.worker_index_dropped(table_name, incoming=incoming) if indexed else nullcontext():
-                    if replace:
-                        con.execute(f"DELETE FROM {table_name}")
-                    else:
-                        keep_stored_values(con, table, present_columns[table_name])
-                        replaced = f"SELECT row_id FROM stored_{table_name} WHERE sent"
-                        con.execute(f"DELETE FROM {table_name} WHERE rowid IN ({replaced})")
-                    # Sorted by worker so that one worker's facts sit together (fewer blocks per worker).
-                    rows = f"SELECT {stored_select(table)} FROM typed_{table_name} ORDER BY worker_id"
-                    con.execute(f"INSERT INTO {table_name} {rows}")
+                if table_name in WORKER_INDEXED:
+                    store.drop_worker_index_for(table_name, incoming=incoming)
+                if replace:
+                    con.execute(f"DELETE FROM {table_name}")
+                else:
+                    keep_stored_values(con, table, present_columns[table_name])
+                    replaced = f"SELECT row_id FROM stored_{table_name} WHERE sent"
+                    con.execute(f"DELETE FROM {table_name} WHERE rowid IN ({replaced})")
+                # Sorted by worker so that one worker's facts sit together (fewer blocks per worker).
+                rows = f"SELECT {stored_select(table)} FROM typed_{table_name} ORDER BY worker_id"
+                con.execute(f"INSERT INTO {table_name} {rows}")
                 report.rows[table_name] = one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
             if earnings_delta:
                 _earnings_months(con, staged, before=False)
@@ -204,6 +203,9 @@ def import_export(
                     json.dumps(report.rows),
                 ],
             )
+        # The indexes dropped for the bulk write are built after the commit (see build_worker_indexes).
+        step("indexing by worker")
+        store.build_worker_indexes()
     finally:
         _drop_stages(con)
     return report
