@@ -110,8 +110,8 @@ WORKER_INDEXED = ("workers", "contracts", "reviews", "payments", "scouts", "inqu
 #: group's scan about 1 ms). DuckDB's own default also allows 0.1 % of the table, 20,000 rows at 1M workers.
 INDEX_SCAN_MAX_ROWS = 256
 #: A delta up to this share of a table's rows is written with the table's worker index kept (see
-#: :meth:`FactStore.worker_index_dropped`); the monthly totals are refreshed worker by worker up to this share
-#: of their rows, and rebuilt whole beyond it.
+#: :meth:`FactStore.drop_worker_index_for`); the monthly totals are refreshed (worker, month) by (worker, month)
+#: up to this share of their rows, and rebuilt whole beyond it.
 KEEP_INDEX_SHARE = 0.1
 PARTIAL_REFRESH_SHARE = 0.3
 #: Prepared statements kept per connection (see :meth:`FactStore.execute_prepared`); the oldest are released.
@@ -403,23 +403,24 @@ class FactStore(WorkerReads):
         holds a large share of its rows. Returns (totals recomputed, rows re-ranked)."""
         con = self.con
         con.execute(f"CREATE OR REPLACE TEMP TABLE refreshed AS SELECT DISTINCT worker_id, paid_month FROM {months}")
-        listed = (
-            "worker_id IN (SELECT worker_id FROM refreshed) AND EXISTS (SELECT 1 FROM refreshed k "
-            "WHERE k.worker_id = {t}.worker_id AND k.paid_month = {t}.paid_month)"
-        )
+
+        def listed(t: str) -> str:
+            return (
+                f"{t}.worker_id IN (SELECT worker_id FROM refreshed) AND EXISTS (SELECT 1 FROM refreshed k "
+                f"WHERE k.worker_id = {t}.worker_id AND k.paid_month = {t}.paid_month)"
+            )
+
         stored = one(con.execute("SELECT count(*) FROM monthly_earnings").fetchone())[0]
-        affected = one(con.execute(f"SELECT count(*) FROM monthly_earnings e WHERE {listed.format(t='e')}").fetchone())[
-            0
-        ]
+        affected = one(con.execute(f"SELECT count(*) FROM monthly_earnings e WHERE {listed('e')}").fetchone())[0]
         if stored == 0 or affected > PARTIAL_REFRESH_SHARE * stored:
             con.execute("DROP TABLE refreshed")
             self.rebuild_monthly_earnings()
             rebuilt = int(one(con.execute("SELECT count(*) FROM monthly_earnings").fetchone())[0])
             return rebuilt, rebuilt
-        partitions = f"SELECT DISTINCT division, paid_month FROM monthly_earnings e WHERE {listed.format(t='e')}"
+        partitions = f"SELECT DISTINCT division, paid_month FROM monthly_earnings e WHERE {listed('e')}"
         con.execute(f"CREATE OR REPLACE TEMP TABLE reranked AS {partitions}")
-        con.execute(f"DELETE FROM monthly_earnings e WHERE {listed.format(t='e')}")
-        totals = monthly_totals_sql(listed.format(t="p").replace("worker_id IN", "p.worker_id IN", 1))
+        con.execute(f"DELETE FROM monthly_earnings e WHERE {listed('e')}")
+        totals = monthly_totals_sql(listed("p"))
         inserted = con.execute(f"INSERT INTO monthly_earnings SELECT *, NULL FROM ({totals}) t ORDER BY worker_id")
         count = int(one(inserted.fetchone())[0])
         con.execute(f"INSERT INTO reranked {partitions}")
