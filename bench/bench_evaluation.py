@@ -177,7 +177,8 @@ def child_main(task: str, args: list[str]) -> None:
 def ensure_export(size: int, seed: int, data_dir: Path) -> Path:
     from procert.demo import generate
 
-    export = data_dir / f"export-{size}-s{seed}"
+    # "typed": the Parquet export holds typed timestamps (an export of an older generator, text, is not reused).
+    export = data_dir / f"export-{size}-s{seed}-typed"
     marker = export / ".complete"
     if not marker.exists():
         print(f"  generating {size:,} workers -> {export}", flush=True)

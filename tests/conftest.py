@@ -6,7 +6,7 @@ import csv
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -140,11 +140,28 @@ class Export:
                         writer.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
             else:
                 data = {
-                    c: pa.array([None if r.get(c) is None else str(r.get(c)) for r in rows], pa.string())
+                    c: _parquet_column(table, c, [r.get(c) for r in rows], typed=fmt == "typed-parquet")
                     for c in columns
                 }
                 pq.write_table(pa.table(data), directory / f"{table}.parquet")
         return directory
+
+
+def _parquet_column(table: str, column: str, values: list[Any], *, typed: bool) -> pa.Array:
+    """A Parquet column: text, or (``typed``) in the contract column's own type as a warehouse writes it: integers
+    as int64, booleans, timestamps as UTC instants (or as naive wall-clock times when every value is naive)."""
+    kind = TABLES[table].column(column).kind if column in TABLES[table].column_names else "text"
+    if not typed or kind not in ("integer", "rating", "boolean", "timestamp"):
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
+    if kind in ("integer", "rating"):
+        return pa.array([None if v is None else int(v) for v in values], pa.int64())
+    if kind == "boolean":
+        return pa.array([None if v is None else str(v).lower() == "true" for v in values], pa.bool_())
+    stamps = [None if v is None else datetime.fromisoformat(str(v)) for v in values]
+    naive = all(s is None or s.tzinfo is None for s in stamps)
+    if naive:
+        return pa.array(stamps, pa.timestamp("us"))
+    return pa.array([None if s is None else s.astimezone(UTC) for s in stamps], pa.timestamp("us", tz="UTC"))
 
 
 @pytest.fixture

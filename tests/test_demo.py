@@ -72,6 +72,29 @@ def test_parquet_format(tmp_path: Path):
         generate(tmp_path, workers=5, fmt="xlsx")
 
 
+def test_the_parquet_demo_holds_typed_timestamps_and_the_same_facts_as_the_csv_demo(tmp_path: Path):
+    """Parquet holds timestamps as UTC instants (as a warehouse writes them), CSV as ISO 8601 text in mixed
+    offsets; both are drawn from the same random numbers, so their imports store the same facts."""
+    import pyarrow as pa
+
+    from procert.facts import FactStore, import_export
+
+    end = date(2025, 1, 1)
+    generate(tmp_path / "pq", workers=300, seed=4, end=end, fmt="parquet")
+    generate(tmp_path / "csv", workers=300, seed=4, end=end, fmt="csv")
+    schema = pq.read_schema(tmp_path / "pq" / "contracts.parquet")
+    assert schema.field("closed_at").type == pa.timestamp("us", tz="UTC")
+    assert schema.field("amount_jpy").type == pa.int64()
+    tables = ("workers", "contracts", "reviews", "payments", "scouts", "inquiries", "monthly_earnings")
+    facts = []
+    for fmt in ("pq", "csv"):
+        with FactStore(tmp_path / f"{fmt}.duckdb") as store:
+            import_export(store, tmp_path / fmt, timezone="Asia/Tokyo")
+            facts.append({t: store.query(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables})
+    assert facts[0] == facts[1]
+    assert len(facts[0]["payments"]) > 1000
+
+
 def test_the_readme_demo_builds_a_marketplace_with_history_and_serves_it(tmp_path: Path):
     """`procert demo` as the README's first command runs it: generate, import, evaluate, a year of runs, then the
     site in demo mode, with the directory, the demo sign-in, a dashboard and the printed admin password working."""

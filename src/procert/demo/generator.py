@@ -332,9 +332,17 @@ class DemoSummary:
     end: date
 
 
-def _ts_strings(rng: np.random.Generator, seconds: np.ndarray) -> pa.Array:
-    """ISO 8601 strings for UTC epoch seconds: half in +09:00, 30% in UTC with Z, 20% naive Japan time."""
+#: How a Parquet export holds a timestamp.
+STAMP_TYPE = pa.timestamp("us", tz="UTC")
+
+
+def _stamps(out: _Writer, rng: np.random.Generator, seconds: np.ndarray) -> pa.Array:
+    """Timestamps for UTC epoch seconds as the export's format holds them: in CSV, ISO 8601 text (half in +09:00,
+    30% in UTC with Z, 20% naive Japan time); in Parquet, UTC instants, as a warehouse writes a typed column.
+    Both draw the same random numbers, so that the two formats hold the same facts."""
     style = rng.choice(3, size=len(seconds), p=[0.5, 0.3, 0.2]).astype(np.int8)
+    if out.fmt == "parquet":
+        return pa.array(seconds.astype("datetime64[s]")).cast(STAMP_TYPE)
     local = seconds + np.where(style == 1, 0, JST)
     text = pc.strftime(pa.array(local.astype("datetime64[s]")), format="%Y-%m-%dT%H:%M:%S")
     suffix = pa.DictionaryArray.from_arrays(pa.array(style), pa.array(["+09:00", "Z", ""])).cast(pa.string())
@@ -351,6 +359,7 @@ class _Writer:
 
     def __init__(self, directory: Path, fmt: str) -> None:
         self.directory, self.fmt = directory, fmt
+        self.stamp_type = STAMP_TYPE if fmt == "parquet" else pa.string()
         self.writers: dict[str, pq.ParquetWriter | pacsv.CSVWriter] = {}
         self.rows = dict.fromkeys(TABLE_ORDER, 0)
 
@@ -450,7 +459,7 @@ def _chunk(
     login_age = (extra.exponential(15, size=n) * SECONDS_PER_DAY).astype(np.int64)
     last_login = np.maximum(end_s - 60 - login_age, registered)
     never_logged_in = extra.random(n) < 0.03
-    login_text = pc.if_else(pa.array(never_logged_in), pa.nulls(n, pa.string()), _ts_strings(extra, last_login))
+    login_text = pc.if_else(pa.array(never_logged_in), pa.nulls(n, out.stamp_type), _stamps(out, extra, last_login))
     profiles, prs = texts(profile_kind, PROFILE_SAMPLES), texts(pr_kind, PR_SAMPLES)
     readings: list[str | None] = [None] * n
     skills = pa.nulls(n, pa.string())
@@ -462,7 +471,7 @@ def _chunk(
             "worker_id": worker_ids,
             "display_name": pa.array(names),
             "division": pc.take(pa.array(DIVISIONS), pa.array(division)),
-            "registered_at": _ts_strings(rng, registered),
+            "registered_at": _stamps(out, rng, registered),
             "profile_text": profiles,
             "self_pr_text": prs,
             "status": pc.take(pa.array(["active", "suspended", "withdrawn"]), pa.array(status)),
@@ -495,8 +504,8 @@ def _chunk(
     counters["contracts"] += m
     clients = _ids("K", 1, n_clients, 6)
     client_idx = np.minimum(rng.zipf(1.6, size=m) - 1, n_clients - 1)
-    closed_text = _ts_strings(rng, closed)
-    closed_text = pc.if_else(pa.array(is_closed), closed_text, pa.nulls(m, pa.string()))
+    closed_text = _stamps(out, rng, closed)
+    closed_text = pc.if_else(pa.array(is_closed), closed_text, pa.nulls(m, out.stamp_type))
     contract_worker = pc.take(worker_ids, pa.array(owner))
     contract_client = pc.take(clients, pa.array(client_idx))
     out.write(
@@ -508,7 +517,7 @@ def _chunk(
             "kind": pc.take(pa.array(["fixed", "hourly"]), pa.array(kind)),
             "status": pc.take(pa.array(["active", "delivered", "cancelled"]), pa.array(c_status)),
             "amount_jpy": pa.array(amount),
-            "started_at": _ts_strings(rng, started),
+            "started_at": _stamps(out, rng, started),
             "closed_at": closed_text,
         },
     )
@@ -530,7 +539,7 @@ def _chunk(
             "contract_id": pc.take(contract_ids, pa.array(reviewed)),
             "worker_id": pc.take(contract_worker, pa.array(reviewed)),
             "client_id": pc.take(contract_client, pa.array(reviewed)),
-            "created_at": _ts_strings(rng, review_at[reviewed]),
+            "created_at": _stamps(out, rng, review_at[reviewed]),
             **items,
         },
     )
@@ -561,7 +570,7 @@ def _chunk(
             "payment_id": _ids("P", counters["payments"] + 1, p, 9),
             "worker_id": pc.take(contract_worker, pa.array(pay_contract)),
             "contract_id": contract_ref,
-            "paid_at": _ts_strings(rng, pay_at),
+            "paid_at": _stamps(out, rng, pay_at),
             "amount_jpy": pa.array(pay_amount),
         },
     )
@@ -580,7 +589,7 @@ def _chunk(
             "scout_id": _ids("S", counters["scouts"] + 1, s, 9),
             "worker_id": pc.take(worker_ids, pa.array(s_owner)),
             "client_id": pc.take(clients, pa.array(np.minimum(rng.zipf(1.6, size=s) - 1, n_clients - 1))),
-            "sent_at": _ts_strings(rng, sent),
+            "sent_at": _stamps(out, rng, sent),
             "kind": pc.take(pa.array(["direct", "mass"]), pa.array((rng.random(s) < 0.4).astype(np.int8))),
         },
     )
@@ -596,14 +605,14 @@ def _chunk(
     delay = (extra.lognormal(0, 1.0, size=k) * typical_hours[i_owner] * 3600).astype(np.int64)
     replied = received + delay
     answered = (extra.random(k) >= 0.06) & (replied < end_s)
-    replied_text = pc.if_else(pa.array(answered), _ts_strings(extra, replied), pa.nulls(k, pa.string()))
+    replied_text = pc.if_else(pa.array(answered), _stamps(out, extra, replied), pa.nulls(k, out.stamp_type))
     out.write(
         "inquiries",
         {
             "inquiry_id": _ids("Q", counters["inquiries"] + 1, k, 9),
             "worker_id": pc.take(worker_ids, pa.array(i_owner)),
             "client_id": pc.take(clients, pa.array(np.minimum(extra.zipf(1.6, size=k) - 1, n_clients - 1))),
-            "received_at": _ts_strings(extra, received),
+            "received_at": _stamps(out, extra, received),
             "replied_at": replied_text,
         },
     )

@@ -24,85 +24,54 @@ def timestamp_shape(raw: str) -> str:
     )
 
 
-def build_typed(con: duckdb.DuckDBPyConnection, table: Table, present: set[str]) -> None:
+#: Staged column types a column of each kind is checked in as they are (any other type is checked as its text).
+INTEGER_TYPES = frozenset(
+    ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")
+)
+TIMESTAMP_TYPES = frozenset(
+    ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE")
+)
+NATIVE_TYPES: dict[str, frozenset[str]] = {
+    "integer": INTEGER_TYPES,
+    "rating": INTEGER_TYPES,
+    "timestamp": TIMESTAMP_TYPES,
+    "boolean": frozenset(("BOOLEAN",)),
+}
+
+
+def build_typed(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    staged_types: dict[str, str],
+    *,
+    row_number: str = "rowid + 1",
+) -> None:
     """Convert ``stage_<t>`` to ``typed_<t>`` in one pass: every value parsed once and, beside each column,
-    ``err_<column>``: why the value is bad, or NULL. The raw stage table is dropped afterwards."""
-    inner = ["rowid + 1 AS _row"]
+    ``err_<column>``: why the value is bad, or NULL. ``staged_types`` holds the staged contract columns' types
+    (VARCHAR for CSV; Parquet's own, where an integer, timestamp or boolean column is taken as it is and only its
+    range is checked); ``row_number`` is the SQL of the data row number."""
+    inner = [f"{row_number} AS _row"]
     outer = ["_row"]
     for col in table.columns:
         name = col.name
-        if name not in present:
+        if name not in staged_types:
             typed_null = {"timestamp": "TIMESTAMPTZ", "boolean": "BOOLEAN"}.get(col.kind, "VARCHAR")
             outer.append(f"CAST(NULL AS {typed_null}) AS {name}")
             continue
         c = sql_ident(name)
+        staged_type = staged_types[name]
         raw, value = f"r_{name}", f"v_{name}"
-        inner.append(f"NULLIF(trim({c}), '') AS {raw}")
-        shown = f"' (got ''' || left({raw}, 40) || ''')'"
         reasons = [] if col.nullable else [f"WHEN {raw} IS NULL THEN 'is empty'"]
-        if col.kind in ("text", "line"):
-            inner.append(f"{c} AS {value}")
-        elif col.kind in ("id", "enum", "email"):
-            inner.append(f"{raw} AS {value}")
-        elif col.kind in ("integer", "rating"):
-            # The pattern first: TRY_CAST alone would round '4.5' to 5.
-            inner.append(
-                f"CASE WHEN regexp_full_match({raw}, '[+-]?[0-9]+') THEN TRY_CAST({raw} AS BIGINT) END AS {value}"
-            )
-        elif col.kind == "boolean":
-            inner.append(f"CASE lower({raw}) WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END AS {value}")
+        if staged_type in NATIVE_TYPES.get(col.kind, ()):
+            inner.append(f"{c} AS {raw}")
+            inner.append(f"{_native_value(col, c, staged_type)} AS {value}")
+            reasons += _native_reasons(col, raw, value)
         else:
-            inner.append(f"CASE WHEN {timestamp_shape(raw)} THEN TRY_CAST({raw} AS TIMESTAMPTZ) END AS {value}")
-        if col.kind in ("text", "line"):
-            reasons.append(
-                f"WHEN length({c}) > {MAX_FIELD_CHARS} "
-                f"THEN 'a value of ' || format('{{:,}}', length({c})) || ' characters (at most {MAX_FIELD_CHARS:,})'"
-            )
-        if col.kind in ("id", "line", "email"):
-            # Control characters (NUL, line breaks, ESC…) break mail headers, URLs and other databases.
-            reasons.append(
-                f"WHEN regexp_matches({c}, '[\\x00-\\x1f\\x7f]') "
-                "THEN 'contains a control character (such as a line break, tab, NUL or ESC)'"
-            )
-        if col.kind == "email":
-            # The contract's one rule (procert.facts.contract.email_problem), called from SQL.
-            reasons.append(
-                f"WHEN procert_email_problem({raw}) IS NOT NULL THEN procert_email_problem({raw}) || {shown}"
-            )
-        if col.kind == "enum":
-            choices = ", ".join(sql_quote(v) for v in col.choices)
-            expected = ", ".join(col.choices)
-            reasons.append(
-                f"WHEN {raw} NOT IN ({choices}) "
-                f"THEN 'unknown value ' || chr(39) || left({raw}, 40) || chr(39) || '; expected one of {expected}'"
-            )
-        elif col.kind in ("integer", "rating"):
-            reasons.append(f"WHEN {value} IS NULL THEN 'not an integer' || {shown}")
-            if col.kind == "rating":
-                reasons.append(
-                    f"WHEN {value} NOT BETWEEN {col.minimum} AND {col.maximum} "
-                    f"THEN 'must be an integer from {col.minimum} to {col.maximum}' || {shown}"
-                )
-            else:
-                if col.minimum is not None:
-                    reasons.append(f"WHEN {value} < {col.minimum} THEN 'must be ≥ {col.minimum:,}' || {shown}")
-                if col.maximum is not None:
-                    reasons.append(f"WHEN {value} > {col.maximum} THEN 'must be ≤ {col.maximum:,}' || {shown}")
-        elif col.kind == "boolean":
-            reasons.append(f"WHEN {value} IS NULL THEN 'must be true or false' || {shown}")
-        elif col.kind == "timestamp":
-            reasons.append(f"WHEN {value} IS NULL THEN 'not an ISO 8601 timestamp' || {shown}")
-            sign, hours, minutes = (f"regexp_extract({raw}, '{OFFSET_PATTERN}', {n})" for n in (1, 2, 3))
-            reasons.append(
-                f"WHEN regexp_matches({raw}, '{OFFSET_PATTERN}') AND ("
-                f"CAST({hours} AS INTEGER) > CASE {sign} WHEN '-' THEN 12 ELSE 14 END "
-                f"OR CAST(coalesce(NULLIF({minutes}, ''), '0') AS INTEGER) > 59) "
-                f"THEN 'has an impossible UTC offset (from -12:00 to +14:00)' || {shown}"
-            )
-            reasons.append(
-                f"WHEN year({value}) NOT BETWEEN {MIN_YEAR} AND {MAX_YEAR} "
-                f"THEN 'the year must be from {MIN_YEAR} to {MAX_YEAR}' || {shown}"
-            )
+            if staged_type != "VARCHAR":
+                c = f"CAST({c} AS VARCHAR)"
+            inner.append(f"NULLIF(trim({c}), '') AS {raw}")
+            inner.append(f"{_text_value(col, c, raw)} AS {value}")
+            reasons += _text_reasons(col, c, raw, value)
         outer.append(f"{value} AS {name}")
         if reasons:
             # Empty cells of nullable columns are fine; every other reason applies to non-empty cells.
@@ -112,7 +81,109 @@ def build_typed(con: duckdb.DuckDBPyConnection, table: Table, present: set[str])
         f"CREATE OR REPLACE TEMP TABLE typed_{table.name} AS "
         f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM stage_{table.name})"
     )
-    con.execute(f"DROP TABLE stage_{table.name}")
+
+
+def _native_value(col: Column, c: str, staged_type: str) -> str:
+    if col.kind == "timestamp":
+        # A timestamp without a zone (or a date) is wall-clock time in the program's zone, as its text would be.
+        return c if staged_type == "TIMESTAMP WITH TIME ZONE" else f"CAST(CAST({c} AS TIMESTAMP) AS TIMESTAMPTZ)"
+    if col.kind == "boolean":
+        return c
+    return f"TRY_CAST({c} AS BIGINT)"
+
+
+def _native_reasons(col: Column, raw: str, value: str) -> list[str]:
+    """Why a value stored in the column's own type (a Parquet integer, timestamp or boolean) is bad."""
+    shown = f"' (got ''' || CAST({raw} AS VARCHAR) || ''')'"
+    reasons: list[str] = []
+    if col.kind in ("integer", "rating"):
+        # Compared as stored: an unsigned or 128-bit value beyond the range is reported by its bound.
+        if col.kind == "rating":
+            reasons.append(
+                f"WHEN {raw} NOT BETWEEN {col.minimum} AND {col.maximum} "
+                f"THEN 'must be an integer from {col.minimum} to {col.maximum}' || {shown}"
+            )
+        else:
+            if col.minimum is not None:
+                reasons.append(f"WHEN {raw} < {col.minimum} THEN 'must be ≥ {col.minimum:,}' || {shown}")
+            if col.maximum is not None:
+                reasons.append(f"WHEN {raw} > {col.maximum} THEN 'must be ≤ {col.maximum:,}' || {shown}")
+        reasons.append(f"WHEN {value} IS NULL THEN 'not a 64-bit integer' || {shown}")
+    elif col.kind == "timestamp":
+        reasons.append(
+            f"WHEN NOT isfinite({value}) OR year({value}) NOT BETWEEN {MIN_YEAR} AND {MAX_YEAR} "
+            f"THEN 'the year must be from {MIN_YEAR} to {MAX_YEAR}' || {shown}"
+        )
+    return reasons
+
+
+def _text_value(col: Column, c: str, raw: str) -> str:
+    """A column's value parsed from its text (every CSV cell; a Parquet column of another type than its kind's)."""
+    if col.kind in ("text", "line"):
+        return c
+    if col.kind in ("id", "enum", "email"):
+        return raw
+    if col.kind in ("integer", "rating"):
+        # The pattern first: TRY_CAST alone would round '4.5' to 5.
+        return f"CASE WHEN regexp_full_match({raw}, '[+-]?[0-9]+') THEN TRY_CAST({raw} AS BIGINT) END"
+    if col.kind == "boolean":
+        return f"CASE lower({raw}) WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END"
+    return f"CASE WHEN {timestamp_shape(raw)} THEN TRY_CAST({raw} AS TIMESTAMPTZ) END"
+
+
+def _text_reasons(col: Column, c: str, raw: str, value: str) -> list[str]:
+    """Why a value given as text is bad."""
+    shown = f"' (got ''' || left({raw}, 40) || ''')'"
+    reasons: list[str] = []
+    if col.kind in ("text", "line"):
+        reasons.append(
+            f"WHEN length({c}) > {MAX_FIELD_CHARS} "
+            f"THEN 'a value of ' || format('{{:,}}', length({c})) || ' characters (at most {MAX_FIELD_CHARS:,})'"
+        )
+    if col.kind in ("id", "line", "email"):
+        # Control characters (NUL, line breaks, ESC…) break mail headers, URLs and other databases.
+        reasons.append(
+            f"WHEN regexp_matches({c}, '[\\x00-\\x1f\\x7f]') "
+            "THEN 'contains a control character (such as a line break, tab, NUL or ESC)'"
+        )
+    if col.kind == "email":
+        # The contract's one rule (procert.facts.contract.email_problem), called from SQL.
+        reasons.append(f"WHEN procert_email_problem({raw}) IS NOT NULL THEN procert_email_problem({raw}) || {shown}")
+    if col.kind == "enum":
+        choices = ", ".join(sql_quote(v) for v in col.choices)
+        expected = ", ".join(col.choices)
+        reasons.append(
+            f"WHEN {raw} NOT IN ({choices}) "
+            f"THEN 'unknown value ' || chr(39) || left({raw}, 40) || chr(39) || '; expected one of {expected}'"
+        )
+    elif col.kind in ("integer", "rating"):
+        reasons.append(f"WHEN {value} IS NULL THEN 'not an integer' || {shown}")
+        if col.kind == "rating":
+            reasons.append(
+                f"WHEN {value} NOT BETWEEN {col.minimum} AND {col.maximum} "
+                f"THEN 'must be an integer from {col.minimum} to {col.maximum}' || {shown}"
+            )
+        else:
+            if col.minimum is not None:
+                reasons.append(f"WHEN {value} < {col.minimum} THEN 'must be ≥ {col.minimum:,}' || {shown}")
+            if col.maximum is not None:
+                reasons.append(f"WHEN {value} > {col.maximum} THEN 'must be ≤ {col.maximum:,}' || {shown}")
+    elif col.kind == "boolean":
+        reasons.append(f"WHEN {value} IS NULL THEN 'must be true or false' || {shown}")
+    elif col.kind == "timestamp":
+        reasons.append(f"WHEN {value} IS NULL THEN 'not an ISO 8601 timestamp' || {shown}")
+        sign, hours, minutes = (f"regexp_extract({raw}, '{OFFSET_PATTERN}', {n})" for n in (1, 2, 3))
+        reasons.append(
+            f"WHEN regexp_matches({raw}, '{OFFSET_PATTERN}') AND ("
+            f"CAST({hours} AS INTEGER) > CASE {sign} WHEN '-' THEN 12 ELSE 14 END "
+            f"OR CAST(coalesce(NULLIF({minutes}, ''), '0') AS INTEGER) > 59) "
+            f"THEN 'has an impossible UTC offset (from -12:00 to +14:00)' || {shown}"
+        )
+        reasons.append(
+            f"WHEN year({value}) NOT BETWEEN {MIN_YEAR} AND {MAX_YEAR} "
+            f"THEN 'the year must be from {MIN_YEAR} to {MAX_YEAR}' || {shown}"
+        )
+    return reasons
 
 
 def column_checks(table: Table, file: str, con: duckdb.DuckDBPyConnection, problems: Collector) -> None:

@@ -20,7 +20,6 @@ from procert.facts.problems import (
     MAX_REPORTED_PROBLEMS,
     Collector,
     Problem,
-    sql_ident,
     sql_quote,
 )
 
@@ -159,11 +158,22 @@ def csv_problems(path: Path, encoding: str) -> list[Problem]:
     return found
 
 
-def stage(con: duckdb.DuckDBPyConnection, table: str, path: Path, problems: Collector, encoding: str = "utf-8") -> bool:
-    """Load one file, every column as text, into ``stage_<table>``; rowid + 1 is the data row number."""
+#: The data row number (1 for the first row after a CSV header) in a staged table, and in a staged Parquet view.
+TABLE_ROW_NUMBER = "rowid + 1"
+PARQUET_ROW_NUMBER = "file_row_number + 1"
+
+
+def stage(
+    con: duckdb.DuckDBPyConnection, table: str, path: Path, problems: Collector, encoding: str = "utf-8"
+) -> str | None:
+    """Stage one file as ``stage_<table>`` and return the SQL of its data row number, or None (with the problems
+    added) when the file cannot be read. A CSV file is loaded with every column as text. A Parquet file is a view
+    over the file in its own column types (an integer stays an integer, a timestamp a timestamp): the import reads
+    it once, and checks each column in its type rather than parsing it back from text."""
     stage = f"stage_{table}"
-    con.execute(f"DROP TABLE IF EXISTS {stage}")
+    drop_stage(con, table)
     source = path
+    row_number = TABLE_ROW_NUMBER
     try:
         if is_csv(path):
             opener = gzip.open if path.name.lower().endswith(".gz") else open
@@ -171,12 +181,12 @@ def stage(con: duckdb.DuckDBPyConnection, table: str, path: Path, problems: Coll
                 head = fh.read(65536)
             if b"\x00" in head:
                 problems.add(Problem(path.name, None, None, "binary content: not a UTF-8 CSV file"))
-                return False
+                return None
             header_problems = [p for p in csv_header_problems(path, encoding)]
             if header_problems:
                 for p in header_problems:
                     problems.add(p)
-                return False
+                return None
             if encoding.lower().replace("-", "_") not in ("utf_8", "utf8"):
                 source = transcoded(path, encoding)
             con.execute(
@@ -194,24 +204,43 @@ def stage(con: duckdb.DuckDBPyConnection, table: str, path: Path, problems: Coll
             for name in sorted({n for n in names if names.count(n) > 1}):
                 problems.add(Problem(path.name, None, name, "appears twice in the schema"))
             if nested or len(set(names)) != len(names):
-                return False
-            casts = ", ".join(f"CAST({sql_ident(c[0])} AS VARCHAR) AS {sql_ident(c[0])}" for c in described)
-            con.execute(f"CREATE TEMP TABLE {stage} AS SELECT {casts} FROM read_parquet({sql_quote(str(path))})")
+                return None
+            if "file_row_number" in names:  # the file's own column: DuckDB cannot add its row number beside it
+                con.execute(f"CREATE TEMP TABLE {stage} AS SELECT * FROM read_parquet({sql_quote(str(path))})")
+            else:
+                con.execute(
+                    f"CREATE TEMP VIEW {stage} AS SELECT * FROM read_parquet({sql_quote(str(path))}, "
+                    "file_row_number = true)"
+                )
+                row_number = PARQUET_ROW_NUMBER
     except duckdb.Error as exc:
         if is_csv(path):
             found = csv_problems(path, encoding)
             if found:
                 for p in found:
                     problems.add(p)
-                return False
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        kind = "CSV" if is_csv(path) else "Parquet"
-        problems.add(Problem(path.name, None, None, f"cannot be read as {kind}: {message}"))
-        return False
+                return None
+        problems.add(unreadable(path, exc))
+        return None
     finally:
         if source != path:
             source.unlink(missing_ok=True)
-    return True
+    return row_number
+
+
+def unreadable(path: Path, exc: duckdb.Error) -> Problem:
+    """The problem of a file DuckDB cannot read (for a Parquet file, possibly only when its rows are read)."""
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    kind = "CSV" if is_csv(path) else "Parquet"
+    return Problem(path.name, None, None, f"cannot be read as {kind}: {message}")
+
+
+def drop_stage(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Drop ``stage_<table>``, a table or a view."""
+    try:
+        con.execute(f"DROP VIEW IF EXISTS stage_{table}")
+    except duckdb.CatalogException:
+        con.execute(f"DROP TABLE IF EXISTS stage_{table}")
 
 
 def csv_header_problems(path: Path, encoding: str) -> list[Problem]:

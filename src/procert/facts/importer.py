@@ -32,8 +32,10 @@ from procert.facts.checks import (
 )
 from procert.facts.contract import REQUIRED_TABLES, TABLE_ORDER, TABLES, email_problem, optional_facts
 from procert.facts.files import (
+    drop_stage,
     find_files,
     stage,
+    unreadable,
 )
 from procert.facts.problems import (
     Collector,
@@ -102,19 +104,27 @@ def import_export(
             continue
         path = files[table_name]
         step(f"reading {path.name}")
-        if not stage(con, table_name, path, problems, encoding):
+        row_number = stage(con, table_name, path, problems, encoding)
+        if row_number is None:
             continue
-        header = {row[0] for row in con.execute(f"DESCRIBE stage_{table_name}").fetchall()}
+        header = {str(row[0]): str(row[1]) for row in con.execute(f"DESCRIBE stage_{table_name}").fetchall()}
         table = TABLES[table_name]
         absent = [c.name for c in table.columns if c.required and c.name not in header]
         for name in absent:
             problems.add(Problem(path.name, None, name, "required column is missing from the header"))
         if absent:
+            drop_stage(con, table_name)
             continue
-        staged.add(table_name)
-        present_columns[table_name] = header & set(table.column_names)
+        present_columns[table_name] = set(header) & set(table.column_names)
         step(f"parsing {path.name}")
-        build_typed(con, table, present_columns[table_name])
+        try:
+            build_typed(con, table, {c: header[c] for c in present_columns[table_name]}, row_number=row_number)
+        except duckdb.Error as exc:  # a Parquet file's pages are first read here
+            problems.add(unreadable(path, exc))
+            continue
+        finally:
+            drop_stage(con, table_name)
+        staged.add(table_name)
 
     report = ImportReport(source=str(directory), timezone=timezone, replaced_tables=replace)
     try:
@@ -248,7 +258,7 @@ def _register_functions(con: duckdb.DuckDBPyConnection) -> None:
 
 def _drop_stages(con: duckdb.DuckDBPyConnection) -> None:
     for table_name in TABLE_ORDER:
-        con.execute(f"DROP TABLE IF EXISTS stage_{table_name}")
+        drop_stage(con, table_name)
         con.execute(f"DROP TABLE IF EXISTS typed_{table_name}")
         con.execute(f"DROP TABLE IF EXISTS stored_{table_name}")
     con.execute("DROP TABLE IF EXISTS earnings_months")
