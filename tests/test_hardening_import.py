@@ -8,13 +8,17 @@ from __future__ import annotations
 import csv
 import errno
 import gzip
+import re
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from procert.facts import FactStore, FactStoreError, ImportFailed, atomic_import, import_export
+from procert.facts.contract import PLAIN_ADDRESS_MAX_LENGTH, PLAIN_ADDRESS_PATTERN, email_problem
 from tests.conftest import Export
 from tests.test_import import TZ, failing_import, small_export, snapshot
 from tests.test_import import loaded as loaded  # the fixture
@@ -135,6 +139,71 @@ def test_internationalised_domains_are_accepted(store, tmp_path):
     exp.worker("W2", email="o'brien+pro@mail.example.co.jp")
     import_export(store, exp.write(tmp_path / "idn"), timezone=TZ)
     assert store.counts()["workers"] == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(PLAIN_ADDRESS_PATTERN, fullmatch=True).filter(lambda a: len(a) <= PLAIN_ADDRESS_MAX_LENGTH))
+def test_every_address_of_the_plain_shape_passes_the_full_rule(address: str):
+    """The import skips the Python rule for addresses of the plain shape: the shortcut must never accept one
+    the rule refuses."""
+    assert email_problem(address) is None
+
+
+EDGE_ADDRESSES = [
+    "a@x.jp",
+    "o'brien+pro@mail.example.co.jp",
+    "a.b@x-y.jp",
+    "a..b@x.jp",
+    ".a@x.jp",
+    "a@-x.jp",
+    "a@x-.jp",
+    "a@x..jp",
+    "a@localhost",
+    "a@x.jp.",
+    "a@" + "x" * 63 + ".jp",
+    "a@" + "x" * 64 + ".jp",
+    "a" * 246 + "@x.jp.jp",  # 254 characters: the longest
+    "a" * 247 + "@x.jp.jp",
+    "taro@例え.テスト",
+    "名前@example.jp",
+    "a@x.jp\n",
+    "a@x.jp, b@y.jp",
+]
+
+
+def test_duckdb_reads_the_plain_shape_as_python_does():
+    """The pattern runs in DuckDB (RE2) at import and is proven in Python: both must read it alike."""
+    import duckdb
+
+    con = duckdb.connect()
+    plain = re.compile(PLAIN_ADDRESS_PATTERN)
+    for address in EDGE_ADDRESSES:
+        in_duckdb = con.execute(
+            "SELECT strlen(?) <= ? AND regexp_full_match(?, ?)",
+            [address, PLAIN_ADDRESS_MAX_LENGTH, address, PLAIN_ADDRESS_PATTERN],
+        ).fetchone()
+        in_python = len(address) <= PLAIN_ADDRESS_MAX_LENGTH and plain.fullmatch(address) is not None
+        assert in_duckdb == (in_python,), address
+        assert not in_python or email_problem(address) is None, address
+
+
+def test_the_import_gives_the_rules_reason_for_every_edge_address(store, tmp_path):
+    exp = Export()
+    for n, address in enumerate(EDGE_ADDRESSES):
+        exp.worker(f"W{n}", email=address)
+    directory = exp.write(tmp_path / "edges", "parquet")
+    with pytest.raises(ImportFailed) as info:
+        import_export(store, directory, timezone=TZ)
+    reported = {p.row: p.reason for p in info.value.problems if p.column == "email"}
+    control = "contains a control character (such as a line break, tab, NUL or ESC)"
+    expected = {
+        n + 1: control if re.search(r"[\x00-\x1f\x7f]", a) else f"{email_problem(a)} (got '{a[:40]}')"
+        for n, a in enumerate(EDGE_ADDRESSES)
+        if email_problem(a) is not None
+    }
+    assert reported == expected
+    # By hand: the plain ones, the longest label and address, and the internationalised domain pass.
+    assert set(range(1, len(EDGE_ADDRESSES) + 1)) - set(reported) == {1, 2, 3, 11, 13, 15}
 
 
 @pytest.mark.parametrize(

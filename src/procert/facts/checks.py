@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import duckdb
 
-from procert.facts.contract import MAX_YEAR, MIN_YEAR, TABLES, Column, Table
+from procert.facts.contract import (
+    MAX_YEAR,
+    MIN_YEAR,
+    PLAIN_ADDRESS_MAX_LENGTH,
+    PLAIN_ADDRESS_PATTERN,
+    TABLES,
+    Column,
+    Table,
+)
 from procert.facts.files import MAX_FIELD_CHARS
 from procert.facts.problems import (
     BLANK_PATTERN,
@@ -147,8 +155,14 @@ def _text_reasons(col: Column, c: str, raw: str, value: str) -> list[str]:
             "THEN 'contains a control character (such as a line break, tab, NUL or ESC)'"
         )
     if col.kind == "email":
-        # The contract's one rule (procert.facts.contract.email_problem), called from SQL.
-        reasons.append(f"WHEN procert_email_problem({raw}) IS NOT NULL THEN procert_email_problem({raw}) || {shown}")
+        # The contract's one rule (procert.facts.contract.email_problem), called from SQL for the addresses that
+        # are not of the plain shape it always accepts (a Python call per address took 3.9 s at 1M workers).
+        shape = sql_quote(PLAIN_ADDRESS_PATTERN)
+        plain = f"strlen({raw}) <= {PLAIN_ADDRESS_MAX_LENGTH} AND regexp_full_match({raw}, {shape})"
+        reasons.append(
+            f"WHEN NOT ({plain}) AND procert_email_problem({raw}) IS NOT NULL "
+            f"THEN procert_email_problem({raw}) || {shown}"
+        )
     if col.kind == "enum":
         choices = ", ".join(sql_quote(v) for v in col.choices)
         expected = ", ".join(col.choices)
