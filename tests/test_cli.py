@@ -154,6 +154,21 @@ def test_demo_data_round_trips_through_import(tmp_path: Path):
     assert "300" in imported.stdout
 
 
+def test_the_import_runs_within_its_memory_limit_setting(tmp_path: Path):
+    """PROCERT_IMPORT_MEMORY_LIMIT bounds DuckDB while an import runs (it spills beyond it); a value that is not
+    a size is refused before anything is read."""
+    made = procert(tmp_path / "h", "demo-data", str(tmp_path / "demo"), "--workers", "2000", "--end", "2025-01-15")
+    assert made.returncode == 0, made.stderr
+    tight = procert(tmp_path / "h", "import", str(tmp_path / "demo"), env={"PROCERT_IMPORT_MEMORY_LIMIT": "64MB"})
+    assert tight.returncode == 0, tight.stderr
+    with FactStore(tmp_path / "h" / "facts.duckdb", read_only=True) as store:
+        assert store.counts()["workers"] == 2000
+    bad = procert(tmp_path / "h2", "import", str(tmp_path / "demo"), env={"PROCERT_IMPORT_MEMORY_LIMIT": "lots"})
+    assert bad.returncode == 2
+    assert "PROCERT_IMPORT_MEMORY_LIMIT" in bad.stderr and "'lots'" in bad.stderr
+    assert not (tmp_path / "h2" / "facts.duckdb").exists()
+
+
 def test_facts_shows_counts_and_imports(home: Path, tmp_path: Path):
     result = procert(home, "facts")
     assert result.returncode == 0, result.stderr

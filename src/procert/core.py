@@ -143,7 +143,7 @@ class Procert:
             timezone=self.program.timezone,
             replace=replace,
             progress=progress,
-            memory_limit=self.settings.duckdb_memory_limit,
+            memory_limit=self.settings.import_memory_limit,
             threads=self.settings.duckdb_threads,
             encoding=encoding,
         )

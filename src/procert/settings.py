@@ -27,6 +27,14 @@ class Settings(BaseSettings):
         default=None, description="DuckDB memory limit, e.g. '4GB'. Unset: DuckDB's default (80% of RAM)."
     )
     duckdb_threads: int | None = Field(default=None, ge=1, description="DuckDB worker threads. Unset: all cores.")
+    import_memory_limit: str = Field(
+        default="2GB",
+        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description=(
+            "DuckDB memory limit while `procert import` runs: beyond it the import spills to disk beside the store "
+            "(a 1M-worker export peaks under 3 GB). Raise it for a faster import where memory is to spare."
+        ),
+    )
 
     database_url: str | None = Field(
         default=None,

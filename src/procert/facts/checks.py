@@ -22,6 +22,7 @@ from procert.facts.problems import (
     sql_ident,
     sql_quote,
 )
+from procert.facts.store import one
 
 
 def timestamp_shape(raw: str) -> str:
@@ -218,8 +219,12 @@ def column_checks(table: Table, file: str, con: duckdb.DuckDBPyConnection, probl
                 col.name,
                 f"SELECT _row AS row, err_{col.name} AS reason FROM {typed} WHERE err_{col.name} IS NOT NULL",
             )
-    # Duplicate keys: every occurrence after the first is a problem.
+    # Duplicate keys: every occurrence after the first is a problem. Counting distinct keys first is cheaper
+    # than grouping them with their rows, and a good export has none.
     key = table.key
+    distinct, given = one(con.execute(f"SELECT count(DISTINCT {key}), count({key}) FROM {typed}").fetchone())
+    if distinct == given:
+        return
     problems.add_query(
         con,
         file,
@@ -307,18 +312,29 @@ def review_checks(
     replace: bool,
     con: duckdb.DuckDBPyConnection,
     problems: Collector,
+    *,
+    nothing_stored: bool = False,
 ) -> None:
+    """A review's worker is its contract's: the staged contract's, else the stored one's."""
     if not {"contract_id", "worker_id"} <= present:
         return
-    # Only the contracts the staged reviews name: a semi-join, not a grouping of every stored contract.
-    named = "WHERE contract_id IN (SELECT contract_id FROM typed_reviews)"
+    # A contract sent with the reviews counts over the stored one (which it replaces).
     sources = []
     if "contracts" in staged:
-        sources.append(f"SELECT contract_id AS cid, worker_id AS wid, 0 AS pri FROM typed_contracts {named}")
-    if not replace:
+        sources.append("SELECT contract_id AS cid, worker_id AS wid, 0 AS pri FROM typed_contracts")
+    if not replace and not nothing_stored:
         sources.append("SELECT contract_id AS cid, worker_id AS wid, 1 AS pri FROM stored_contracts")
-    elif "contracts" not in staged:
-        sources.append(f"SELECT contract_id AS cid, worker_id AS wid, 1 AS pri FROM main.contracts {named}")
+    elif replace and "contracts" not in staged:
+        sources.append("SELECT contract_id AS cid, worker_id AS wid, 1 AS pri FROM main.contracts")
+    if not sources:
+        return
+    if len(sources) == 1:
+        # One side (a whole export, a first import, reviews alone): a plain join, no grouping of 20M contracts.
+        contracts = f"({sources[0]})"
+    else:
+        # Only the staged contracts the reviews name: a semi-join, not a grouping of every staged contract.
+        sources[0] += " WHERE contract_id IN (SELECT contract_id FROM typed_reviews)"
+        contracts = f"(SELECT cid, arg_min(wid, pri) AS wid FROM ({' UNION ALL '.join(sources)}) GROUP BY cid)"
     problems.add_query(
         con,
         file,
@@ -326,9 +342,7 @@ def review_checks(
         f"""SELECT r._row AS row,
                    'worker ' || chr(39) || r.worker_id || chr(39) || ' is not the worker of contract '
                    || chr(39) || c.cid || chr(39) || ' (' || c.wid || ')' AS reason
-            FROM typed_reviews r
-            JOIN (SELECT cid, arg_min(wid, pri) AS wid FROM ({" UNION ALL ".join(sources)}) GROUP BY cid) c
-              ON c.cid = r.contract_id
+            FROM typed_reviews r JOIN {contracts} c ON c.cid = r.contract_id
             WHERE c.wid <> r.worker_id""",
     )
 

@@ -148,7 +148,7 @@ def import_export(
                 if table_name == "contracts":
                     contract_checks(present, file, con, problems)
                 elif table_name == "reviews":
-                    review_checks(present, file, staged, replace, con, problems)
+                    review_checks(present, file, staged, replace, con, problems, nothing_stored=first)
                 elif table_name == "inquiries":
                     inquiry_checks(present, file, con, problems)
                 if not replace and table_name != "workers" and "worker_id" in present:
