@@ -4,7 +4,7 @@ each problem, and never parses them back from text."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -174,3 +174,26 @@ def test_a_parquet_file_whose_pages_are_broken_is_reported_and_nothing_is_stored
         import_export(store, directory, timezone=TZ)
     assert snapshot(store) == before
     assert only_problem(info.value, file="scouts.parquet").startswith("cannot be read as Parquet")
+
+
+def test_date_and_nanosecond_columns_mean_what_their_text_would(tmp_path: Path):
+    """A Parquet ``date`` is midnight in the program's zone, as the text ``2020-01-01`` is; a naive nanosecond
+    timestamp is wall-clock time there, like a naive microsecond one."""
+    exp = small_export()
+    exp.rows["workers"][0]["registered_at"] = "2020-01-01"
+    exp.rows["workers"][1]["registered_at"] = "2020-01-02"
+    exp.rows["payments"][0]["paid_at"] = "2024-06-01T00:30:00"
+    directory = tmp_path / "dated"
+    changed = {
+        "workers": {"registered_at": pa.array([date(2020, 1, 1), date(2020, 1, 2)], pa.date32())},
+        "payments": {"paid_at": pa.array([datetime(2024, 6, 1, 0, 30)], pa.timestamp("ns"))},
+    }
+    write_columns(directory, exp, changed)
+    with FactStore(tmp_path / "csv.duckdb") as from_csv, FactStore(tmp_path / "dated.duckdb") as from_dates:
+        import_export(from_csv, exp.write(tmp_path / "csv"), timezone=TZ)
+        import_export(from_dates, directory, timezone=TZ)
+        assert stored(from_dates) == stored(from_csv)
+        assert from_dates.query("SELECT registered_at FROM workers ORDER BY 1").fetchall() == [
+            (datetime(2019, 12, 31, 15),),
+            (datetime(2020, 1, 1, 15),),
+        ]
