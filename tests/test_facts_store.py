@@ -38,6 +38,27 @@ def test_a_new_store_and_every_import_keep_one_worker_index_per_table_read_for_o
         assert found.fetchall() == [("B",)]
 
 
+def test_a_refused_bulk_import_leaves_the_facts_and_their_indexes_as_they_were(tmp_path: Path):
+    """A whole export drops the worker indexes before its transaction (a transaction that drops one commits
+    slowly); refused by a check inside it, the facts roll back and the indexes are built again."""
+    from procert.facts import ImportFailed
+
+    good = Export()
+    good.worker("A")
+    good.contract("A", "2025-03-10T12:00:00+09:00", contract_id="C1")
+    bad = Export()
+    bad.worker("A")
+    bad.contract("NOBODY", "2025-03-10T12:00:00+09:00", contract_id="C1")  # found by a check in the transaction
+    with FactStore(tmp_path / "facts.duckdb") as store:
+        import_export(store, good.write(tmp_path / "good"), timezone="Asia/Tokyo")
+        fingerprint = store.fingerprint()
+        with pytest.raises(ImportFailed, match="unknown worker_id 'NOBODY'"):
+            import_export(store, bad.write(tmp_path / "bad"), timezone="Asia/Tokyo", replace=True)
+        assert store.fingerprint() == fingerprint
+        assert indexes(store) == {worker_index(t) for t in WORKER_INDEXED}
+        assert store.missing_worker_indexes() == []
+
+
 def test_a_store_left_without_its_indexes_gets_them_back_when_opened(tmp_path: Path):
     """Imports build the worker indexes after their commit: a store an interrupted import left without them (the
     facts committed, the indexes not yet built) is whole again the next time it is opened for writing."""

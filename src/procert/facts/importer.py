@@ -127,6 +127,13 @@ def import_export(
         staged.add(table_name)
 
     report = ImportReport(source=str(directory), timezone=timezone, replaced_tables=replace)
+    # The worker indexes a bulk write replaces are dropped before its transaction and built after it: DuckDB
+    # commits a transaction that dropped an index as if it rewrote the table (20M contracts: 4.9 s against 0.2 s).
+    # Whatever the outcome, they are built again below.
+    if problems.total == 0:
+        for table_name in sorted(staged & set(WORKER_INDEXED)):
+            incoming = None if replace else one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
+            store.drop_worker_index_for(table_name, incoming=incoming)
     try:
         # The checks read the stored rows in the transaction that writes: the rows they find are the rows it
         # replaces (no checkpoint can move them in between), and a refusal rolls back to the stored facts.
@@ -172,14 +179,9 @@ def import_export(
                     continue
                 table = TABLES[table_name]
                 step(f"storing {table_name}")
-                incoming = (
-                    None if replace else one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
-                )
-                if table_name in WORKER_INDEXED:
-                    store.drop_worker_index_for(table_name, incoming=incoming)
                 if replace:
                     con.execute(f"DELETE FROM {table_name}")
-                else:
+                elif not first:  # into an empty store there is nothing to keep or replace
                     keep_stored_values(con, table, present_columns[table_name])
                     replaced = f"SELECT row_id FROM stored_{table_name} WHERE sent"
                     con.execute(f"DELETE FROM {table_name} WHERE rowid IN ({replaced})")
@@ -213,11 +215,12 @@ def import_export(
                     json.dumps(report.rows),
                 ],
             )
-        # The indexes dropped for the bulk write are built after the commit (see build_worker_indexes).
-        step("indexing by worker")
-        store.build_worker_indexes()
     finally:
         _drop_stages(con)
+        # The indexes dropped for the bulk write (see build_worker_indexes), after the commit or the refusal.
+        if store.missing_worker_indexes():
+            step("indexing by worker")
+            store.build_worker_indexes()
     return report
 
 

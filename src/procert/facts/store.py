@@ -454,6 +454,11 @@ class FactStore(WorkerReads):
         self.con.execute(f"DROP INDEX IF EXISTS {worker_index(table)}")
         return True
 
+    def missing_worker_indexes(self) -> list[str]:
+        """The tables whose worker index is missing (dropped for a bulk write and not built again yet)."""
+        present = {row[0] for row in self.con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
+        return [t for t in WORKER_INDEXED if worker_index(t) not in present]
+
     def build_worker_indexes(self) -> None:
         """Build the worker indexes that are missing (after an import, and on opening a store from before them
         or left without them by a crash between an import's commit and this). Imports call it after their
