@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -217,10 +218,13 @@ def import_export(
             )
     finally:
         _drop_stages(con)
-        # The indexes dropped for the bulk write (see build_worker_indexes), after the commit or the refusal.
-        if store.missing_worker_indexes():
-            step("indexing by worker")
-            store.build_worker_indexes()
+        # The indexes dropped for the bulk write (see build_worker_indexes), after the commit or the refusal. After
+        # a failure (a full disk, say) its own error is the one to report; the next opening of the store mends them.
+        failing = sys.exc_info()[1] is not None
+        with contextlib.suppress(*((duckdb.Error,) if failing else ())):
+            if store.missing_worker_indexes():
+                step("indexing by worker")
+                store.build_worker_indexes()
     return report
 
 
