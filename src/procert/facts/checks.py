@@ -101,22 +101,28 @@ def _native_value(col: Column, c: str, staged_type: str) -> str:
     return f"TRY_CAST({c} AS BIGINT)"
 
 
+def _range_reasons(col: Column, number: str, shown: str) -> list[str]:
+    """Why an integer or rating ``number`` (SQL) is outside the column's range: one rule for typed and text values."""
+    if col.kind == "rating":
+        return [
+            f"WHEN {number} NOT BETWEEN {col.minimum} AND {col.maximum} "
+            f"THEN 'must be an integer from {col.minimum} to {col.maximum}' || {shown}"
+        ]
+    reasons = []
+    if col.minimum is not None:
+        reasons.append(f"WHEN {number} < {col.minimum} THEN 'must be ≥ {col.minimum:,}' || {shown}")
+    if col.maximum is not None:
+        reasons.append(f"WHEN {number} > {col.maximum} THEN 'must be ≤ {col.maximum:,}' || {shown}")
+    return reasons
+
+
 def _native_reasons(col: Column, raw: str, value: str) -> list[str]:
     """Why a value stored in the column's own type (a Parquet integer, timestamp or boolean) is bad."""
     shown = f"' (got ''' || CAST({raw} AS VARCHAR) || ''')'"
     reasons: list[str] = []
     if col.kind in ("integer", "rating"):
         # Compared as stored: an unsigned or 128-bit value beyond the range is reported by its bound.
-        if col.kind == "rating":
-            reasons.append(
-                f"WHEN {raw} NOT BETWEEN {col.minimum} AND {col.maximum} "
-                f"THEN 'must be an integer from {col.minimum} to {col.maximum}' || {shown}"
-            )
-        else:
-            if col.minimum is not None:
-                reasons.append(f"WHEN {raw} < {col.minimum} THEN 'must be ≥ {col.minimum:,}' || {shown}")
-            if col.maximum is not None:
-                reasons.append(f"WHEN {raw} > {col.maximum} THEN 'must be ≤ {col.maximum:,}' || {shown}")
+        reasons += _range_reasons(col, raw, shown)
         reasons.append(f"WHEN {value} IS NULL THEN 'not a 64-bit integer' || {shown}")
     elif col.kind == "timestamp":
         reasons.append(
@@ -173,16 +179,7 @@ def _text_reasons(col: Column, c: str, raw: str, value: str) -> list[str]:
         )
     elif col.kind in ("integer", "rating"):
         reasons.append(f"WHEN {value} IS NULL THEN 'not an integer' || {shown}")
-        if col.kind == "rating":
-            reasons.append(
-                f"WHEN {value} NOT BETWEEN {col.minimum} AND {col.maximum} "
-                f"THEN 'must be an integer from {col.minimum} to {col.maximum}' || {shown}"
-            )
-        else:
-            if col.minimum is not None:
-                reasons.append(f"WHEN {value} < {col.minimum} THEN 'must be ≥ {col.minimum:,}' || {shown}")
-            if col.maximum is not None:
-                reasons.append(f"WHEN {value} > {col.maximum} THEN 'must be ≤ {col.maximum:,}' || {shown}")
+        reasons += _range_reasons(col, value, shown)
     elif col.kind == "boolean":
         reasons.append(f"WHEN {value} IS NULL THEN 'must be true or false' || {shown}")
     elif col.kind == "timestamp":
