@@ -169,6 +169,18 @@ def export() -> Export:
     return Export()
 
 
+def stored_then_refused() -> tuple[Export, Export]:
+    """An export that imports, and a whole export of the same keys that only a check inside the import's
+    transaction refuses (its contract names an unknown worker)."""
+    good = Export()
+    good.worker("A")
+    good.contract("A", "2025-03-10T12:00:00+09:00", contract_id="C1")
+    bad = Export()
+    bad.worker("A")
+    bad.contract("NOBODY", "2025-03-10T12:00:00+09:00", contract_id="C1")
+    return good, bad
+
+
 @pytest.fixture
 def program() -> Program:
     return load_program("crowdworks-pro")

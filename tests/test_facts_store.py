@@ -8,7 +8,7 @@ import pytest
 
 from procert.facts import FactStore, import_export
 from procert.facts.store import PREPARED_PER_CONNECTION, WORKER_INDEXED, sql_literal, worker_index
-from tests.conftest import Export
+from tests.conftest import Export, stored_then_refused
 
 
 def indexes(store: FactStore) -> set[str]:
@@ -43,12 +43,7 @@ def test_a_refused_bulk_import_leaves_the_facts_and_their_indexes_as_they_were(t
     slowly); refused by a check inside it, the facts roll back and the indexes are built again."""
     from procert.facts import ImportFailed
 
-    good = Export()
-    good.worker("A")
-    good.contract("A", "2025-03-10T12:00:00+09:00", contract_id="C1")
-    bad = Export()
-    bad.worker("A")
-    bad.contract("NOBODY", "2025-03-10T12:00:00+09:00", contract_id="C1")  # found by a check in the transaction
+    good, bad = stored_then_refused()
     with FactStore(tmp_path / "facts.duckdb") as store:
         import_export(store, good.write(tmp_path / "good"), timezone="Asia/Tokyo")
         fingerprint = store.fingerprint()

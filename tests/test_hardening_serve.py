@@ -200,9 +200,15 @@ def test_a_killed_import_changes_nothing_and_the_next_one_cleans_up(tmp_path: Pa
         assert now in (before, fully_new)
         interrupted += now == before
     assert interrupted >= 1
+    # A large import killed while it staged its typed rows leaves a scratch file beside its copy.
+    left = home / "facts.duckdb.versions" / "facts-20260101T000000-1-000000001.duckdb.staging"
+    left.write_bytes(b"what a killed import left")
+    left.with_name(left.name + ".wal").write_bytes(b"and its log")
     procert(env, "import", str(marketplace(tmp_path / "again", pros=4)), "--replace")
     versions = sorted(p.name for p in (home / "facts.duckdb.versions").iterdir())
-    assert len(versions) == 2  # the new version and the one before; the killed imports' copies are gone
+    # The new version and the one before; the killed imports' copies and scratch files are gone.
+    assert len(versions) == 2, versions
+    assert all(name.endswith(".duckdb") for name in versions), versions
     with FactStore(path, read_only=True) as store:
         assert store.counts()["workers"] == 4
 

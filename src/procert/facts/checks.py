@@ -54,8 +54,10 @@ def build_typed(
     staged_types: dict[str, str],
     *,
     row_number: str = "rowid + 1",
+    database: str | None = None,
 ) -> None:
-    """Convert ``stage_<t>`` to ``typed_<t>`` in one pass: every value parsed once and, beside each column,
+    """Convert ``stage_<t>`` to ``typed_<t>`` (a temporary table, or one in the attached ``database``) in one
+    pass: every value parsed once and, beside each column,
     ``err_<column>``: why the value is bad, or NULL. ``staged_types`` holds the staged contract columns' types
     (VARCHAR for CSV; Parquet's own, where an integer, timestamp or boolean column is taken as it is and only its
     range is checked); ``row_number`` is the SQL of the data row number."""
@@ -86,8 +88,9 @@ def build_typed(
             # Empty cells of nullable columns are fine; every other reason applies to non-empty cells.
             guard = "" if not col.nullable else f"WHEN {raw} IS NULL THEN NULL "
             outer.append(f"CASE {guard}{' '.join(reasons)} END AS err_{name}")
+    target = f"TABLE {database}.typed_{table.name}" if database else f"TEMP TABLE typed_{table.name}"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE typed_{table.name} AS "
+        f"CREATE OR REPLACE {target} AS "
         f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM stage_{table.name})"
     )
 

@@ -228,6 +228,20 @@ def stage(
     return row_number
 
 
+def staged_bytes(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """About how many bytes the rows of ``path`` take before compression: a Parquet file's own figure (from its
+    footer, nothing else is read), a CSV file's size (four times that, gzipped). Zero if the file cannot tell."""
+    try:
+        if is_csv(path):
+            return path.stat().st_size * (4 if path.name.lower().endswith(".gz") else 1)
+        found = con.execute(
+            f"SELECT sum(total_uncompressed_size) FROM parquet_metadata({sql_quote(str(path))})"
+        ).fetchone()
+    except (OSError, duckdb.Error):  # the import reports an unreadable file when it stages it
+        return 0
+    return int(found[0] or 0) if found else 0
+
+
 def unreadable(path: Path, exc: duckdb.Error) -> Problem:
     """The problem of a file DuckDB cannot read (for a Parquet file, possibly only when its rows are read)."""
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -11,6 +11,7 @@ import codecs
 import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,6 +37,7 @@ from procert.facts.files import (
     drop_stage,
     find_files,
     stage,
+    staged_bytes,
     unreadable,
 )
 from procert.facts.problems import (
@@ -98,134 +100,181 @@ def import_export(
         missing = ", ".join(t for t in REQUIRED_TABLES if t not in files)
         problems.add(Problem(str(directory), None, None, f"--replace needs every table; missing: {missing}"))
 
-    staged: set[str] = set()
-    present_columns: dict[str, set[str]] = {}
-    for table_name in TABLE_ORDER:
-        if table_name not in files:
-            continue
-        path = files[table_name]
-        step(f"reading {path.name}")
-        row_number = stage(con, table_name, path, problems, encoding)
-        if row_number is None:
-            continue
-        header = {str(row[0]): str(row[1]) for row in con.execute(f"DESCRIBE stage_{table_name}").fetchall()}
-        table = TABLES[table_name]
-        absent = [c.name for c in table.columns if c.required and c.name not in header]
-        for name in absent:
-            problems.add(Problem(path.name, None, name, "required column is missing from the header"))
-        if absent:
-            drop_stage(con, table_name)
-            continue
-        present_columns[table_name] = set(header) & set(table.column_names)
-        step(f"parsing {path.name}")
+    with _typed_rows_home(store, files) as database:
+        staged: set[str] = set()
+        present_columns: dict[str, set[str]] = {}
+        for table_name in TABLE_ORDER:
+            if table_name not in files:
+                continue
+            path = files[table_name]
+            step(f"reading {path.name}")
+            row_number = stage(con, table_name, path, problems, encoding)
+            if row_number is None:
+                continue
+            header = {str(row[0]): str(row[1]) for row in con.execute(f"DESCRIBE stage_{table_name}").fetchall()}
+            table = TABLES[table_name]
+            absent = [c.name for c in table.columns if c.required and c.name not in header]
+            for name in absent:
+                problems.add(Problem(path.name, None, name, "required column is missing from the header"))
+            if absent:
+                drop_stage(con, table_name)
+                continue
+            present_columns[table_name] = set(header) & set(table.column_names)
+            step(f"parsing {path.name}")
+            try:
+                build_typed(
+                    con,
+                    table,
+                    {c: header[c] for c in present_columns[table_name]},
+                    row_number=row_number,
+                    database=database,
+                )
+            except duckdb.Error as exc:  # a Parquet file's pages are first read here
+                problems.add(unreadable(path, exc))
+                continue
+            finally:
+                drop_stage(con, table_name)
+            staged.add(table_name)
+
+        report = ImportReport(source=str(directory), timezone=timezone, replaced_tables=replace)
+        # The worker indexes a bulk write replaces are dropped before its transaction and built after it: DuckDB
+        # commits a transaction that dropped an index as if it rewrote the table (20M contracts: 4.9 s against 0.2 s).
+        # Whatever the outcome, they are built again below.
+        if problems.total == 0:
+            for table_name in sorted(staged & set(WORKER_INDEXED)):
+                counted = con.execute(f"SELECT count(*) FROM typed_{table_name}")
+                incoming = None if replace else one(counted.fetchone())[0]
+                store.drop_worker_index_for(table_name, incoming=incoming)
         try:
-            build_typed(con, table, {c: header[c] for c in present_columns[table_name]}, row_number=row_number)
-        except duckdb.Error as exc:  # a Parquet file's pages are first read here
-            problems.add(unreadable(path, exc))
-            continue
-        finally:
-            drop_stage(con, table_name)
-        staged.add(table_name)
-
-    report = ImportReport(source=str(directory), timezone=timezone, replaced_tables=replace)
-    # The worker indexes a bulk write replaces are dropped before its transaction and built after it: DuckDB
-    # commits a transaction that dropped an index as if it rewrote the table (20M contracts: 4.9 s against 0.2 s).
-    # Whatever the outcome, they are built again below.
-    if problems.total == 0:
-        for table_name in sorted(staged & set(WORKER_INDEXED)):
-            incoming = None if replace else one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
-            store.drop_worker_index_for(table_name, incoming=incoming)
-    try:
-        # The checks read the stored rows in the transaction that writes: the rows they find are the rows it
-        # replaces (no checkpoint can move them in between), and a refusal rolls back to the stored facts.
-        with store.transaction():
-            first = store.is_empty()
-            if not replace:
-                step("finding the stored rows the import names")
-                referenced = {c.references for t in staged for c in TABLES[t].columns if c.references}
-                for table_name in TABLE_ORDER:
-                    if table_name in staged or table_name in referenced:
-                        find_stored(TABLES[table_name], staged, present_columns, con, nothing_stored=first)
-            for table_name in TABLE_ORDER:
-                if table_name not in staged:
-                    continue
-                file, table, present = files[table_name].name, TABLES[table_name], present_columns[table_name]
-                step(f"checking {file}")
-                column_checks(table, file, con, problems)
-                reference_checks(table, present, file, staged, replace, con, problems)
-                if table_name == "contracts":
-                    contract_checks(present, file, con, problems)
-                elif table_name == "reviews":
-                    review_checks(present, file, staged, replace, con, problems, nothing_stored=first)
-                elif table_name == "inquiries":
-                    inquiry_checks(present, file, con, problems)
-                if not replace and table_name != "workers" and "worker_id" in present:
-                    owner_checks(table, file, con, problems)
-            failure = problems.result()
-            if failure is not None:
-                raise failure
-
-            # A delta changes the monthly totals of the months it brings payments in or moves to another division,
-            # as stored before it (collected here) and after it (below); a delta of scouts changes none.
-            earnings_delta = not replace and not first and bool({"payments", "workers"} & staged)
-            if earnings_delta:
-                _earnings_months(con, staged, before=True)
-            if replace:
-                # A full export replaces the optional tables it leaves out too: the marketplace no longer sends them.
+            # The checks read the stored rows in the transaction that writes: the rows they find are the rows it
+            # replaces (no checkpoint can move them in between), and a refusal rolls back to the stored facts.
+            with store.transaction():
+                first = store.is_empty()
+                if not replace:
+                    step("finding the stored rows the import names")
+                    referenced = {c.references for t in staged for c in TABLES[t].columns if c.references}
+                    for table_name in TABLE_ORDER:
+                        if table_name in staged or table_name in referenced:
+                            find_stored(TABLES[table_name], staged, present_columns, con, nothing_stored=first)
                 for table_name in TABLE_ORDER:
                     if table_name not in staged:
-                        con.execute(f"DELETE FROM {table_name}")
-            for table_name in TABLE_ORDER:
-                if table_name not in staged:
-                    continue
-                table = TABLES[table_name]
-                step(f"storing {table_name}")
+                        continue
+                    file, table, present = files[table_name].name, TABLES[table_name], present_columns[table_name]
+                    step(f"checking {file}")
+                    column_checks(table, file, con, problems)
+                    reference_checks(table, present, file, staged, replace, con, problems)
+                    if table_name == "contracts":
+                        contract_checks(present, file, con, problems)
+                    elif table_name == "reviews":
+                        review_checks(present, file, staged, replace, con, problems, nothing_stored=first)
+                    elif table_name == "inquiries":
+                        inquiry_checks(present, file, con, problems)
+                    if not replace and table_name != "workers" and "worker_id" in present:
+                        owner_checks(table, file, con, problems)
+                failure = problems.result()
+                if failure is not None:
+                    raise failure
+
+                # A delta changes the monthly totals of the months it brings payments in or moves to another division,
+                # as stored before it (collected here) and after it (below); a delta of scouts changes none.
+                earnings_delta = not replace and not first and bool({"payments", "workers"} & staged)
+                if earnings_delta:
+                    _earnings_months(con, staged, before=True)
                 if replace:
-                    con.execute(f"DELETE FROM {table_name}")
-                elif not first:  # into an empty store there is nothing to keep or replace
-                    keep_stored_values(con, table, present_columns[table_name])
-                    replaced = f"SELECT row_id FROM stored_{table_name} WHERE sent"
-                    con.execute(f"DELETE FROM {table_name} WHERE rowid IN ({replaced})")
-                # Sorted by worker so that one worker's facts sit together (fewer blocks per worker).
-                rows = f"SELECT {stored_select(table)} FROM typed_{table_name} ORDER BY worker_id"
-                con.execute(f"INSERT INTO {table_name} {rows}")
-                report.rows[table_name] = one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
-            if earnings_delta:
-                _earnings_months(con, staged, before=False)
-                step("summing the monthly earnings the import touched")
-                report.earnings_rows, report.reranked_rows = store.refresh_monthly_earnings("earnings_months")
-            elif replace or first:
-                step("summing monthly earnings")
-                store.rebuild_monthly_earnings()
-                report.earnings_rows = one(con.execute("SELECT count(*) FROM monthly_earnings").fetchone())[0]
-                report.reranked_rows = report.earnings_rows
-            store.set_meta("timezone", timezone)
-            supplied = {t for t in staged if TABLES[t].optional} | {
-                f"{t}.{c}" for t in staged for c in present_columns[t] if not TABLES[t].column(c).required
-            }
-            store.set_provided((supplied if replace else store.provided() | supplied) & set(optional_facts()))
-            next_id = one(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM procert_imports").fetchone())[0]
-            con.execute(
-                "INSERT INTO procert_imports VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    next_id,
-                    datetime.now(UTC).replace(tzinfo=None),
-                    str(directory.resolve()),
-                    timezone,
-                    "replace" if replace else "upsert",
-                    json.dumps(report.rows),
-                ],
-            )
-    finally:
-        _drop_stages(con)
-        # The indexes dropped for the bulk write (see build_worker_indexes), after the commit or the refusal. After
-        # a failure (a full disk, say) its own error is the one to report; the next opening of the store mends them.
-        failing = sys.exc_info()[1] is not None
-        with contextlib.suppress(*((duckdb.Error,) if failing else ())):
-            if store.missing_worker_indexes():
-                step("indexing by worker")
-                store.build_worker_indexes()
+                    # A full export replaces the optional tables it leaves out too: the marketplace no longer
+                    # sends them.
+                    for table_name in TABLE_ORDER:
+                        if table_name not in staged:
+                            con.execute(f"DELETE FROM {table_name}")
+                for table_name in TABLE_ORDER:
+                    if table_name not in staged:
+                        continue
+                    table = TABLES[table_name]
+                    step(f"storing {table_name}")
+                    if replace:
+                        con.execute(f"DELETE FROM {table_name}")
+                    elif not first:  # into an empty store there is nothing to keep or replace
+                        keep_stored_values(con, table, present_columns[table_name])
+                        replaced = f"SELECT row_id FROM stored_{table_name} WHERE sent"
+                        con.execute(f"DELETE FROM {table_name} WHERE rowid IN ({replaced})")
+                    # Sorted by worker so that one worker's facts sit together (fewer blocks per worker).
+                    rows = f"SELECT {stored_select(table)} FROM typed_{table_name} ORDER BY worker_id"
+                    con.execute(f"INSERT INTO {table_name} {rows}")
+                    report.rows[table_name] = one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
+                if earnings_delta:
+                    _earnings_months(con, staged, before=False)
+                    step("summing the monthly earnings the import touched")
+                    report.earnings_rows, report.reranked_rows = store.refresh_monthly_earnings("earnings_months")
+                elif replace or first:
+                    step("summing monthly earnings")
+                    store.rebuild_monthly_earnings()
+                    report.earnings_rows = one(con.execute("SELECT count(*) FROM monthly_earnings").fetchone())[0]
+                    report.reranked_rows = report.earnings_rows
+                store.set_meta("timezone", timezone)
+                supplied = {t for t in staged if TABLES[t].optional} | {
+                    f"{t}.{c}" for t in staged for c in present_columns[t] if not TABLES[t].column(c).required
+                }
+                store.set_provided((supplied if replace else store.provided() | supplied) & set(optional_facts()))
+                next_id = one(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM procert_imports").fetchone())[0]
+                con.execute(
+                    "INSERT INTO procert_imports VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        next_id,
+                        datetime.now(UTC).replace(tzinfo=None),
+                        str(directory.resolve()),
+                        timezone,
+                        "replace" if replace else "upsert",
+                        json.dumps(report.rows),
+                    ],
+                )
+        finally:
+            _drop_stages(con)
+            # The indexes dropped for the bulk write (see build_worker_indexes), after the commit or the refusal. After
+            # a failure (a full disk, say) its own error is the one to report; the next opening of the store mends them.
+            failing = sys.exc_info()[1] is not None
+            with contextlib.suppress(*((duckdb.Error,) if failing else ())):
+                if store.missing_worker_indexes():
+                    step("indexing by worker")
+                    store.build_worker_indexes()
     return report
+
+
+#: The name the scratch database of a large import is attached under (see :func:`_typed_rows_home`).
+STAGING_DATABASE = "procert_staging"
+#: An import whose files hold more than this share of its memory limit (before compression) builds its typed rows
+#: in a scratch database file rather than in temporary tables.
+STAGING_SHARE = 0.5
+
+
+@contextlib.contextmanager
+def _typed_rows_home(store: FactStore, files: dict[str, Path]) -> Iterator[str | None]:
+    """Where the import builds its typed rows: in temporary tables (None), or, when the files are large for the
+    store's memory limit, in a scratch database file beside the store, attached as :data:`STAGING_DATABASE` for
+    the import and removed after it. Temporary tables spill to disk uncompressed once memory runs out: a
+    1M-worker export (2.6 GB before compression) took 7.2 GB of spill files for a 2.1 GB store under a 2 GB limit.
+    A database file is compressed, and the buffer pool drops its pages rather than writing them out: 1.5 GB, and
+    the checks' joins then fit in memory. Writing it compressed costs time, so an import that fits does not."""
+    limit = store.memory_limit_bytes
+    size = sum(staged_bytes(store.con, path) for path in files.values())
+    if store.path is None or limit is None or size <= STAGING_SHARE * limit:
+        yield None
+        return
+    scratch = store.path.with_name(store.path.name + ".staging")
+    _remove_scratch(scratch)  # left by an import that was killed
+    store.con.execute(f"ATTACH {sql_quote(str(scratch))} AS {STAGING_DATABASE}")
+    # Unqualified names find the typed rows there (after the temporary tables and the store's own).
+    store.con.execute(f"SET search_path = 'main,{STAGING_DATABASE}.main'")
+    try:
+        yield STAGING_DATABASE
+    finally:
+        store.con.execute("RESET search_path")
+        store.con.execute(f"DETACH {STAGING_DATABASE}")
+        _remove_scratch(scratch)
+
+
+def _remove_scratch(scratch: Path) -> None:
+    scratch.unlink(missing_ok=True)
+    scratch.with_name(scratch.name + ".wal").unlink(missing_ok=True)
 
 
 def _earnings_months(con: duckdb.DuckDBPyConnection, staged: set[str], *, before: bool) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -116,6 +117,8 @@ KEEP_INDEX_SHARE = 0.1
 PARTIAL_REFRESH_SHARE = 0.3
 #: Prepared statements kept per connection (see :meth:`FactStore.execute_prepared`); the oldest are released.
 PREPARED_PER_CONNECTION = 16
+#: A memory limit as DuckDB reads it: a number and a unit, decimal (``GB``: 10^9 bytes) or binary (``GiB``: 2^30).
+MEMORY_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT])(i?)B\s*$", re.IGNORECASE)
 
 
 def worker_index(table: str) -> str:
@@ -169,6 +172,7 @@ class FactStore(WorkerReads):
         self._timezone: str | None = None
         self._provided: set[str] | None = None
         self._config = config
+        self.memory_limit = memory_limit
         #: Bumped whenever :meth:`reopen_if_replaced` switches to a newer file: caches keyed on it rebuild.
         self.generation = 0
         self._retired: list[duckdb.DuckDBPyConnection] = []
@@ -470,6 +474,17 @@ class FactStore(WorkerReads):
     # -- reading -------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         return {t: one(self.con.execute(f"SELECT count(*) FROM {t}").fetchone())[0] for t in TABLE_ORDER}
+
+    @property
+    def memory_limit_bytes(self) -> int | None:
+        """The memory limit the store was opened with, in bytes; None when it has none (DuckDB's default of 80 % of
+        the machine's memory) or when the limit is not a plain size."""
+        found = MEMORY_SIZE.match(self.memory_limit or "")
+        if found is None:
+            return None
+        number, unit, binary = found.groups()
+        power = "KMGT".index(unit.upper()) + 1
+        return int(float(number) * (1024 if binary else 1000) ** power)
 
     def is_empty(self) -> bool:
         return bool(one(self.con.execute("SELECT count(*) FROM workers").fetchone())[0] == 0)
