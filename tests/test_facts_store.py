@@ -161,3 +161,34 @@ def test_duckdb_never_draws_its_progress_bar_on_standard_output(tmp_path):
         setting = "SELECT current_setting('enable_progress_bar')"
         assert store.query(setting).fetchone()[0] is False
         assert store.cursor().query(setting).fetchone()[0] is False
+
+
+def test_a_request_begun_before_quick_switches_keeps_reading_its_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A web request reads on a cursor of the connection it began on; imports may switch in new files meanwhile.
+    Closing a connection closes its cursors, so a retired one stays open while it may still be read."""
+    import duckdb
+
+    import procert.facts.store as store_module
+    from procert.facts import atomic_import
+
+    path = tmp_path / "facts.duckdb"
+    exp = Export()
+    exp.worker("A")
+    atomic_import(path, exp.write(tmp_path / "e0"), timezone="Asia/Tokyo")
+    with FactStore(path, read_only=True) as store:
+        early = store.thread_cursor()
+        for n in range(1, 4):  # three imports in quick succession
+            exp.worker(f"W{n}")
+            atomic_import(path, exp.write(tmp_path / f"e{n}"), timezone="Asia/Tokyo")
+            assert store.reopen_if_replaced()
+        assert early.query("SELECT count(*) FROM workers").fetchone() == (1,)  # its own file, still open
+        assert store.query("SELECT count(*) FROM workers").fetchone() == (4,)
+        # Retired long enough (here at once), connections beyond the last two close.
+        monkeypatch.setattr(store_module, "RETIRED_SECONDS", 0.0)
+        exp.worker("W4")
+        atomic_import(path, exp.write(tmp_path / "e4"), timezone="Asia/Tokyo")
+        assert store.reopen_if_replaced()
+        assert len(store._retired) == 2
+        with pytest.raises(duckdb.ConnectionException):
+            early.query("SELECT count(*) FROM workers")
+        assert store.query("SELECT count(*) FROM workers").fetchone() == (5,)

@@ -117,6 +117,8 @@ KEEP_INDEX_SHARE = 0.1
 PARTIAL_REFRESH_SHARE = 0.3
 #: Prepared statements kept per connection (see :meth:`FactStore.execute_prepared`); the oldest are released.
 PREPARED_PER_CONNECTION = 16
+#: How long a connection to a replaced file stays open at least, for the requests that began on it.
+RETIRED_SECONDS = 60.0
 #: A memory limit as DuckDB reads it: a number and a unit, decimal (``GB``: 10^9 bytes) or binary (``GiB``: 2^30).
 MEMORY_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT])(i?)B\s*$", re.IGNORECASE)
 
@@ -175,7 +177,7 @@ class FactStore(WorkerReads):
         self.memory_limit = memory_limit
         #: Bumped whenever :meth:`reopen_if_replaced` switches to a newer file: caches keyed on it rebuild.
         self.generation = 0
-        self._retired: list[duckdb.DuckDBPyConnection] = []
+        self._retired: list[tuple[float, duckdb.DuckDBPyConnection]] = []
         self._checked_at = time.monotonic()
         self._swap_lock = threading.Lock()
         self._identity = self._file_identity()
@@ -221,7 +223,8 @@ class FactStore(WorkerReads):
     def reopen_if_replaced(self, *, every_seconds: float = 0.0) -> bool:
         """For a read-only store: if an import has switched a newer file in at :attr:`path` (checked at most every
         ``every_seconds``), open it and serve from it from now on. Queries already running finish on the old
-        file, which stays open until two switches later. Returns whether it switched."""
+        file, which stays open until two switches later and at least :data:`RETIRED_SECONDS`. Returns whether it
+        switched."""
         if not self.read_only or self.path is None:
             return False
         now = time.monotonic()
@@ -240,9 +243,12 @@ class FactStore(WorkerReads):
             self._prepared = OrderedDict()
             self._local = threading.local()
             self.generation += 1
-            self._retired.append(old)
-            while len(self._retired) > 2:
-                self._retired.pop(0).close()
+            # Closing a connection closes its cursors, and a request that began on one may still be reading: a
+            # retired connection closes only when it is two switches old *and* has been retired a while (three
+            # quick imports used to close one under a request still reading it).
+            self._retired.append((now, old))
+            while len(self._retired) > 2 and now - self._retired[0][0] >= RETIRED_SECONDS:
+                self._retired.pop(0)[1].close()
         return True
 
     def cursor(self) -> FactStore:
@@ -272,7 +278,7 @@ class FactStore(WorkerReads):
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def close(self) -> None:
-        for old in self._retired:
+        for _retired_at, old in self._retired:
             old.close()
         self.con.close()
 
