@@ -3,7 +3,8 @@ interleaved (A B C … A B C …) so that the machine's drift falls on all of th
 
     python bench/bench_startup.py [--rounds 15]
 
-Contenders: a bare interpreter (the floor), ``procert evaluate`` and ``procert import`` on a home without facts
+Contenders: a bare interpreter (the floor), the libraries a reading command needs imported alone (the floor
+procert's own modules add to), ``procert evaluate`` and ``procert import`` on a home without facts
 (each refuses at once: start-up, settings and the program, no evaluation), ``procert programs list``, and every
 module loaded as ``procert --help`` loads them (what every command cost before commands loaded lazily).
 Bytecode caches are written and used, as for an installed package. Prints the figures and writes
@@ -28,6 +29,12 @@ TARGET_SECONDS = 0.3
 
 CONTENDERS: dict[str, list[str]] = {
     "python (floor)": [PYTHON, "-c", "pass"],
+    # What `procert evaluate` cannot do without: the engine, the settings, the command line and its tables.
+    "its libraries alone (duckdb, pydantic-settings, typer, rich)": [
+        PYTHON,
+        "-c",
+        "import duckdb, pydantic_settings, typer, rich.console, rich.table",
+    ],
     "procert evaluate": [PYTHON, "-m", "procert.cli", "evaluate"],
     "procert import": [PYTHON, "-m", "procert.cli", "import", "/nonexistent"],
     "procert programs list": [PYTHON, "-m", "procert.cli", "programs", "list"],

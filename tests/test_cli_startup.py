@@ -57,3 +57,23 @@ def test_a_ledger_command_loads_the_ledger():
     probe = PROBE.format(name="run", heavy=HEAVY)
     loaded = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, check=True).stdout)
     assert "sqlalchemy" in loaded and "procert.ledger" in loaded
+
+
+#: What only an import or a progress display uses: evaluating, explaining and listing programs never load it.
+IMPORT_ONLY = ("procert.facts.importer", "procert.facts.checks", "procert.facts.atomic", "rich.progress")
+
+
+@pytest.mark.parametrize("name", ["evaluate", "explain", "programs"])
+def test_reading_commands_do_not_load_the_import(name: str):
+    probe = PROBE.format(name=name, heavy=IMPORT_ONLY)
+    loaded = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, check=True).stdout)
+    assert loaded == []
+
+
+def test_the_import_loads_when_first_named():
+    probe = (
+        "import json, sys; import procert.facts as f; before = 'procert.facts.importer' in sys.modules; "
+        "f.import_export; print(json.dumps([before, 'procert.facts.importer' in sys.modules]))"
+    )
+    loaded = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, check=True).stdout)
+    assert loaded == [False, True]

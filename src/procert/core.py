@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from procert.errors import ProcertError
-from procert.facts import FactStore, ImportReport, atomic_import
+from procert.facts import FactStore, ImportReport
 from procert.programs import Program, load_program
 from procert.settings import Settings
 from procert.signing import resolve_secret
@@ -137,6 +137,8 @@ class Procert:
     ) -> ImportReport:
         """Validate an export and switch it in atomically (see :func:`procert.facts.atomic_import`), in the
         program's time zone and with the configured DuckDB limits. Raises ImportFailed or FactStoreError."""
+        from procert.facts import atomic_import  # the import's checks load only for an import
+
         return atomic_import(
             self.facts_path,
             directory,

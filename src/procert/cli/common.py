@@ -9,13 +9,12 @@ import os
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from procert.core import Procert, SettingsError
@@ -23,6 +22,9 @@ from procert.facts import FactStore, FactStoreError
 from procert.i18n import t
 from procert.programs import Program, ProgramError
 from procert.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 out = Console(markup=False, highlight=False)  # user data may contain [brackets]; opt in per call
 err = Console(stderr=True)
@@ -137,6 +139,8 @@ def parse_day(value: str, hint: str) -> date:
 
 def generation_progress() -> Progress:
     """A bar for generating a demo marketplace, worker by worker."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # loaded by the commands that show one
+
     return Progress(
         TextColumn("generating"),
         BarColumn(),
@@ -148,6 +152,8 @@ def generation_progress() -> Progress:
 
 
 def steps() -> Progress:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True)
 
 

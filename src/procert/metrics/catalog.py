@@ -68,7 +68,8 @@ def _sql_list(values: list[str]) -> str:
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built when a program first uses a metric, not when the catalogue loads: a command's start-up.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 @dataclass(frozen=True)
