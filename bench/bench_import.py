@@ -231,14 +231,18 @@ def main() -> None:
         print(f"round {round_number + 1}/{args.rounds}", flush=True)
         runs["plain_load"].append(run_child("plain_load", str(paths["base"]), str(work / "plain.duckdb")))
         if round_number < args.full_rounds:
-            full = work / "full"
-            shutil.rmtree(full, ignore_errors=True)
-            full.mkdir()
-            db = str(full / "facts.duckdb")
-            runs["full"].append(run_child("full", str(paths["base"]), db, watch_disk=full))
-            temp_tables = run_child("full", str(paths["base"]), db, "default", "off", watch_disk=full)
-            runs["full_temp_tables"].append(temp_tables)
-            runs["full_unlimited"].append(run_child("full", str(paths["base"]), db, "none", watch_disk=full))
+            for name, options in (
+                ("full", ()),
+                ("full_temp_tables", ("default", "off")),
+                ("full_unlimited", ("none",)),
+            ):
+                # Each into an empty directory: the disk it takes is all its own.
+                full = work / "full"
+                shutil.rmtree(full, ignore_errors=True)
+                full.mkdir()
+                runs[name].append(
+                    run_child("full", str(paths["base"]), str(full / "facts.duckdb"), *options, watch_disk=full)
+                )
         runs["delta_load"].append(run_child("plain_load", str(paths["delta"]), str(work / "plain-delta.duckdb")))
         for name, source in (("delta", paths["delta"]), ("day", paths["day"]), ("scouts", paths["scouts"])):
             copy = work / f"{name}.duckdb"
