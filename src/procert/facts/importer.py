@@ -255,8 +255,12 @@ def _typed_rows_home(store: FactStore, files: dict[str, Path]) -> Iterator[str |
     A database file is compressed, and the buffer pool drops its pages rather than writing them out: 1.5 GB, and
     the checks' joins then fit in memory. Writing it compressed costs time, so an import that fits does not."""
     limit = store.memory_limit_bytes
-    size = sum(staged_bytes(store.con, path) for path in files.values())
-    if store.path is None or limit is None or size <= STAGING_SHARE * limit:
+    # The files' sizes are read only where a scratch file could be used (a store on disk, a limit set).
+    if (
+        store.path is None
+        or limit is None
+        or sum(staged_bytes(store.con, p) for p in files.values()) <= (STAGING_SHARE * limit)
+    ):
         yield None
         return
     scratch = store.path.with_name(store.path.name + ".staging")

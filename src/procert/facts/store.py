@@ -174,7 +174,6 @@ class FactStore(WorkerReads):
         self._timezone: str | None = None
         self._provided: set[str] | None = None
         self._config = config
-        self.memory_limit = memory_limit
         #: Bumped whenever :meth:`reopen_if_replaced` switches to a newer file: caches keyed on it rebuild.
         self.generation = 0
         self._retired: list[tuple[float, duckdb.DuckDBPyConnection]] = []
@@ -485,7 +484,7 @@ class FactStore(WorkerReads):
     def memory_limit_bytes(self) -> int | None:
         """The memory limit the store was opened with, in bytes; None when it has none (DuckDB's default of 80 % of
         the machine's memory) or when the limit is not a plain size."""
-        found = MEMORY_SIZE.match(self.memory_limit or "")
+        found = MEMORY_SIZE.match(str(self._config.get("memory_limit") or ""))
         if found is None:
             return None
         number, unit, binary = found.groups()
