@@ -16,6 +16,7 @@ Peak memory is the process's VmHWM (Spark's: its JVM's). Prints a table and writ
 
     python bench/bench_scaling.py --sizes 1000000,5000000 --spark
     python bench/bench_scaling.py --sizes 100000,1000000 --memory-limit 4GB
+    python bench/bench_scaling.py --sizes 5000000,10000000 --memory-limit 12GB --spark --clean
 """
 
 from __future__ import annotations
@@ -132,6 +133,11 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="6GB")
     parser.add_argument("--spark", action="store_true", help="also evaluate on Spark in local mode")
     parser.add_argument("--out", type=Path, default=HERE / "results-scaling.md")
+    parser.add_argument(
+        "--clean",
+        action="store_true",
+        help="remove a size's store, ledger and Spark files once measured (the export is kept): 10M needs the disk",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
     from bench_evaluation import ensure_export
@@ -181,6 +187,8 @@ def main() -> None:
             print(f"{size:,}: Spark (local) {spark['seconds']:.1f} s", flush=True)
         rows.append(row)
         write(args, rows)  # after every size: a long run that stops early still leaves its figures
+        if args.clean:
+            shutil.rmtree(root)
 
 
 def write(args: argparse.Namespace, rows: list[dict]) -> None:
