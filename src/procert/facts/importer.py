@@ -12,6 +12,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -101,47 +102,14 @@ def import_export(
         problems.add(Problem(str(directory), None, None, f"--replace needs every table; missing: {missing}"))
 
     with _typed_rows_home(store, files) as database:
-        staged: set[str] = set()
-        present_columns: dict[str, set[str]] = {}
-        for table_name in TABLE_ORDER:
-            if table_name not in files:
-                continue
-            path = files[table_name]
-            step(f"reading {path.name}")
-            row_number = stage(con, table_name, path, problems, encoding)
-            if row_number is None:
-                continue
-            header = {str(row[0]): str(row[1]) for row in con.execute(f"DESCRIBE stage_{table_name}").fetchall()}
-            table = TABLES[table_name]
-            absent = [c.name for c in table.columns if c.required and c.name not in header]
-            for name in absent:
-                problems.add(Problem(path.name, None, name, "required column is missing from the header"))
-            if absent:
-                drop_stage(con, table_name)
-                continue
-            present_columns[table_name] = set(header) & set(table.column_names)
-            step(f"parsing {path.name}")
-            try:
-                build_typed(
-                    con,
-                    table,
-                    {c: header[c] for c in present_columns[table_name]},
-                    row_number=row_number,
-                    database=database,
-                )
-            except duckdb.Error as exc:  # a Parquet file's pages are first read here
-                problems.add(unreadable(path, exc))
-                continue
-            finally:
-                drop_stage(con, table_name)
-            staged.add(table_name)
-
+        batch = _Batch(store=store, files=files, replace=replace, problems=problems, step=step)
+        _stage_files(batch, encoding=encoding, database=database)
         report = ImportReport(source=str(directory), timezone=timezone, replaced_tables=replace)
         # The worker indexes a bulk write replaces are dropped before its transaction and built after it: DuckDB
         # commits a transaction that dropped an index as if it rewrote the table (20M contracts: 4.9 s against 0.2 s).
         # Whatever the outcome, they are built again below.
         if problems.total == 0:
-            for table_name in sorted(staged & set(WORKER_INDEXED)):
+            for table_name in sorted(batch.staged & set(WORKER_INDEXED)):
                 counted = con.execute(f"SELECT count(*) FROM typed_{table_name}")
                 incoming = None if replace else one(counted.fetchone())[0]
                 store.drop_worker_index_for(table_name, incoming=incoming)
@@ -150,83 +118,8 @@ def import_export(
             # replaces (no checkpoint can move them in between), and a refusal rolls back to the stored facts.
             with store.transaction():
                 first = store.is_empty()
-                if not replace:
-                    step("finding the stored rows the import names")
-                    referenced = {c.references for t in staged for c in TABLES[t].columns if c.references}
-                    for table_name in TABLE_ORDER:
-                        if table_name in staged or table_name in referenced:
-                            find_stored(TABLES[table_name], staged, present_columns, con, nothing_stored=first)
-                for table_name in TABLE_ORDER:
-                    if table_name not in staged:
-                        continue
-                    file, table, present = files[table_name].name, TABLES[table_name], present_columns[table_name]
-                    step(f"checking {file}")
-                    column_checks(table, file, con, problems)
-                    reference_checks(table, present, file, staged, replace, con, problems)
-                    if table_name == "contracts":
-                        contract_checks(present, file, con, problems)
-                    elif table_name == "reviews":
-                        review_checks(present, file, staged, replace, con, problems, nothing_stored=first)
-                    elif table_name == "inquiries":
-                        inquiry_checks(present, file, con, problems)
-                    if not replace and table_name != "workers" and "worker_id" in present:
-                        owner_checks(table, file, con, problems)
-                failure = problems.result()
-                if failure is not None:
-                    raise failure
-
-                # A delta changes the monthly totals of the months it brings payments in or moves to another division,
-                # as stored before it (collected here) and after it (below); a delta of scouts changes none.
-                earnings_delta = not replace and not first and bool({"payments", "workers"} & staged)
-                if earnings_delta:
-                    _earnings_months(con, staged, before=True)
-                if replace:
-                    # A full export replaces the optional tables it leaves out too: the marketplace no longer
-                    # sends them.
-                    for table_name in TABLE_ORDER:
-                        if table_name not in staged:
-                            con.execute(f"DELETE FROM {table_name}")
-                for table_name in TABLE_ORDER:
-                    if table_name not in staged:
-                        continue
-                    table = TABLES[table_name]
-                    step(f"storing {table_name}")
-                    if replace:
-                        con.execute(f"DELETE FROM {table_name}")
-                    elif not first:  # into an empty store there is nothing to keep or replace
-                        keep_stored_values(con, table, present_columns[table_name])
-                        replaced = f"SELECT row_id FROM stored_{table_name} WHERE sent"
-                        con.execute(f"DELETE FROM {table_name} WHERE rowid IN ({replaced})")
-                    # Sorted by worker so that one worker's facts sit together (fewer blocks per worker).
-                    rows = f"SELECT {stored_select(table)} FROM typed_{table_name} ORDER BY worker_id"
-                    con.execute(f"INSERT INTO {table_name} {rows}")
-                    report.rows[table_name] = one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
-                if earnings_delta:
-                    _earnings_months(con, staged, before=False)
-                    step("summing the monthly earnings the import touched")
-                    report.earnings_rows, report.reranked_rows = store.refresh_monthly_earnings("earnings_months")
-                elif replace or first:
-                    step("summing monthly earnings")
-                    store.rebuild_monthly_earnings()
-                    report.earnings_rows = one(con.execute("SELECT count(*) FROM monthly_earnings").fetchone())[0]
-                    report.reranked_rows = report.earnings_rows
-                store.set_meta("timezone", timezone)
-                supplied = {t for t in staged if TABLES[t].optional} | {
-                    f"{t}.{c}" for t in staged for c in present_columns[t] if not TABLES[t].column(c).required
-                }
-                store.set_provided((supplied if replace else store.provided() | supplied) & set(optional_facts()))
-                next_id = one(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM procert_imports").fetchone())[0]
-                con.execute(
-                    "INSERT INTO procert_imports VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        next_id,
-                        datetime.now(UTC).replace(tzinfo=None),
-                        str(directory.resolve()),
-                        timezone,
-                        "replace" if replace else "upsert",
-                        json.dumps(report.rows),
-                    ],
-                )
+                _check_staged(batch, first=first)
+                _write_staged(batch, report, first=first, directory=directory)
         finally:
             _drop_stages(con)
             # The indexes dropped for the bulk write (see build_worker_indexes), after the commit or the refusal. After
@@ -237,6 +130,148 @@ def import_export(
                     step("indexing by worker")
                     store.build_worker_indexes()
     return report
+
+
+@dataclass
+class _Batch:
+    """One import's files on their way in: what was staged of them, with which columns, and what is wrong."""
+
+    store: FactStore
+    files: dict[str, Path]
+    replace: bool
+    problems: Collector
+    step: Progress
+    staged: set[str] = field(default_factory=set)
+    present_columns: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        return self.store.con
+
+
+def _stage_files(batch: _Batch, *, encoding: str, database: str | None) -> None:
+    """Read every file and build its typed rows (``typed_<table>``), noting problems as they are found."""
+    con, problems = batch.con, batch.problems
+    for table_name in TABLE_ORDER:
+        if table_name not in batch.files:
+            continue
+        path = batch.files[table_name]
+        batch.step(f"reading {path.name}")
+        row_number = stage(con, table_name, path, problems, encoding)
+        if row_number is None:
+            continue
+        header = {str(row[0]): str(row[1]) for row in con.execute(f"DESCRIBE stage_{table_name}").fetchall()}
+        table = TABLES[table_name]
+        absent = [c.name for c in table.columns if c.required and c.name not in header]
+        for name in absent:
+            problems.add(Problem(path.name, None, name, "required column is missing from the header"))
+        if absent:
+            drop_stage(con, table_name)
+            continue
+        present = set(header) & set(table.column_names)
+        batch.present_columns[table_name] = present
+        batch.step(f"parsing {path.name}")
+        try:
+            build_typed(con, table, {c: header[c] for c in present}, row_number=row_number, database=database)
+        except duckdb.Error as exc:  # a Parquet file's pages are first read here
+            problems.add(unreadable(path, exc))
+            continue
+        finally:
+            drop_stage(con, table_name)
+        batch.staged.add(table_name)
+
+
+def _check_staged(batch: _Batch, *, first: bool) -> None:
+    """Check the typed rows against themselves and the stored facts; raises :class:`ImportFailed` with every
+    problem found (of staging too)."""
+    con, staged, present_columns, replace = batch.con, batch.staged, batch.present_columns, batch.replace
+    if not replace:
+        batch.step("finding the stored rows the import names")
+        referenced = {c.references for t in staged for c in TABLES[t].columns if c.references}
+        for table_name in TABLE_ORDER:
+            if table_name in staged or table_name in referenced:
+                find_stored(TABLES[table_name], staged, present_columns, con, nothing_stored=first)
+    for table_name in TABLE_ORDER:
+        if table_name not in staged:
+            continue
+        file, table, present = batch.files[table_name].name, TABLES[table_name], present_columns[table_name]
+        batch.step(f"checking {file}")
+        column_checks(table, file, con, batch.problems)
+        reference_checks(table, present, file, staged, replace, con, batch.problems)
+        if table_name == "contracts":
+            contract_checks(present, file, con, batch.problems)
+        elif table_name == "reviews":
+            review_checks(present, file, staged, replace, con, batch.problems, nothing_stored=first)
+        elif table_name == "inquiries":
+            inquiry_checks(present, file, con, batch.problems)
+        if not replace and table_name != "workers" and "worker_id" in present:
+            owner_checks(table, file, con, batch.problems)
+    failure = batch.problems.result()
+    if failure is not None:
+        raise failure
+
+
+def _write_staged(batch: _Batch, report: ImportReport, *, first: bool, directory: Path) -> None:
+    """Write the checked rows (replacing the rows they send again, or whole tables), the monthly earnings they
+    change and the import's record, counting what was written in ``report``."""
+    con, store, staged, present_columns, replace = (
+        batch.con,
+        batch.store,
+        batch.staged,
+        batch.present_columns,
+        batch.replace,
+    )
+    # A delta changes the monthly totals of the months it brings payments in or moves to another division, as
+    # stored before it (collected here) and after it (below); a delta of scouts changes none.
+    earnings_delta = not replace and not first and bool({"payments", "workers"} & staged)
+    if earnings_delta:
+        _earnings_months(con, staged, before=True)
+    if replace:
+        # A full export replaces the optional tables it leaves out too: the marketplace no longer sends them.
+        for table_name in TABLE_ORDER:
+            if table_name not in staged:
+                con.execute(f"DELETE FROM {table_name}")
+    for table_name in TABLE_ORDER:
+        if table_name not in staged:
+            continue
+        table = TABLES[table_name]
+        batch.step(f"storing {table_name}")
+        if replace:
+            con.execute(f"DELETE FROM {table_name}")
+        elif not first:  # into an empty store there is nothing to keep or replace
+            keep_stored_values(con, table, present_columns[table_name])
+            replaced = f"SELECT row_id FROM stored_{table_name} WHERE sent"
+            con.execute(f"DELETE FROM {table_name} WHERE rowid IN ({replaced})")
+        # Sorted by worker so that one worker's facts sit together (fewer blocks per worker).
+        rows = f"SELECT {stored_select(table)} FROM typed_{table_name} ORDER BY worker_id"
+        con.execute(f"INSERT INTO {table_name} {rows}")
+        report.rows[table_name] = one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
+    if earnings_delta:
+        _earnings_months(con, staged, before=False)
+        batch.step("summing the monthly earnings the import touched")
+        report.earnings_rows, report.reranked_rows = store.refresh_monthly_earnings("earnings_months")
+    elif replace or first:
+        batch.step("summing monthly earnings")
+        store.rebuild_monthly_earnings()
+        report.earnings_rows = one(con.execute("SELECT count(*) FROM monthly_earnings").fetchone())[0]
+        report.reranked_rows = report.earnings_rows
+    store.set_meta("timezone", report.timezone)
+    supplied = {t for t in staged if TABLES[t].optional} | {
+        f"{t}.{c}" for t in staged for c in present_columns[t] if not TABLES[t].column(c).required
+    }
+    store.set_provided((supplied if replace else store.provided() | supplied) & set(optional_facts()))
+    next_id = one(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM procert_imports").fetchone())[0]
+    con.execute(
+        "INSERT INTO procert_imports VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            next_id,
+            datetime.now(UTC).replace(tzinfo=None),
+            str(directory.resolve()),
+            report.timezone,
+            "replace" if replace else "upsert",
+            json.dumps(report.rows),
+        ],
+    )
 
 
 #: The name the scratch database of a large import is attached under (see :func:`_typed_rows_home`).
