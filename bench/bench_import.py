@@ -63,6 +63,22 @@ def import_memory_limit(limit: str) -> str | None:
     return Settings().import_memory_limit if limit == "default" else None
 
 
+class StepClock:
+    """The import's progress messages as a clock: each step's time runs until the next message (the last one's
+    includes the commit), so a delta shows where its seconds go."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, float] = {}
+        self._current = "opening the store"
+        self._since = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        now = time.perf_counter()
+        # Steps named per file ("checking contracts.parquet") are kept apart; repeated ones add up.
+        self.steps[self._current] = self.steps.get(self._current, 0.0) + now - self._since
+        self._current, self._since = message, now
+
+
 def task_full(export: str, db: str, limit: str = "default", staging: str = "auto") -> dict:
     """A whole export into a new store; ``staging`` ``off`` keeps the typed rows in temporary tables whatever
     their size (what every import did before the scratch file, see procert.facts.importer._typed_rows_home)."""
@@ -73,24 +89,38 @@ def task_full(export: str, db: str, limit: str = "default", staging: str = "auto
         importer.STAGING_SHARE = float("inf")
     Path(db).unlink(missing_ok=True)
     started = time.perf_counter()
+    clock = StepClock()
     with FactStore(db, memory_limit=import_memory_limit(limit)) as store:
-        report = import_export(store, export, timezone=TZ)
+        report = import_export(store, export, timezone=TZ, progress=clock)
+        clock("checkpoint")
         store.con.execute("CHECKPOINT")
-    return {"seconds": time.perf_counter() - started, "rows": report.rows, "size_mib": Path(db).stat().st_size / 2**20}
+        clock("closing the store")
+    clock("")
+    return {
+        "seconds": time.perf_counter() - started,
+        "rows": report.rows,
+        "size_mib": Path(db).stat().st_size / 2**20,
+        "steps": clock.steps,
+    }
 
 
 def task_delta(export: str, db: str) -> dict:
     from procert.facts import FactStore, import_export
 
     started = time.perf_counter()
+    clock = StepClock()
     with FactStore(db, memory_limit=import_memory_limit("default")) as store:
-        report = import_export(store, export, timezone=TZ)
+        report = import_export(store, export, timezone=TZ, progress=clock)
+        clock("checkpoint")
         store.con.execute("CHECKPOINT")
+        clock("closing the store")
+    clock("")
     return {
         "seconds": time.perf_counter() - started,
         "rows": report.rows,
         "earnings_rows": report.earnings_rows,
         "reranked_rows": report.reranked_rows,
+        "steps": clock.steps,
     }
 
 
@@ -209,6 +239,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--full-rounds", type=int, default=1, help="rounds that also time a full import")
     parser.add_argument("--data-dir", type=Path, default=HERE / "data")
+    parser.add_argument("--out", type=Path, default=HERE / "results-import.md")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -311,11 +342,26 @@ def main() -> None:
         f"{max(r['peak_mib'] for r in runs['scouts']):.0f} MiB | monthly totals recomputed: "
         f"{runs['scouts'][0]['earnings_rows']:,} rows |",
         "",
+        "Where the time goes (median seconds per step over the rounds; a step runs until the next one starts, so "
+        "the last step inside the import's transaction includes its commit):",
+        "",
     ]
+    kinds = tuple(k for k in ("full", "delta", "day", "scouts") if runs[k])
+    lines += [f"| step | {' | '.join(kinds)} |", "|---|" + "---:|" * len(kinds)]
+    step_names = list(dict.fromkeys(step for kind in kinds for r in runs[kind] for step in r["steps"]))
+    for step in step_names:
+        cells = [
+            f"{statistics.median(r['steps'].get(step, 0.0) for r in runs[kind]):.2f}"
+            if any(step in r["steps"] for r in runs[kind])
+            else ""
+            for kind in kinds
+        ]
+        lines.append(f"| {step} | {' | '.join(cells)} |")
+    lines.append("")
     text = "\n".join(lines)
     print(text)
-    (HERE / "results-import.md").write_text(text, encoding="utf-8")
-    (HERE / "results-import.json").write_text(json.dumps(runs, indent=2), encoding="utf-8")
+    args.out.write_text(text, encoding="utf-8")
+    args.out.with_suffix(".json").write_text(json.dumps(runs, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

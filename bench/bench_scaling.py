@@ -199,6 +199,7 @@ def write(args: argparse.Namespace, rows: list[dict]) -> None:
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} cores), "
         f"`python bench/bench_scaling.py --sizes {args.sizes} --runs {args.runs} --memory-limit {args.memory_limit}"
         + (" --spark" if args.spark else "")
+        + (" --clean" if args.clean else "")
         + "`: generated marketplaces, imported, evaluated and a run recorded with DuckDB's memory limited (larger "
         "work spills to disk); evaluation median and range of the runs, each task in a fresh process.",
         "",
