@@ -229,3 +229,47 @@ def test_a_full_re_export_starts_a_fresh_store_file_that_does_not_grow(exports, 
         # The import history carries over to the fresh file.
         modes = [m for (m,) in store.con.execute("SELECT mode FROM procert_imports ORDER BY import_id").fetchall()]
         assert modes == ["replace", "replace", "replace"]
+
+
+def test_rows_sent_again_unchanged_are_not_written_and_a_changed_one_is(exports, tmp_path: Path):
+    """A day's facts are often sent again as they are: those rows stay where they are stored and change no monthly
+    total; among them, the one payment raised by 1,000 yen is replaced and its one month recomputed."""
+    with FactStore(tmp_path / "s.duckdb") as store:
+        import_export(store, exports["merged"], timezone=TZ)
+        ids = [
+            p for (p,) in store.con.execute("SELECT payment_id FROM payments ORDER BY payment_id LIMIT 200").fetchall()
+        ]
+        quoted = ", ".join(f"'{p}'" for p in ids)
+        placed = store.con.execute("SELECT payment_id, rowid FROM payments ORDER BY rowid").fetchall()
+        before = earnings(store)
+        again = dump(store, tmp_path / "again", {"payments": f"payment_id IN ({quoted})"})
+        report = import_export(store, again, timezone=TZ)
+        assert report.rows == {"payments": 200}
+        assert report.earnings_rows == 0 and report.reranked_rows == 0 and earnings(store) == before
+        # Nothing deleted or inserted: every payment keeps its place.
+        assert store.con.execute("SELECT payment_id, rowid FROM payments ORDER BY rowid").fetchall() == placed
+
+        changed = ids[0]
+        worker, month, amount = store.con.execute(
+            "SELECT worker_id, paid_month, amount_jpy FROM payments WHERE payment_id = ?", [changed]
+        ).fetchone()
+        total = store.con.execute(
+            "SELECT total_jpy FROM monthly_earnings WHERE worker_id = ? AND paid_month = ?", [worker, month]
+        ).fetchone()[0]
+        raised = tmp_path / "raised"
+        raised.mkdir()
+        store.con.execute(
+            f"""COPY (SELECT * REPLACE (CASE WHEN payment_id = '{changed}' THEN CAST(amount_jpy AS BIGINT) + 1000
+                                             ELSE CAST(amount_jpy AS BIGINT) END AS amount_jpy)
+                      FROM read_csv('{again}/payments.csv', all_varchar=true)) TO '{raised}/payments.csv' (HEADER)"""
+        )
+        report = import_export(store, raised, timezone=TZ)
+        assert report.rows == {"payments": 200} and report.earnings_rows == 1
+        assert store.con.execute("SELECT amount_jpy FROM payments WHERE payment_id = ?", [changed]).fetchone() == (
+            amount + 1000,
+        )
+        assert store.con.execute(
+            "SELECT total_jpy FROM monthly_earnings WHERE worker_id = ? AND paid_month = ?", [worker, month]
+        ).fetchone() == (total + 1000,)
+        assert store.con.execute("SELECT count(*) FROM payments").fetchone()[0] == len(placed)
+        assert earnings(store) == rebuilt(store)

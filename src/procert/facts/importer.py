@@ -25,15 +25,17 @@ from procert.facts.checks import (
     build_typed,
     column_checks,
     contract_checks,
+    fetch_sent_twins,
     find_stored,
     inquiry_checks,
     keep_stored_values,
     owner_checks,
     reference_checks,
     review_checks,
+    stored_columns,
     stored_select,
 )
-from procert.facts.contract import REQUIRED_TABLES, TABLE_ORDER, TABLES, email_problem, optional_facts
+from procert.facts.contract import REQUIRED_TABLES, TABLE_ORDER, TABLES, Table, email_problem, optional_facts
 from procert.facts.files import (
     drop_stage,
     find_files,
@@ -224,6 +226,12 @@ def _write_staged(batch: _Batch, report: ImportReport, *, first: bool, directory
     # A delta changes the monthly totals of the months it brings payments in or moves to another division, as
     # stored before it (collected here) and after it (below); a delta of scouts changes none.
     earnings_delta = not replace and not first and bool({"payments", "workers"} & staged)
+    if not replace and not first:  # into an empty store there is nothing to keep or replace
+        batch.step("comparing the rows sent again with the stored ones")
+        for table_name in staged:
+            fetch_sent_twins(TABLES[table_name], con)
+            keep_stored_values(con, TABLES[table_name], present_columns[table_name])
+            _find_unchanged(con, TABLES[table_name])
     if earnings_delta:
         _earnings_months(con, staged, before=True)
     if replace:
@@ -236,15 +244,16 @@ def _write_staged(batch: _Batch, report: ImportReport, *, first: bool, directory
             continue
         table = TABLES[table_name]
         batch.step(f"storing {table_name}")
+        new_rows = f"typed_{table_name}"
         if replace:
             con.execute(f"DELETE FROM {table_name}")
-        elif not first:  # into an empty store there is nothing to keep or replace
-            keep_stored_values(con, table, present_columns[table_name])
-            replaced = f"SELECT row_id FROM stored_{table_name} WHERE sent"
+        elif not first:
+            unchanged = f"SELECT {table.key} FROM unchanged_{table_name}"
+            replaced = f"SELECT row_id FROM stored_{table_name} WHERE sent AND {table.key} NOT IN ({unchanged})"
             con.execute(f"DELETE FROM {table_name} WHERE rowid IN ({replaced})")
+            new_rows = f"(SELECT * FROM typed_{table_name} WHERE {table.key} NOT IN ({unchanged}))"
         # Sorted by worker so that one worker's facts sit together (fewer blocks per worker).
-        rows = f"SELECT {stored_select(table)} FROM typed_{table_name} ORDER BY worker_id"
-        con.execute(f"INSERT INTO {table_name} {rows}")
+        con.execute(f"INSERT INTO {table_name} SELECT {stored_select(table)} FROM {new_rows} ORDER BY worker_id")
         report.rows[table_name] = one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
     if earnings_delta:
         _earnings_months(con, staged, before=False)
@@ -271,6 +280,22 @@ def _write_staged(batch: _Batch, report: ImportReport, *, first: bool, directory
             "replace" if replace else "upsert",
             json.dumps(report.rows),
         ],
+    )
+
+
+def _find_unchanged(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    """``unchanged_<t>``: the keys of the staged rows that send a stored row again exactly as it is stored. They
+    are not written: a day's facts sent again are mostly unchanged, and deleting and inserting a row again costs
+    the worker index a removal at the commit (4.6 s for 385,000 scouts at 1M workers), while updating it in place
+    makes the next checkpoint rewrite its string columns whole (3.4 s for payments' contract ids, for 438 rows).
+    Call after :func:`keep_stored_values`, which completes the rows a file sends without some optional columns."""
+    name, key = table.name, table.key
+    same = " AND ".join(f"s.{column} IS NOT DISTINCT FROM n.{column}" for column, _ in stored_columns(table))
+    sent = f"SELECT * FROM typed_{name} WHERE {key} IN (SELECT {key} FROM stored_{name} WHERE sent)"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE unchanged_{name} AS
+            SELECT n.{key} FROM (SELECT {stored_select(table)} FROM ({sent})) n
+            JOIN twins_{name} s ON s.{key} = n.{key} WHERE {same}"""
     )
 
 
@@ -318,13 +343,16 @@ def _remove_scratch(scratch: Path) -> None:
 
 def _earnings_months(con: duckdb.DuckDBPyConnection, staged: set[str], *, before: bool) -> None:
     """Add to ``earnings_months`` (worker_id, paid_month) every monthly total the staged rows change: ``before``
-    the write, the stored months of the payments they send again (a corrected date moves a payment to another
-    month) and every month of the workers they move to another division; after it, the months of the staged
-    payments (rows never move to another worker)."""
+    the write, the stored months of the payments they send again changed (a corrected date moves a payment to
+    another month) and every month of the workers they move to another division; after it, the months of the staged
+    payments but those sent again unchanged (rows never move to another worker)."""
     if before:
         con.execute("CREATE OR REPLACE TEMP TABLE earnings_months (worker_id VARCHAR, paid_month INTEGER)")
         if "payments" in staged:
-            con.execute("INSERT INTO earnings_months SELECT worker_id, paid_month FROM stored_payments WHERE sent")
+            con.execute(
+                """INSERT INTO earnings_months SELECT worker_id, paid_month FROM stored_payments
+                   WHERE sent AND payment_id NOT IN (SELECT payment_id FROM unchanged_payments)"""
+            )
         if "workers" in staged:
             con.execute(
                 """INSERT INTO earnings_months SELECT e.worker_id, e.paid_month FROM monthly_earnings e
@@ -333,7 +361,10 @@ def _earnings_months(con: duckdb.DuckDBPyConnection, staged: set[str], *, before
                                          WHERE s.division IS DISTINCT FROM t.division)"""
             )
     elif "payments" in staged:
-        con.execute(f"INSERT INTO earnings_months SELECT worker_id, {PAID_MONTH_SQL} FROM typed_payments")
+        con.execute(
+            f"""INSERT INTO earnings_months SELECT worker_id, {PAID_MONTH_SQL} FROM typed_payments
+                WHERE payment_id NOT IN (SELECT payment_id FROM unchanged_payments)"""
+        )
 
 
 def _register_functions(con: duckdb.DuckDBPyConnection) -> None:
@@ -356,4 +387,6 @@ def _drop_stages(con: duckdb.DuckDBPyConnection) -> None:
         drop_stage(con, table_name)
         con.execute(f"DROP TABLE IF EXISTS typed_{table_name}")
         con.execute(f"DROP TABLE IF EXISTS stored_{table_name}")
+        con.execute(f"DROP TABLE IF EXISTS unchanged_{table_name}")
+        con.execute(f"DROP TABLE IF EXISTS twins_{table_name}")
     con.execute("DROP TABLE IF EXISTS earnings_months")
