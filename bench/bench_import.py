@@ -6,7 +6,8 @@ contenders interleaved round by round.
 
 The export is the demo marketplace bench/bench_evaluation.py generates (Parquet, reused from bench/data/). It is
 split into a base (every worker but the delta's) and the delta (all rows of ``--delta-workers`` workers drawn at
-random); the day's delta is the base's contracts, reviews, payments and scouts of its last day, sent again; the
+random); the day's delta is the base's contracts, reviews, payments and scouts of its last day, sent again (as
+they are stored: nothing to write); the next day's is the same rows one day later under new ids (all new rows); the
 scouts delta is the base's scouts of its last month, sent again (it cannot change earnings). Each delta round
 imports into a fresh copy of the base store (the copy is not timed); ``atomic`` is the 1,000 workers' delta
 through ``atomic_import`` as ``procert import`` runs it (its copy of the store timed). procert's imports run with
@@ -228,6 +229,52 @@ def split(export: Path, out: Path, delta_workers: int) -> dict[str, Path]:
     return paths
 
 
+def next_day(paths: dict[str, Path]) -> Path:
+    """The next day's facts (made once): the day's contracts, their reviews, its payments and scouts one day
+    later under new ids, so that every row is new and the newest months' totals change."""
+    import duckdb
+
+    out = paths["day"].parent / "next"
+    marker = out / ".complete"
+    if marker.exists():
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+
+    def day(table: str) -> str:
+        return f"read_parquet('{paths['day']}/{table}.parquet')"
+
+    renamed = f"(SELECT contract_id FROM {day('contracts')})"
+    moved_contract = f"CASE WHEN contract_id IN {renamed} THEN contract_id || 'n' ELSE contract_id END"
+    for table, rows in (
+        (
+            "contracts",
+            f"""SELECT * REPLACE (contract_id || 'n' AS contract_id, started_at + INTERVAL 1 DAY AS started_at,
+                                  closed_at + INTERVAL 1 DAY AS closed_at) FROM {day("contracts")}""",
+        ),
+        (
+            "reviews",
+            f"""SELECT * REPLACE (review_id || 'n' AS review_id, contract_id || 'n' AS contract_id,
+                                  created_at + INTERVAL 1 DAY AS created_at)
+                FROM {day("reviews")} WHERE contract_id IN {renamed}""",
+        ),
+        (
+            "payments",
+            f"""SELECT * REPLACE (payment_id || 'n' AS payment_id, {moved_contract} AS contract_id,
+                                  paid_at + INTERVAL 1 DAY AS paid_at) FROM {day("payments")}""",
+        ),
+        (
+            "scouts",
+            f"""SELECT * REPLACE (scout_id || 'n' AS scout_id, sent_at + INTERVAL 1 DAY AS sent_at)
+                FROM {day("scouts")}""",
+        ),
+    ):
+        con.execute(f"COPY ({rows}) TO '{out}/{table}.parquet'")
+    marker.write_text("ok")
+    return out
+
+
 def median(runs: list[dict], key: str = "seconds") -> float:
     return float(statistics.median(r[key] for r in runs))
 
@@ -248,6 +295,7 @@ def main() -> None:
     export = ensure_export(args.workers, 1, args.data_dir)
     work = args.data_dir / f"import-{args.workers}"
     paths = split(export, work, args.delta_workers)
+    paths["next"] = next_day(paths)
     base_db = work / "base.duckdb"
     if not base_db.exists():
         print("importing the base store (once)", flush=True)
@@ -255,7 +303,7 @@ def main() -> None:
     names = (
         "plain_load",
         *("full", "full_temp_tables", "full_unlimited"),
-        *("delta", "day", "scouts", "atomic", "delta_load"),
+        *("delta", "day", "next", "scouts", "atomic", "delta_load"),
     )
     runs: dict[str, list[dict]] = {k: [] for k in names}
     for round_number in range(args.rounds):
@@ -275,7 +323,8 @@ def main() -> None:
                     run_child("full", str(paths["base"]), str(full / "facts.duckdb"), *options, watch_disk=full)
                 )
         runs["delta_load"].append(run_child("plain_load", str(paths["delta"]), str(work / "plain-delta.duckdb")))
-        for name, source in (("delta", paths["delta"]), ("day", paths["day"]), ("scouts", paths["scouts"])):
+        for name in ("delta", "day", "next", "scouts"):
+            source = paths[name]
             copy = work / f"{name}.duckdb"
             shutil.copyfile(base_db, copy)
             runs[name].append(run_child("delta", str(source), str(copy)))
@@ -333,11 +382,16 @@ def main() -> None:
         f"{runs['delta'][0]['earnings_rows']:,}, ranked again: {runs['delta'][0]['reranked_rows']:,} |",
         f"| the same delta through `procert import` (copy of the store + switch) | {delta_rows:,} | "
         f"{median(runs['atomic']):.2f} s | {max(r['peak_mib'] for r in runs['atomic']):.0f} MiB | |",
-        f"| a day's facts (contracts closed, reviews, payments, scouts of the last day) | "
+        f"| a day's facts sent again as stored (contracts closed, reviews, payments, scouts of the last day) | "
         f"{sum(runs['day'][0]['rows'].values()):,} | {median(runs['day']):.2f} s | "
         f"{max(r['peak_mib'] for r in runs['day']):.0f} MiB | monthly totals recomputed: "
-        f"{runs['day'][0]['earnings_rows']:,} (the workers' months the day touches), ranked again: "
+        f"{runs['day'][0]['earnings_rows']:,} (nothing changed), ranked again: "
         f"{runs['day'][0]['reranked_rows']:,} |",
+        f"| the next day's facts (the same one day later, new ids: every row new) | "
+        f"{sum(runs['next'][0]['rows'].values()):,} | {median(runs['next']):.2f} s | "
+        f"{max(r['peak_mib'] for r in runs['next']):.0f} MiB | monthly totals recomputed: "
+        f"{runs['next'][0]['earnings_rows']:,} (the workers' months the day touches), ranked again: "
+        f"{runs['next'][0]['reranked_rows']:,} |",
         f"| scouts only (last month's, sent again) | {scout_rows:,} | {median(runs['scouts']):.2f} s | "
         f"{max(r['peak_mib'] for r in runs['scouts']):.0f} MiB | monthly totals recomputed: "
         f"{runs['scouts'][0]['earnings_rows']:,} rows |",
@@ -346,7 +400,7 @@ def main() -> None:
         "the last step inside the import's transaction includes its commit):",
         "",
     ]
-    kinds = tuple(k for k in ("full", "delta", "day", "scouts") if runs[k])
+    kinds = tuple(k for k in ("full", "delta", "day", "next", "scouts") if runs[k])
     lines += [f"| step | {' | '.join(kinds)} |", "|---|" + "---:|" * len(kinds)]
     step_names = list(dict.fromkeys(step for kind in kinds for r in runs[kind] for step in r["steps"]))
     for step in step_names:
