@@ -25,17 +25,15 @@ from procert.facts.checks import (
     build_typed,
     column_checks,
     contract_checks,
-    fetch_sent_twins,
     find_stored,
     inquiry_checks,
-    keep_stored_values,
+    match_sent_again,
     owner_checks,
     reference_checks,
     review_checks,
-    stored_columns,
     stored_select,
 )
-from procert.facts.contract import REQUIRED_TABLES, TABLE_ORDER, TABLES, Table, email_problem, optional_facts
+from procert.facts.contract import REQUIRED_TABLES, TABLE_ORDER, TABLES, email_problem, optional_facts
 from procert.facts.files import (
     drop_stage,
     find_files,
@@ -229,9 +227,7 @@ def _write_staged(batch: _Batch, report: ImportReport, *, first: bool, directory
     if not replace and not first:  # into an empty store there is nothing to keep or replace
         batch.step("comparing the rows sent again with the stored ones")
         for table_name in staged:
-            fetch_sent_twins(TABLES[table_name], con)
-            keep_stored_values(con, TABLES[table_name], present_columns[table_name])
-            _find_unchanged(con, TABLES[table_name])
+            match_sent_again(TABLES[table_name], present_columns[table_name], con)
     if earnings_delta:
         _earnings_months(con, staged, before=True)
     if replace:
@@ -280,22 +276,6 @@ def _write_staged(batch: _Batch, report: ImportReport, *, first: bool, directory
             "replace" if replace else "upsert",
             json.dumps(report.rows),
         ],
-    )
-
-
-def _find_unchanged(con: duckdb.DuckDBPyConnection, table: Table) -> None:
-    """``unchanged_<t>``: the keys of the staged rows that send a stored row again exactly as it is stored. They
-    are not written: a day's facts sent again are mostly unchanged, and deleting and inserting a row again costs
-    the worker index a removal at the commit (4.6 s for 385,000 scouts at 1M workers), while updating it in place
-    makes the next checkpoint rewrite its string columns whole (3.4 s for payments' contract ids, for 438 rows).
-    Call after :func:`keep_stored_values`, which completes the rows a file sends without some optional columns."""
-    name, key = table.name, table.key
-    same = " AND ".join(f"s.{column} IS NOT DISTINCT FROM n.{column}" for column, _ in stored_columns(table))
-    sent = f"SELECT * FROM typed_{name} WHERE {key} IN (SELECT {key} FROM stored_{name} WHERE sent)"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE unchanged_{name} AS
-            SELECT n.{key} FROM (SELECT {stored_select(table)} FROM ({sent})) n
-            JOIN twins_{name} s ON s.{key} = n.{key} WHERE {same}"""
     )
 
 
