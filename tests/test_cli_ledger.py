@@ -78,9 +78,10 @@ def test_operator_flow(tmp_path: Path, database):
         assert upgraded.returncode == 0 and "applied 0001" in upgraded.stdout
     first = procert(env, "run", "--as-of", "2025-01-01")
     assert first.returncode == 0, first.stderr
-    assert "recorded run #" in first.stdout and "granted 1, kept 0, lost 0" in first.stdout
-    again = procert(env, "run", "--as-of", "2025-01-01")
-    assert again.returncode == 0 and "already recorded" in again.stdout
+    # The outcome in the operator's language (Japanese unless PROCERT_LANG says otherwise).
+    assert "実行 #1 を記録しました" in first.stdout and "新規認定 1、継続 0、失効 0" in first.stdout, first.stdout
+    again = procert({**env, "PROCERT_LANG": "en"}, "run", "--as-of", "2025-01-01")
+    assert again.returncode == 0 and "is already recorded as run #1" in again.stdout, again.stdout
     status = procert(env, "status", "A")
     assert "認定中(2025-01-01 から)" in status.stdout
     # A's facts end in mid-2025, long before the next scheduled date after today: A is at risk.
@@ -164,7 +165,7 @@ def test_kill_9_mid_run_leaves_nothing_and_the_next_run_starts_clean(tmp_path: P
     assert killed.returncode == -9
     assert counts(tmp_path / "home", database) == {"runs": 0, "run_results": 0, "transitions": 0, "notifications": 0}
     retried = procert(env, "run", "--as-of", "2025-01-01")
-    assert retried.returncode == 0 and "recorded run #" in retried.stdout
+    assert retried.returncode == 0 and " を記録しました: " in retried.stdout, retried.stdout
     assert counts(tmp_path / "home", database) == {"runs": 1, "run_results": 2, "transitions": 1, "notifications": 1}
 
 
@@ -181,8 +182,8 @@ def test_two_run_due_processes_record_one_run(tmp_path: Path, database):
     outputs = [p.communicate(timeout=300) for p in (first, second)]
     assert [p.returncode for p in (first, second)] == [0, 0], outputs
     said = " ".join(out for out, _ in outputs)
-    assert said.count("recorded run #") == 1, said
-    assert "already recorded" in said or "recorded by another process" in said
+    assert said.count("を記録しました: ") == 1, said
+    assert "として記録済みです" in said or "別のプロセスが記録しました" in said, said
     engine = ledger_engine(tmp_path / "home", database)
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(Run)) == 1

@@ -15,7 +15,7 @@ from procert.ledger import HeadlineKind
 from procert.metrics.lineage import REASONS
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "procert"
-LITERAL = re.compile(r"""\bt\(\s*["']([a-z0-9_]+)["']\s*[,)]""")
+LITERAL = re.compile(r"""\b(?:t|Message)\(\s*["']([a-z0-9_]+)["']\s*[,)]""")
 PREFIX = re.compile(r"""\bt\(\s*["']([a-z0-9_]+_)["']\s*[+~]""")
 #: Messages looked up by prefix + value: every value the code can produce must have a message.
 DYNAMIC = {

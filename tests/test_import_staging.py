@@ -13,6 +13,7 @@ import procert.facts.importer as importer
 from procert.demo import generate
 from procert.facts import FactStore, ImportFailed, import_export
 from procert.facts.files import staged_bytes
+from procert.i18n import Message
 from tests.conftest import Export, stored_then_refused
 
 
@@ -20,8 +21,8 @@ def _home_of_typed_rows(store: FactStore, seen: dict[str, object]):
     """A progress callback noting, while the contracts are checked, which database holds their typed rows and
     whether the scratch file exists."""
 
-    def step(message: str) -> None:
-        if message == "checking contracts.parquet" or message == "checking contracts.csv":
+    def step(message: Message) -> None:
+        if message.key == "step_checking_file" and message.values["file"] in ("contracts.parquet", "contracts.csv"):
             found = store.con.execute(
                 "SELECT database_name FROM duckdb_tables() WHERE table_name = 'typed_contracts'"
             ).fetchall()

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from procert.evaluation import evaluate
 from procert.facts import FactStore, import_export
+from procert.i18n import Message
 from procert.ledger import (
     AuditEntry,
     LedgerNotReady,
@@ -134,7 +135,7 @@ def test_rerun_is_a_no_op_and_force_supersedes_without_resending(engine, store, 
     load(store, exp, tmp_path)
     first = run(engine, store, program, D1)
     again = run(engine, store, program, D1)
-    assert again.status == "skipped" and "already recorded as run" in again.message
+    assert again.status == "skipped" and "already recorded as run" in again.message.text("en")
     forced = run(engine, store, program, D1, force=True)
     assert forced.status == "recorded" and forced.run_id != first.run_id
     assert forced.notifications == 0  # the granted mail of D1 is already in the outbox
@@ -353,3 +354,31 @@ def test_run_due_and_backfill(engine, store, program, tmp_path):
         notify=NotifyOptions(),
     )
     assert again.status == "skipped"
+
+
+def test_an_import_and_a_run_report_each_step_and_the_outcome_in_the_readers_language(engine, store, program, tmp_path):
+    exp = Export()
+    pro(exp, "A")
+    seen: list[Message] = []
+    import_export(store, exp.write(tmp_path / "e"), timezone="Asia/Tokyo", progress=seen.append)
+    with session_scope(engine) as session:
+        outcome = record_run(session, store=store, program=program, as_of=D1, actor="test", progress=seen.append)
+    keys = [m.key for m in seen]
+    assert keys[:2] == ["step_reading_file", "step_parsing_file"]
+    assert {"step_storing_table", "step_summing_earnings", "step_evaluating", "step_writing_results"} <= set(keys)
+    texts = {m.key: (m.text("ja"), m.text("en")) for m in reversed(seen)}  # each key's first message
+    assert texts["step_reading_file"] == ("workers.csv を読み込んでいます", "reading workers.csv")
+    assert texts["step_evaluating"] == (
+        f"{program.label} を 2025-01-01 時点で判定しています",
+        f"evaluating {program.label} as of 2025-01-01",
+    )
+    assert texts["step_writing_results"] == ("1 件の結果を書き込んでいます", "writing 1 results")
+    assert (
+        str(outcome.message)
+        == outcome.message.text("ja")
+        == (
+            f"実行 #{outcome.run_id} を記録しました: {program.label}、2025-01-01 時点、ワーカー 1 人、認定 1 人。"
+            "新規認定 1、継続 0、失効 0。通知 1 件をキューに入れました"
+        )
+    )
+    assert outcome.message.text("en").startswith(f"recorded run #{outcome.run_id}: {program.label} as of 2025-01-01")

@@ -72,7 +72,7 @@ def test_runs_record_levels_and_promotions_demotions_with_the_criteria_behind_th
     import_export(store, exp.write(tmp_path / "2", tables=("workers",)), timezone="Asia/Tokyo")
     second = recorded(engine, store, D2)
     assert second.transitions == {"promoted": 1, "demoted": 2, "kept": 1, "lost": 1}
-    assert "promoted 1, demoted 2" in second.message
+    assert "promoted 1, demoted 2" in second.message.text("en")
     with session_scope(engine) as session:
         levels = {
             r.worker_id: r.level for r in session.scalars(select(RunResult).where(RunResult.run_id == first.run_id))

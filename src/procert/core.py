@@ -15,7 +15,7 @@ options, the signing key and the clock. Nothing else builds these from settings,
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from functools import cached_property
@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from procert.errors import ProcertError
 from procert.facts import FactStore, ImportReport
+from procert.i18n import Progress
 from procert.programs import Program, load_program
 from procert.settings import Settings
 from procert.signing import resolve_secret
@@ -133,7 +134,7 @@ class Procert:
         *,
         replace: bool = False,
         encoding: str = "utf-8",
-        progress: Callable[[str], None] | None = None,
+        progress: Progress | None = None,
     ) -> ImportReport:
         """Validate an export and switch it in atomically (see :func:`procert.facts.atomic_import`), in the
         program's time zone and with the configured DuckDB limits. Raises ImportFailed or FactStoreError."""

@@ -8,6 +8,8 @@ that every message the code and templates use exists.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -47,6 +49,25 @@ def t(key: str, lang: str = DEFAULT_LANG, **values: Any) -> str:
     """The message ``key`` in ``lang`` (falling back to Japanese), formatted with ``values``."""
     template = catalogue(lang if lang in LANGS else DEFAULT_LANG).get(key) or catalogue(DEFAULT_LANG)[key]
     return template.format(**values)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A text to be read later in the reader's language: a message id and its values. Library code reports
+    progress and outcomes as messages; the CLI and the web render them in the language of who reads them."""
+
+    key: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def text(self, lang: str = DEFAULT_LANG) -> str:
+        return t(self.key, lang, **self.values)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+#: Where long work reports each step it starts (an import's files, a run's stages).
+Progress = Callable[[Message], None]
 
 
 def yen(amount: int | float) -> str:

@@ -61,13 +61,13 @@ def recompute_command(
                     actor=actor_name(actor),
                     public_url=core.settings.public_url,
                     # One line per run, flushed as it goes: an operator (or a test) sees where it is.
-                    progress=lambda message: out.print(message, highlight=False),
+                    progress=lambda message: out.print(message.text(core.settings.lang), highlight=False),
                 )
         except (CorrectionRefused, RunRefused) as exc:
             fail(f"recompute refused: {exc}")
     for as_of, old, new in outcome.runs:
         out.print(f"{as_of}: run #{old} → #{new}", highlight=False)
-    out.print(outcome.message, highlight=False)
+    out.print(outcome.message.text(core.settings.lang), highlight=False)
 
 
 @corrections_app.command("list")

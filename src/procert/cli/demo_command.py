@@ -22,6 +22,7 @@ from procert.cli.evaluation_commands import print_summary
 from procert.core import Procert
 from procert.demo import scenario
 from procert.evaluation import evaluate, explain
+from procert.i18n import t
 from procert.settings import Settings
 
 commands = typer.Typer()
@@ -58,9 +59,11 @@ def demo_command(
     out.print(", ".join(f"{k} {v:,}" for k, v in summary.rows.items()), highlight=False)
     out.rule("2. import")
     with steps() as progress:
-        task = progress.add_task("importing", total=None)
+        task = progress.add_task(t("step_importing", settings.lang), total=None)
         # --replace: the demo's store holds exactly the generated marketplace, switched in atomically.
-        core.import_facts(export, replace=True, progress=lambda msg: progress.update(task, description=msg))
+        core.import_facts(
+            export, replace=True, progress=lambda msg: progress.update(task, description=msg.text(settings.lang))
+        )
     out.print(f"facts stored in {settings.facts_path}", highlight=False)
     out.rule(f"3. evaluate {prog.label} as of {day}")
     with facts_of(core) as store:
@@ -82,7 +85,10 @@ def demo_command(
             out.print()
         out.rule("5. ledger: four quarterly runs, transitions and the notification outbox")
         ledger = scenario.record_year(
-            core, store, day=day, progress=lambda as_of, outcome: out.print(f"{as_of}: {outcome.message}")
+            core,
+            store,
+            day=day,
+            progress=lambda as_of, outcome: out.print(f"{as_of}: {outcome.message.text(settings.lang)}"),
         )
         out.print("outbox: " + ", ".join(f"{kind} {count}" for kind, count in sorted(ledger.outbox.items())))
         if ledger.lost:
@@ -104,7 +110,7 @@ def demo_command(
         )
         out.rule("5b. the other presets, side by side on the same facts and ledger")
         for side in scenario.record_side_programs(core, store, day=day):
-            latest = side.outcomes[-1].message if side.outcomes else "no scheduled date"
+            latest = side.outcomes[-1].message.text(settings.lang) if side.outcomes else "no scheduled date"
             out.print(latest, highlight=False)
             if side.program.levels:
                 counts = ", ".join(

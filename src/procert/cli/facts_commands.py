@@ -22,6 +22,7 @@ from procert.cli.common import (
     steps,
 )
 from procert.facts import FactStoreError, ImportFailed
+from procert.i18n import t
 
 commands = typer.Typer()
 
@@ -47,13 +48,13 @@ def import_command(
     core = core_for(home, program)
     settings, prog = core.settings, core.program
     with steps() as progress:
-        task = progress.add_task("importing", total=None)
+        task = progress.add_task(t("step_importing", settings.lang), total=None)
         try:
             report = core.import_facts(
                 directory,
                 replace=replace,
                 encoding=encoding,
-                progress=lambda msg: progress.update(task, description=msg),
+                progress=lambda msg: progress.update(task, description=msg.text(settings.lang)),
             )
         except ImportFailed as exc:
             progress.stop()
@@ -67,10 +68,12 @@ def import_command(
             if settings.facts_url:
                 from procert.facts.postgres import load_postgres
 
-                progress.update(task, description="copying the facts to PostgreSQL")
+                progress.update(task, description=t("step_copying_to_postgres", settings.lang))
                 try:
                     load_postgres(
-                        store, settings.facts_url, progress=lambda msg: progress.update(task, description=msg)
+                        store,
+                        settings.facts_url,
+                        progress=lambda msg: progress.update(task, description=msg.text(settings.lang)),
                     )
                 except Exception as exc:  # connection refused, permissions: the embedded import stands; say so
                     progress.stop()

@@ -87,17 +87,17 @@ def run_command(
 ) -> None:
     """Evaluate and record one run: values, statuses, transitions and queued notifications, all or nothing."""
     with recording(home, program, actor) as (core, shared), steps() as progress:
-        task = progress.add_task("starting", total=None)
+        task = progress.add_task(t("step_starting", core.settings.lang), total=None)
         with core.session(write=True) as session:
             outcome = record_run(
                 session,
                 as_of=parse_as_of(as_of, core.program),
                 force=force,
                 notify=core.notify_options(enabled=not no_notify),
-                progress=lambda message: progress.update(task, description=message),
+                progress=lambda message: progress.update(task, description=message.text(core.settings.lang)),
                 **shared,
             )
-    out.print(outcome.message)
+    out.print(outcome.message.text(core.settings.lang))
     choose_featured_today(core, actor_name(actor))
 
 
@@ -111,7 +111,7 @@ def run_due_command(
     Safe to call from cron every minute, from several machines at once."""
     with recording(home, program, actor) as (core, shared):
         outcome = run_due(core.ledger, today=core.today(), notify=core.notify_options(), **shared)
-    out.print(outcome.message)
+    out.print(outcome.message.text(core.settings.lang))
     choose_featured_today(core, actor_name(actor))
     report = send_pending(core.ledger, config=core.smtp, actor=actor_name(actor))
     out.print(f"notifications: {report.sent} sent, {report.retrying} to retry, {report.failed} failed")
@@ -136,7 +136,7 @@ def backfill_command(
             start=parse_as_of(start, core.program),
             today=core.today(),
             notify=core.notify_options(),
-            progress=lambda day, outcome: out.print(f"{day}: {outcome.message}"),
+            progress=lambda day, outcome: out.print(f"{day}: {outcome.message.text(core.settings.lang)}"),
             **shared,
         )
 

@@ -27,8 +27,9 @@ from pathlib import Path
 import duckdb
 
 from procert.facts.importer import import_export
-from procert.facts.problems import ImportReport, Progress
+from procert.facts.problems import ImportReport
 from procert.facts.store import FactStore, FactStoreError
+from procert.i18n import Message, Progress
 
 
 def lock_path(path: Path) -> Path:
@@ -83,7 +84,7 @@ def atomic_import(
     :class:`~procert.facts.ImportFailed` (nothing stored) or :class:`FactStoreError` (no space, unreadable
     store), leaving the current store untouched either way."""
     step = progress or (lambda _msg: None)
-    with import_lock(path, waiting=lambda: step("waiting for another import to finish")):
+    with import_lock(path, waiting=lambda: step(Message("step_waiting_for_import"))):
         versions = versions_dir(path)
         versions.mkdir(parents=True, exist_ok=True)
         current = current_version(path)
@@ -93,7 +94,7 @@ def atomic_import(
             # A delta goes into a copy of the current store; a full export into a fresh file (copying the store
             # only to delete all of it would cost a copy and leave the file as large as both).
             if current is not None and not replace:
-                step("copying the current store")
+                step(Message("step_copying_store"))
                 shutil.copyfile(current, work)
             with FactStore(work, memory_limit=memory_limit, threads=threads) as store:
                 if current is not None and replace:
@@ -101,7 +102,7 @@ def atomic_import(
                 report = import_export(
                     store, directory, timezone=timezone, replace=replace, progress=step, encoding=encoding
                 )
-                step("writing the new store")
+                step(Message("step_writing_store"))
                 store.con.execute("CHECKPOINT")
             _fsync(work)
             link = path.with_name(path.name + ".switch")

@@ -46,10 +46,10 @@ from procert.facts.problems import (
     ImportFailed,
     ImportReport,
     Problem,
-    Progress,
     sql_quote,
 )
 from procert.facts.store import WORKER_INDEXED, FactStore, one
+from procert.i18n import Message, Progress
 
 
 def import_export(
@@ -127,7 +127,7 @@ def import_export(
             failing = sys.exc_info()[1] is not None
             with contextlib.suppress(*((duckdb.Error,) if failing else ())):
                 if store.missing_worker_indexes():
-                    step("indexing by worker")
+                    step(Message("step_indexing_by_worker"))
                     store.build_worker_indexes()
     return report
 
@@ -156,7 +156,7 @@ def _stage_files(batch: _Batch, *, encoding: str, database: str | None) -> None:
         if table_name not in batch.files:
             continue
         path = batch.files[table_name]
-        batch.step(f"reading {path.name}")
+        batch.step(Message("step_reading_file", {"file": path.name}))
         row_number = stage(con, table_name, path, problems, encoding)
         if row_number is None:
             continue
@@ -170,7 +170,7 @@ def _stage_files(batch: _Batch, *, encoding: str, database: str | None) -> None:
             continue
         present = set(header) & set(table.column_names)
         batch.present_columns[table_name] = present
-        batch.step(f"parsing {path.name}")
+        batch.step(Message("step_parsing_file", {"file": path.name}))
         try:
             build_typed(con, table, {c: header[c] for c in present}, row_number=row_number, database=database)
         except duckdb.Error as exc:  # a Parquet file's pages are first read here
@@ -186,7 +186,7 @@ def _check_staged(batch: _Batch, *, first: bool) -> None:
     problem found (of staging too)."""
     con, staged, present_columns, replace = batch.con, batch.staged, batch.present_columns, batch.replace
     if not replace:
-        batch.step("finding the stored rows the import names")
+        batch.step(Message("step_finding_stored_rows"))
         referenced = {c.references for t in staged for c in TABLES[t].columns if c.references}
         for table_name in TABLE_ORDER:
             if table_name in staged or table_name in referenced:
@@ -195,7 +195,7 @@ def _check_staged(batch: _Batch, *, first: bool) -> None:
         if table_name not in staged:
             continue
         file, table, present = batch.files[table_name].name, TABLES[table_name], present_columns[table_name]
-        batch.step(f"checking {file}")
+        batch.step(Message("step_checking_file", {"file": file}))
         column_checks(table, file, con, batch.problems)
         reference_checks(table, present, file, staged, replace, con, batch.problems)
         if table_name == "contracts":
@@ -225,7 +225,7 @@ def _write_staged(batch: _Batch, report: ImportReport, *, first: bool, directory
     # stored before it (collected here) and after it (below); a delta of scouts changes none.
     earnings_delta = not replace and not first and bool({"payments", "workers"} & staged)
     if not replace and not first:  # into an empty store there is nothing to keep or replace
-        batch.step("comparing the rows sent again with the stored ones")
+        batch.step(Message("step_comparing_rows_sent_again"))
         for table_name in staged:
             match_sent_again(TABLES[table_name], present_columns[table_name], con)
     if earnings_delta:
@@ -239,7 +239,7 @@ def _write_staged(batch: _Batch, report: ImportReport, *, first: bool, directory
         if table_name not in staged:
             continue
         table = TABLES[table_name]
-        batch.step(f"storing {table_name}")
+        batch.step(Message("step_storing_table", {"table": table_name}))
         new_rows = f"typed_{table_name}"
         if replace:
             con.execute(f"DELETE FROM {table_name}")
@@ -253,10 +253,10 @@ def _write_staged(batch: _Batch, report: ImportReport, *, first: bool, directory
         report.rows[table_name] = one(con.execute(f"SELECT count(*) FROM typed_{table_name}").fetchone())[0]
     if earnings_delta:
         _earnings_months(con, staged, before=False)
-        batch.step("summing the monthly earnings the import touched")
+        batch.step(Message("step_summing_touched_earnings"))
         report.earnings_rows, report.reranked_rows = store.refresh_monthly_earnings("earnings_months")
     elif replace or first:
-        batch.step("summing monthly earnings")
+        batch.step(Message("step_summing_earnings"))
         store.rebuild_monthly_earnings()
         report.earnings_rows = one(con.execute("SELECT count(*) FROM monthly_earnings").fetchone())[0]
         report.reranked_rows = report.earnings_rows

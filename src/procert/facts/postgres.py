@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 
 from procert.facts.contract import TABLE_ORDER
 from procert.facts.store import MONTHLY_EARNINGS_SCHEMA, STORED_SCHEMA, FactStore, one
+from procert.i18n import Message, Progress
 
 #: Single-worker evaluation reads every table by worker (the monthly ranks from a covering index); explanations
 #: read monthly totals by division and month.
@@ -32,7 +32,7 @@ def conninfo(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-def load_postgres(store: FactStore, url: str, *, progress: Callable[[str], None] | None = None) -> dict[str, int]:
+def load_postgres(store: FactStore, url: str, *, progress: Progress | None = None) -> dict[str, int]:
     """Replace the facts in the PostgreSQL database at ``url`` with those of ``store``, in one transaction:
     tables created afresh, rows streamed with COPY, indexes built, statistics gathered. Returns rows per table."""
     step = progress or (lambda _msg: None)
@@ -40,7 +40,7 @@ def load_postgres(store: FactStore, url: str, *, progress: Callable[[str], None]
     counts: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp, psycopg.connect(conninfo(url)) as conn, conn.cursor() as cur:
         for table in (*TABLE_ORDER, "monthly_earnings"):
-            step(f"copying {table}")
+            step(Message("step_copying_table", {"table": table}))
             cur.execute(f"DROP TABLE IF EXISTS {table}")
             cur.execute(f"CREATE TABLE {table} ({tables[table]})")
             csv_path = Path(tmp) / f"{table}.csv"
@@ -54,7 +54,7 @@ def load_postgres(store: FactStore, url: str, *, progress: Callable[[str], None]
         cur.execute("CREATE TABLE procert_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
         cur.execute("INSERT INTO procert_meta VALUES ('timezone', %s)", [store.timezone])
         cur.execute("INSERT INTO procert_meta VALUES ('provided', %s)", [json.dumps(sorted(store.provided()))])
-        step("building indexes")
+        step(Message("step_building_indexes"))
         for ddl in INDEXES:
             cur.execute(ddl)
         cur.execute("ANALYZE")

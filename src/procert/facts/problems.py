@@ -3,7 +3,6 @@ them (nothing is stored when there is one)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -19,9 +18,6 @@ BLANK_PATTERN = r"[\s\p{Z}]*"
 
 # A timestamp's UTC offset, when it has one: hours and minutes after the time, from -12:00 to +14:00.
 OFFSET_PATTERN = r"[T ][0-9:.]+([+-])([0-9]{2}):?([0-9]{2})?$"
-
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True, order=True)

@@ -12,7 +12,6 @@ a recomputation killed half-way leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 from procert.errors import NotFoundError, ProcertError
 from procert.facts import FactStore
 from procert.facts.reads import WorkerFacts
-from procert.i18n import format_value, t
+from procert.i18n import Message, Progress, format_value, t
 from procert.programs import Program
 from procert.settings import Settings
 
@@ -47,10 +46,10 @@ class RecomputeOutcome:
     notifications: int
 
     @property
-    def message(self) -> str:
-        return (
-            f"recomputed {len(self.runs)} run(s): {self.applied} correction(s) applied, {self.held} held for review; "
-            f"{self.notifications} receipt(s) queued"
+    def message(self) -> Message:
+        return Message(
+            "recompute_done",
+            {"runs": len(self.runs), "applied": self.applied, "held": self.held, "notifications": self.notifications},
         )
 
 
@@ -137,7 +136,7 @@ def recompute(
     since: date,
     actor: str,
     public_url: str = Settings.default("public_url"),
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> RecomputeOutcome:
     """Re-evaluate every current run of ``program`` as of ``since`` or later on the facts as they are now."""
     step = progress or (lambda _message: None)
@@ -155,7 +154,7 @@ def recompute(
     done: list[tuple[date, int, int]] = []
     by_worker: dict[str, list[Correction]] = {}
     for original_id, as_of in runs:
-        step(f"recomputing run #{original_id} as of {as_of}")
+        step(Message("step_recomputing_run", {"run": original_id, "as_of": as_of}))
         outcome = record_run(
             session,
             store=store,
@@ -187,7 +186,7 @@ def recompute(
             session.add(correction)
             by_worker.setdefault(found.worker_id, []).append(correction)
     session.flush()
-    step(f"queuing {len(by_worker):,} receipt(s)")
+    step(Message("step_queuing_receipts", {"count": len(by_worker)}))
     contacts = store.workers(list(by_worker))
     occasion = f"recompute-{done[0][2]}"
     queued = enqueue(

@@ -5,7 +5,7 @@ all of it becomes visible at commit, or none of it."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from procert.errors import ConflictError, ProcertError
 from procert.evaluation import evaluate, explain_rows, leave_periods
 from procert.facts import FactStore
+from procert.i18n import Message, Progress
 from procert.metrics import Period
 from procert.programs import Program
 from procert.settings import Settings
@@ -76,7 +77,7 @@ class FoundCorrection:
 @dataclass
 class RunOutcome:
     status: Literal["recorded", "skipped"]
-    message: str
+    message: Message
     run_id: int | None = None
     transitions: Counter[str] = field(default_factory=Counter)
     notifications: int = 0
@@ -154,7 +155,7 @@ def record_run(
     backfill: bool = False,
     max_worker_drop: float = Settings.default("max_worker_drop"),
     notify: NotifyOptions | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     correcting: bool = False,
 ) -> RunOutcome:
     """Evaluate ``program`` as of ``as_of`` and record the run, its transitions and its notifications.
@@ -174,8 +175,10 @@ def record_run(
     if existing is not None and not (force or correcting):
         return RunOutcome(
             "skipped",
-            f"{program.id} as of {as_of} is already recorded as run #{existing.id} "
-            f"(program v{existing.program_version}); nothing to do (use --force to record it again)",
+            Message(
+                "run_already_recorded",
+                {"program": program.id, "as_of": as_of, "run": existing.id, "version": existing.program_version},
+            ),
             existing.id,
         )
     if correcting and existing is None:
@@ -195,9 +198,9 @@ def record_run(
     next_date = program.cadence.next_after(as_of)
     # Leave declared up to the forecast's date: what lengthens this run's windows and the forecast's.
     away = away_by_worker(session, program_id=program.id, through=next_date)
-    step(f"evaluating {program.label} as of {as_of}")
+    step(Message("step_evaluating", {"program": program.label, "as_of": as_of}))
     evaluation = evaluate(store, program, as_of, away=away)
-    step(f"forecasting {next_date}")
+    step(Message("step_forecasting", {"date": next_date}))
     forecast = evaluate(store, program, next_date, observed_until=as_of, table="procert_forecast", away=away)
     lengthened = leave_periods(program, evaluation.period, away)
     worker_count = evaluation.count()
@@ -230,7 +233,7 @@ def record_run(
     if existing is not None:
         session.execute(update(Run).where(Run.id == existing.id).values(superseded_by=run.id))
 
-    step("deriving transitions")
+    step(Message("step_deriving_transitions"))
     previous_state = _previous_state(session, program=program, before=as_of)
     locks = (
         overrides_at(session, program_id=program.id, on=as_of, at=existing.started_at)
@@ -323,7 +326,7 @@ def record_run(
 
     # The facts' fingerprint is computed while the ledger writes, which leaves the store's cores idle.
     with _fingerprinting(store) as fingerprint:
-        step(f"writing {worker_count + len(copies):,} results")
+        step(Message("step_writing_results", {"count": worker_count + len(copies)}))
         unchanged = _status_of(program, undecided, [], None)
         write_run_results(
             session, evaluation=evaluation, forecast=forecast, run_id=run.id, decided=decided, undecided=unchanged
@@ -373,7 +376,7 @@ def record_run(
 
         queued = 0
         if notify.enabled:
-            step("queuing notifications")
+            step(Message("step_queuing_notifications"))
             queued = _queue_notifications(
                 session, store=store, program=program, run=run, changes=changes, next_date=next_date, options=notify
             )
@@ -404,11 +407,17 @@ def record_run(
             "notifications": queued,
         },
     )
-    moved = f", promoted {tally['promoted']}, demoted {tally['demoted']}" if program.levels else ""
-    message = (
-        f"recorded run #{run.id}: {program.label} as of {as_of}, {worker_count:,} workers, "
-        f"{certified_count:,} certified; granted {tally['granted']}, kept {tally['kept']}{moved}, "
-        f"lost {tally['lost']}; {queued} notification(s) queued"
+    message = Message(
+        "run_recorded_levels" if program.levels else "run_recorded",
+        {
+            "run": run.id,
+            "program": program.label,
+            "as_of": as_of,
+            "workers": worker_count,
+            "certified": certified_count,
+            "queued": queued,
+            **{kind: tally[kind] for kind in ("granted", "kept", "lost", "promoted", "demoted")},
+        },
     )
     return RunOutcome("recorded", message, run.id, tally, queued, found)
 

@@ -12,6 +12,7 @@ from datetime import date
 from sqlalchemy import Engine, select
 
 from procert.facts import FactStore
+from procert.i18n import Message
 from procert.programs import Program
 
 from .db import session_scope
@@ -70,7 +71,7 @@ def run_due(
                 notify=notify,
             )
     except RunRaced:
-        return RunOutcome("skipped", f"{program.id} as of {due} was recorded by another process")
+        return RunOutcome("skipped", Message("run_recorded_elsewhere", {"program": program.id, "as_of": due}))
 
 
 def backfill(
