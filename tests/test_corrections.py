@@ -226,7 +226,8 @@ def test_kill_9_during_a_recompute_leaves_nothing_partial(tmp_path: Path, databa
     assert counts(tmp_path / "home", database) == before  # no run, result, transition or receipt of it
     again = procert(env, "recompute", "--since", "2025-01-01")
     assert again.returncode == 0, again.stderr
-    assert "訂正 2 件を反映、2 件を確認待ちとして保留。訂正のお知らせ 2 件をキューに入れました" in again.stdout, again.stdout
+    said = "訂正 2 件を反映、2 件を確認待ちとして保留。訂正のお知らせ 2 件をキューに入れました"
+    assert said in again.stdout, again.stdout
     listed = procert(env, "corrections", "list")
     assert listed.returncode == 0 and listed.stdout.count("確認待ち") == 2 and "未認定" in listed.stdout
 
