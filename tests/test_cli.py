@@ -99,9 +99,15 @@ def test_bad_import_reports_and_changes_nothing(home: Path, tmp_path: Path):
         before = store.fingerprint()
     result = procert(home, "import", str(exp.write(tmp_path / "bad")))
     assert result.returncode == 1
-    assert "import failed: 2 problem(s); nothing was stored" in result.stderr
-    assert "workers.csv, row 2, column status: unknown value 'sleeping'" in result.stderr
-    assert "reviews.csv, row 1, column quality: must be an integer from 1 to 5 (got '6')" in result.stderr
+    # In the operator's language: Japanese unless PROCERT_LANG says otherwise.
+    assert "取り込めませんでした: 問題が 2 件あります。何も保存していません" in result.stderr, result.stderr
+    assert "workers.csv、2 行目、列 status: 不明な値 'sleeping' です。" in result.stderr
+    assert "reviews.csv、1 行目、列 quality: 1 から 5 までの整数にしてください（値: '6'）" in result.stderr
+    english = procert(home, "import", str(tmp_path / "bad"), env={"PROCERT_LANG": "en"})
+    assert english.returncode == 1
+    assert "import failed: 2 problem(s); nothing was stored" in english.stderr
+    assert "workers.csv, row 2, column status: unknown value 'sleeping'" in english.stderr
+    assert "reviews.csv, row 1, column quality: must be an integer from 1 to 5 (got '6')" in english.stderr
     with FactStore(home / "facts.duckdb", read_only=True) as store:
         assert store.fingerprint() == before
 

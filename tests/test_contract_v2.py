@@ -60,10 +60,11 @@ def test_bad_booleans_inquiries_and_replies_before_receipt_are_refused_with_row_
     exp.inquiry("W2", "yesterday", None)
     failure = failing_import(store, exp, tmp_path / "bad", fmt)
     ext = fmt
-    assert "must be true or false (got 'yes')" in only(failure.problems, file=f"workers.{ext}", row=2).reason
-    assert only(failure.problems, file=f"inquiries.{ext}", row=1, column="replied_at").reason == "is before received_at"
-    assert "unknown worker_id 'NOBODY'" in only(failure.problems, file=f"inquiries.{ext}", row=2).reason
-    assert "not an ISO 8601 timestamp" in only(failure.problems, file=f"inquiries.{ext}", row=3).reason
+    assert "must be true or false (got 'yes')" in only(failure.problems, file=f"workers.{ext}", row=2).because("en")
+    replied = only(failure.problems, file=f"inquiries.{ext}", row=1, column="replied_at")
+    assert replied.because("en") == "is before received_at"
+    assert "unknown worker_id 'NOBODY'" in only(failure.problems, file=f"inquiries.{ext}", row=2).because("en")
+    assert "not an ISO 8601 timestamp" in only(failure.problems, file=f"inquiries.{ext}", row=3).because("en")
     assert store.provided() == set()
 
 

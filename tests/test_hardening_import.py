@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from procert.facts import FactStore, FactStoreError, ImportFailed, atomic_import, import_export
 from procert.facts.contract import PLAIN_ADDRESS_MAX_LENGTH, PLAIN_ADDRESS_PATTERN, email_problem
+from procert.i18n import t
 from tests.conftest import Export
 from tests.test_import import TZ, failing_import, small_export, snapshot
 from tests.test_import import loaded as loaded  # the fixture
@@ -27,7 +28,7 @@ from tests.test_import import loaded as loaded  # the fixture
 def only_problem(failure: ImportFailed, **where) -> str:
     found = [p for p in failure.problems if all(getattr(p, k) == v for k, v in where.items())]
     assert len(found) == 1, failure.report()
-    return found[0].reason
+    return found[0].because("en")
 
 
 # ---- 4. a daily export of new reviews alone ------------------------------------------------------------------
@@ -194,10 +195,10 @@ def test_the_import_gives_the_rules_reason_for_every_edge_address(store, tmp_pat
     directory = exp.write(tmp_path / "edges", "parquet")
     with pytest.raises(ImportFailed) as info:
         import_export(store, directory, timezone=TZ)
-    reported = {p.row: p.reason for p in info.value.problems if p.column == "email"}
+    reported = {p.row: p.because("en") for p in info.value.problems if p.column == "email"}
     control = "contains a control character (such as a line break, tab, NUL or ESC)"
     expected = {
-        n + 1: control if re.search(r"[\x00-\x1f\x7f]", a) else f"{email_problem(a)} (got '{a[:40]}')"
+        n + 1: control if re.search(r"[\x00-\x1f\x7f]", a) else f"{t(email_problem(a) or '', 'en')} (got '{a[:40]}')"
         for n, a in enumerate(EDGE_ADDRESSES)
         if email_problem(a) is not None
     }
@@ -328,7 +329,7 @@ def test_broken_csv_structure_is_reported_by_row(store, tmp_path, body, row, col
         import_export(store, directory, timezone=TZ)
     problem = info.value.problems[0]
     assert (problem.file, problem.row, problem.column) == ("workers.csv", row, column), info.value.report()
-    assert reason in problem.reason
+    assert reason in problem.because("en")
     assert store.counts()["workers"] == 0
 
 

@@ -89,7 +89,7 @@ def test_reimport_upserts_by_id(loaded: FactStore, tmp_path: Path):
 def test_replace_mode_needs_every_table_and_replaces_them(loaded: FactStore, tmp_path: Path):
     exp = Export()
     exp.worker("W9")
-    with pytest.raises(ImportFailed, match="--replace needs every table"):
+    with pytest.raises(ImportFailed, match="--replace にはすべてのテーブルが必要です"):
         import_export(loaded, exp.write(tmp_path / "partial", tables=("workers",)), timezone=TZ, replace=True)
     import_export(loaded, exp.write(tmp_path / "full"), timezone=TZ, replace=True)
     assert loaded.counts() == {"workers": 1, "contracts": 0, "reviews": 0, "payments": 0, "scouts": 0, "inquiries": 0}
@@ -129,7 +129,7 @@ def test_missing_required_column(loaded, tmp_path):
         del r["quality"]
     failure = failing_import(loaded, exp, tmp_path / "bad")
     p = only(failure.problems, file="reviews.csv", column="quality")
-    assert p.row is None and "missing" in p.reason
+    assert p.row is None and "missing" in p.because("en")
 
 
 def test_unparsable_timestamp(loaded, tmp_path):
@@ -140,7 +140,7 @@ def test_unparsable_timestamp(loaded, tmp_path):
     failure = failing_import(loaded, exp, tmp_path / "bad")
     rows = sorted(p.row for p in failure.problems if p.column == "paid_at")
     assert rows == [1, 2, 3]
-    assert "not an ISO 8601 timestamp" in only(failure.problems, row=2, column="paid_at").reason
+    assert "not an ISO 8601 timestamp" in only(failure.problems, row=2, column="paid_at").because("en")
     assert failure.total == 3
 
 
@@ -149,9 +149,9 @@ def test_rating_out_of_range_and_not_integer(loaded, tmp_path):
     exp.rows["reviews"][0]["skill"] = 6
     exp.review("W1", (5, 5, "4.5", 5, 0))
     failure = failing_import(loaded, exp, tmp_path / "bad")
-    assert "from 1 to 5" in only(failure.problems, file="reviews.csv", row=1, column="skill").reason
-    assert "not an integer" in only(failure.problems, row=2, column="schedule").reason
-    assert "from 1 to 5" in only(failure.problems, row=2, column="partnership").reason
+    assert "from 1 to 5" in only(failure.problems, file="reviews.csv", row=1, column="skill").because("en")
+    assert "not an integer" in only(failure.problems, row=2, column="schedule").because("en")
+    assert "from 1 to 5" in only(failure.problems, row=2, column="partnership").because("en")
 
 
 def test_duplicate_id_names_the_first_row(loaded, tmp_path):
@@ -159,7 +159,7 @@ def test_duplicate_id_names_the_first_row(loaded, tmp_path):
     exp.worker("W2")
     failure = failing_import(loaded, exp, tmp_path / "bad")
     p = only(failure.problems, file="workers.csv", column="worker_id")
-    assert p.row == 3 and "duplicate worker_id 'W2' (first on row 2)" in p.reason
+    assert p.row == 3 and "duplicate worker_id 'W2' (first on row 2)" in p.because("en")
 
 
 def test_review_of_unknown_worker(store, tmp_path):
@@ -167,7 +167,7 @@ def test_review_of_unknown_worker(store, tmp_path):
     exp.review("W404", 5, contract_id="C1")
     failure = failing_import(store, exp, tmp_path / "bad")
     p = only(failure.problems, file="reviews.csv", row=2, column="worker_id")
-    assert "unknown worker_id 'W404'" in p.reason
+    assert "unknown worker_id 'W404'" in p.because("en")
 
 
 def test_references_may_point_at_previously_stored_rows(loaded, tmp_path):
@@ -182,7 +182,7 @@ def test_review_worker_must_match_its_contract(store, tmp_path):
     exp = small_export()
     exp.review("W2", 5, contract_id="C1")
     failure = failing_import(store, exp, tmp_path / "bad")
-    assert "is not the worker of contract 'C1'" in only(failure.problems, row=2, column="worker_id").reason
+    assert "is not the worker of contract 'C1'" in only(failure.problems, row=2, column="worker_id").because("en")
 
 
 def test_unknown_status_and_kind(loaded, tmp_path):
@@ -190,8 +190,8 @@ def test_unknown_status_and_kind(loaded, tmp_path):
     exp.rows["workers"][1]["status"] = "retired"
     exp.rows["scouts"][0]["kind"] = "bulk"
     failure = failing_import(loaded, exp, tmp_path / "bad")
-    assert "unknown value 'retired'" in only(failure.problems, file="workers.csv", row=2, column="status").reason
-    assert "expected one of direct, mass" in only(failure.problems, file="scouts.csv", column="kind").reason
+    assert "unknown value 'retired'" in only(failure.problems, file="workers.csv", row=2, column="status").because("en")
+    assert "expected one of direct, mass" in only(failure.problems, file="scouts.csv", column="kind").because("en")
 
 
 def test_closed_at_must_agree_with_status(loaded, tmp_path):
@@ -200,9 +200,9 @@ def test_closed_at_must_agree_with_status(loaded, tmp_path):
     exp.contract("W1", "2024-01-01T00:00:00Z", status="active")
     exp.contract("W1", "2018-01-01T00:00:00Z")  # before started_at
     failure = failing_import(loaded, exp, tmp_path / "bad")
-    assert "closed contract needs closed_at" in only(failure.problems, file="contracts.csv", row=2).reason
-    assert "must be empty while status is active" in only(failure.problems, row=3, column="closed_at").reason
-    assert "before started_at" in only(failure.problems, row=4, column="closed_at").reason
+    assert "closed contract needs closed_at" in only(failure.problems, file="contracts.csv", row=2).because("en")
+    assert "must be empty while status is active" in only(failure.problems, row=3, column="closed_at").because("en")
+    assert "before started_at" in only(failure.problems, row=4, column="closed_at").because("en")
 
 
 def test_negative_contract_amount_and_empty_required_value(loaded, tmp_path):
@@ -210,8 +210,8 @@ def test_negative_contract_amount_and_empty_required_value(loaded, tmp_path):
     exp.rows["contracts"][0]["amount_jpy"] = -5
     exp.rows["workers"][0]["division"] = "  "
     failure = failing_import(loaded, exp, tmp_path / "bad")
-    assert "must be ≥ 0" in only(failure.problems, file="contracts.csv", column="amount_jpy").reason
-    assert only(failure.problems, file="workers.csv", row=1, column="division").reason == "is empty"
+    assert "must be ≥ 0" in only(failure.problems, file="contracts.csv", column="amount_jpy").because("en")
+    assert only(failure.problems, file="workers.csv", row=1, column="division").because("en") == "is empty"
 
 
 def test_file_that_is_not_csv_or_parquet(loaded, tmp_path):
@@ -219,7 +219,7 @@ def test_file_that_is_not_csv_or_parquet(loaded, tmp_path):
     (directory / "scouts.csv").unlink()
     (directory / "scouts.xlsx").write_bytes(b"PK\x03\x04 not really a spreadsheet")
     failure = failing_import_dir(loaded, directory)
-    assert "not a CSV or Parquet file" in only(failure.problems, file="scouts.xlsx").reason
+    assert "not a CSV or Parquet file" in only(failure.problems, file="scouts.xlsx").because("en")
 
 
 def test_binary_file_named_csv_and_corrupt_parquet(loaded, tmp_path):
@@ -228,18 +228,18 @@ def test_binary_file_named_csv_and_corrupt_parquet(loaded, tmp_path):
     (directory / "payments.csv").unlink()
     (directory / "payments.parquet").write_bytes(b"definitely not parquet")
     failure = failing_import_dir(loaded, directory)
-    assert "not a UTF-8 CSV" in only(failure.problems, file="scouts.csv").reason
-    assert "cannot be read as Parquet" in only(failure.problems, file="payments.parquet").reason
+    assert "not a UTF-8 CSV" in only(failure.problems, file="scouts.csv").because("en")
+    assert "cannot be read as Parquet" in only(failure.problems, file="payments.parquet").because("en")
 
 
 def test_same_table_twice_and_empty_folder(loaded, tmp_path):
     directory = small_export().write(tmp_path / "bad")
     small_export().write(tmp_path / "bad", "parquet", tables=("scouts",))
     failure = failing_import_dir(loaded, directory)
-    assert "holds the same table" in only(failure.problems, file="scouts.parquet").reason
+    assert "holds the same table" in only(failure.problems, file="scouts.parquet").because("en")
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert "no table files found" in failing_import_dir(loaded, empty).problems[0].reason
+    assert "no table files found" in failing_import_dir(loaded, empty).problems[0].because("en")
 
 
 def test_report_keeps_the_first_50_problems_and_counts_the_rest(loaded, tmp_path):
@@ -250,11 +250,12 @@ def test_report_keeps_the_first_50_problems_and_counts_the_rest(loaded, tmp_path
     assert failure.total == 120
     assert len(failure.problems) == 50
     assert [p.row for p in failure.problems] == list(range(2, 52))
-    assert "... and 70 more" in failure.report()
+    assert "... and 70 more" in failure.report("en")
+    assert "…ほか 70 件" in failure.report()
 
 
 def test_stored_time_zone_must_match(loaded, tmp_path):
-    with pytest.raises(ImportFailed, match="imported with time zone Asia/Tokyo"):
+    with pytest.raises(ImportFailed, match="タイムゾーン Asia/Tokyo で取り込まれています"):
         import_export(loaded, small_export().write(tmp_path / "utc"), timezone="UTC")
 
 

@@ -45,7 +45,7 @@ def has_message(key: str) -> bool:
     return key in catalogue(DEFAULT_LANG)
 
 
-def t(key: str, lang: str = DEFAULT_LANG, **values: Any) -> str:
+def t(key: str, lang: str = DEFAULT_LANG, /, **values: Any) -> str:
     """The message ``key`` in ``lang`` (falling back to Japanese), formatted with ``values``."""
     template = catalogue(lang if lang in LANGS else DEFAULT_LANG).get(key) or catalogue(DEFAULT_LANG)[key]
     return template.format(**values)
@@ -64,6 +64,9 @@ class Message:
 
     def __str__(self) -> str:
         return self.text()
+
+    def __hash__(self) -> int:  # the values are a mapping: hashed by their items
+        return hash((self.key, tuple(sorted((k, str(v)) for k, v in self.values.items()))))
 
 
 #: Where long work reports each step it starts (an import's files, a run's stages).

@@ -58,7 +58,7 @@ def import_command(
             )
         except ImportFailed as exc:
             progress.stop()
-            err.print(exc.report(), highlight=False, markup=False)
+            err.print(exc.report(settings.lang), highlight=False, markup=False)
             raise typer.Exit(1) from None
         except FactStoreError as exc:
             progress.stop()

@@ -18,9 +18,11 @@ from procert.facts.files import MAX_FIELD_CHARS
 from procert.facts.problems import (
     BLANK_PATTERN,
     OFFSET_PATTERN,
+    REASON_ID,
     Collector,
     sql_ident,
     sql_quote,
+    sql_reason,
 )
 from procert.facts.store import one
 
@@ -72,7 +74,7 @@ def build_typed(
         c = sql_ident(name)
         staged_type = staged_types[name]
         raw, value = f"r_{name}", f"v_{name}"
-        reasons = [] if col.nullable else [f"WHEN {raw} IS NULL THEN 'is empty'"]
+        reasons = [] if col.nullable else [f"WHEN {raw} IS NULL THEN {sql_reason('import_empty')}"]
         if staged_type in NATIVE_TYPES.get(col.kind, ()):
             inner.append(f"{c} AS {raw}")
             inner.append(f"{_native_value(col, c, staged_type)} AS {value}")
@@ -104,34 +106,39 @@ def _native_value(col: Column, c: str, staged_type: str) -> str:
     return f"TRY_CAST({c} AS BIGINT)"
 
 
-def _range_reasons(col: Column, number: str, shown: str) -> list[str]:
-    """Why an integer or rating ``number`` (SQL) is outside the column's range: one rule for typed and text values."""
+def _range_reasons(col: Column, number: str, got: str) -> list[str]:
+    """Why an integer or rating ``number`` (SQL) is outside the column's range: one rule for typed and text values.
+    ``got``: the SQL of the value as given."""
     if col.kind == "rating":
-        return [
-            f"WHEN {number} NOT BETWEEN {col.minimum} AND {col.maximum} "
-            f"THEN 'must be an integer from {col.minimum} to {col.maximum}' || {shown}"
-        ]
+        rating = sql_reason(
+            "import_rating_range", minimum=sql_quote(f"{col.minimum}"), maximum=sql_quote(f"{col.maximum}"), got=got
+        )
+        return [f"WHEN {number} NOT BETWEEN {col.minimum} AND {col.maximum} THEN {rating}"]
     reasons = []
     if col.minimum is not None:
-        reasons.append(f"WHEN {number} < {col.minimum} THEN 'must be ≥ {col.minimum:,}' || {shown}")
+        low = sql_reason("import_at_least", minimum=sql_quote(f"{col.minimum:,}"), got=got)
+        reasons.append(f"WHEN {number} < {col.minimum} THEN {low}")
     if col.maximum is not None:
-        reasons.append(f"WHEN {number} > {col.maximum} THEN 'must be ≤ {col.maximum:,}' || {shown}")
+        high = sql_reason("import_at_most", maximum=sql_quote(f"{col.maximum:,}"), got=got)
+        reasons.append(f"WHEN {number} > {col.maximum} THEN {high}")
     return reasons
+
+
+def _year_reason(value: str, got: str) -> str:
+    years = sql_reason("import_year_range", first=sql_quote(str(MIN_YEAR)), last=sql_quote(str(MAX_YEAR)), got=got)
+    return f"WHEN NOT isfinite({value}) OR year({value}) NOT BETWEEN {MIN_YEAR} AND {MAX_YEAR} THEN {years}"
 
 
 def _native_reasons(col: Column, raw: str, value: str) -> list[str]:
     """Why a value stored in the column's own type (a Parquet integer, timestamp or boolean) is bad."""
-    shown = f"' (got ''' || CAST({raw} AS VARCHAR) || ''')'"
+    got = f"CAST({raw} AS VARCHAR)"
     reasons: list[str] = []
     if col.kind in ("integer", "rating"):
         # Compared as stored: an unsigned or 128-bit value beyond the range is reported by its bound.
-        reasons += _range_reasons(col, raw, shown)
-        reasons.append(f"WHEN {value} IS NULL THEN 'not a 64-bit integer' || {shown}")
+        reasons += _range_reasons(col, raw, got)
+        reasons.append(f"WHEN {value} IS NULL THEN {sql_reason('import_not_int64', got=got)}")
     elif col.kind == "timestamp":
-        reasons.append(
-            f"WHEN NOT isfinite({value}) OR year({value}) NOT BETWEEN {MIN_YEAR} AND {MAX_YEAR} "
-            f"THEN 'the year must be from {MIN_YEAR} to {MAX_YEAR}' || {shown}"
-        )
+        reasons.append(_year_reason(value, got))
     return reasons
 
 
@@ -151,19 +158,16 @@ def _text_value(col: Column, c: str, raw: str) -> str:
 
 def _text_reasons(col: Column, c: str, raw: str, value: str) -> list[str]:
     """Why a value given as text is bad."""
-    shown = f"' (got ''' || left({raw}, 40) || ''')'"
+    got = f"left({raw}, 40)"
     reasons: list[str] = []
     if col.kind in ("text", "line"):
-        reasons.append(
-            f"WHEN length({c}) > {MAX_FIELD_CHARS} "
-            f"THEN 'a value of ' || format('{{:,}}', length({c})) || ' characters (at most {MAX_FIELD_CHARS:,})'"
+        too_long = sql_reason(
+            "import_too_long", length=f"format('{{:,}}', length({c}))", limit=sql_quote(f"{MAX_FIELD_CHARS:,}")
         )
+        reasons.append(f"WHEN length({c}) > {MAX_FIELD_CHARS} THEN {too_long}")
     if col.kind in ("id", "line", "email"):
         # Control characters (NUL, line breaks, ESC…) break mail headers, URLs and other databases.
-        reasons.append(
-            f"WHEN regexp_matches({c}, '[\\x00-\\x1f\\x7f]') "
-            "THEN 'contains a control character (such as a line break, tab, NUL or ESC)'"
-        )
+        reasons.append(f"WHEN regexp_matches({c}, '[\\x00-\\x1f\\x7f]') THEN {sql_reason('import_control_character')}")
     if col.kind == "email":
         # The contract's one rule (procert.facts.contract.email_problem), called from SQL for the addresses that
         # are not of the plain shape it always accepts (a Python call per address took 3.9 s at 1M workers).
@@ -171,33 +175,27 @@ def _text_reasons(col: Column, c: str, raw: str, value: str) -> list[str]:
         plain = f"strlen({raw}) <= {PLAIN_ADDRESS_MAX_LENGTH} AND regexp_full_match({raw}, {shape})"
         reasons.append(
             f"WHEN NOT ({plain}) AND procert_email_problem({raw}) IS NOT NULL "
-            f"THEN procert_email_problem({raw}) || {shown}"
+            f"THEN json_object('{REASON_ID}', procert_email_problem({raw}), 'got', {got})"
         )
     if col.kind == "enum":
         choices = ", ".join(sql_quote(v) for v in col.choices)
-        expected = ", ".join(col.choices)
-        reasons.append(
-            f"WHEN {raw} NOT IN ({choices}) "
-            f"THEN 'unknown value ' || chr(39) || left({raw}, 40) || chr(39) || '; expected one of {expected}'"
-        )
+        unknown = sql_reason("import_unknown_choice", value=got, expected=sql_quote(", ".join(col.choices)))
+        reasons.append(f"WHEN {raw} NOT IN ({choices}) THEN {unknown}")
     elif col.kind in ("integer", "rating"):
-        reasons.append(f"WHEN {value} IS NULL THEN 'not an integer' || {shown}")
-        reasons += _range_reasons(col, value, shown)
+        reasons.append(f"WHEN {value} IS NULL THEN {sql_reason('import_not_integer', got=got)}")
+        reasons += _range_reasons(col, value, got)
     elif col.kind == "boolean":
-        reasons.append(f"WHEN {value} IS NULL THEN 'must be true or false' || {shown}")
+        reasons.append(f"WHEN {value} IS NULL THEN {sql_reason('import_not_boolean', got=got)}")
     elif col.kind == "timestamp":
-        reasons.append(f"WHEN {value} IS NULL THEN 'not an ISO 8601 timestamp' || {shown}")
+        reasons.append(f"WHEN {value} IS NULL THEN {sql_reason('import_not_timestamp', got=got)}")
         sign, hours, minutes = (f"regexp_extract({raw}, '{OFFSET_PATTERN}', {n})" for n in (1, 2, 3))
         reasons.append(
             f"WHEN regexp_matches({raw}, '{OFFSET_PATTERN}') AND ("
             f"CAST({hours} AS INTEGER) > CASE {sign} WHEN '-' THEN 12 ELSE 14 END "
             f"OR CAST(coalesce(NULLIF({minutes}, ''), '0') AS INTEGER) > 59) "
-            f"THEN 'has an impossible UTC offset (from -12:00 to +14:00)' || {shown}"
+            f"THEN {sql_reason('import_bad_offset', got=got)}"
         )
-        reasons.append(
-            f"WHEN year({value}) NOT BETWEEN {MIN_YEAR} AND {MAX_YEAR} "
-            f"THEN 'the year must be from {MIN_YEAR} to {MAX_YEAR}' || {shown}"
-        )
+        reasons.append(_year_reason(value, got))
     return reasons
 
 
@@ -230,7 +228,7 @@ def column_checks(table: Table, file: str, con: duckdb.DuckDBPyConnection, probl
         file,
         key,
         f"""SELECT t._row AS row,
-                   'duplicate {key} ' || chr(39) || t.{key} || chr(39) || ' (first on row ' || d.first_row || ')'
+                   {sql_reason("import_duplicate_key", key=sql_quote(key), value=f"t.{key}", first_row="d.first_row")}
                    AS reason
             FROM {typed} t
             JOIN (SELECT {key}, min(_row) AS first_row FROM {typed} WHERE {key} IS NOT NULL
@@ -261,13 +259,15 @@ def reference_checks(
             unknown.append(f"NOT EXISTS (SELECT 1 FROM stored_{target.name} m WHERE m.{target.key} = s.{col.name})")
         elif col.references not in staged:
             unknown.append(f"NOT EXISTS (SELECT 1 FROM main.{target.name} m WHERE m.{target.key} = s.{col.name})")
+        unknown_reference = sql_reason(
+            "import_unknown_reference", key=sql_quote(target.key), value=f"s.{col.name}", table=sql_quote(target.name)
+        )
         problems.add_query(
             con,
             file,
             col.name,
             f"""SELECT s._row AS row,
-                       'unknown {target.key} ' || chr(39) || s.{col.name} || chr(39)
-                       || ': no such row in {target.name}' AS reason
+                       {unknown_reference} AS reason
                 FROM typed_{table.name} s
                 WHERE s.{col.name} IS NOT NULL AND {" AND ".join(unknown)}""",
         )
@@ -279,11 +279,11 @@ def contract_checks(present: set[str], file: str, con: duckdb.DuckDBPyConnection
             con,
             file,
             "closed_at",
-            """SELECT _row AS row,
+            f"""SELECT _row AS row,
                       CASE WHEN status IN ('delivered', 'cancelled') AND closed_at IS NULL AND err_closed_at IS NULL
-                           THEN 'is empty but status is ' || status || ' (a closed contract needs closed_at)'
+                           THEN {sql_reason("import_closed_needs_closed_at", status="status")}
                            WHEN status = 'active' AND closed_at IS NOT NULL
-                           THEN 'must be empty while status is active' END AS reason
+                           THEN {sql_reason("import_active_has_closed_at")} END AS reason
                FROM typed_contracts WHERE reason IS NOT NULL""",
         )
     if {"started_at", "closed_at"} <= present:
@@ -291,7 +291,8 @@ def contract_checks(present: set[str], file: str, con: duckdb.DuckDBPyConnection
             con,
             file,
             "closed_at",
-            "SELECT _row AS row, 'is before started_at' AS reason FROM typed_contracts WHERE closed_at < started_at",
+            f"SELECT _row AS row, {sql_reason('import_before_started')} AS reason FROM typed_contracts "
+            "WHERE closed_at < started_at",
         )
 
 
@@ -301,7 +302,8 @@ def inquiry_checks(present: set[str], file: str, con: duckdb.DuckDBPyConnection,
             con,
             file,
             "replied_at",
-            "SELECT _row AS row, 'is before received_at' AS reason FROM typed_inquiries WHERE replied_at < received_at",
+            f"SELECT _row AS row, {sql_reason('import_before_received')} AS reason FROM typed_inquiries "
+            "WHERE replied_at < received_at",
         )
 
 
@@ -340,8 +342,8 @@ def review_checks(
         file,
         "worker_id",
         f"""SELECT r._row AS row,
-                   'worker ' || chr(39) || r.worker_id || chr(39) || ' is not the worker of contract '
-                   || chr(39) || c.cid || chr(39) || ' (' || c.wid || ')' AS reason
+                   {sql_reason("import_review_worker", worker="r.worker_id", contract="c.cid", owner="c.wid")}
+                   AS reason
             FROM typed_reviews r JOIN {contracts} c ON c.cid = r.contract_id
             WHERE c.wid <> r.worker_id""",
     )
@@ -381,14 +383,13 @@ def find_stored(
 
 def owner_checks(table: Table, file: str, con: duckdb.DuckDBPyConnection, problems: Collector) -> None:
     """An upsert may correct a row, never hand it to another worker (its reviews and payments would follow)."""
+    moved = sql_reason("import_row_moves", key=sql_quote(table.key), value=f"t.{table.key}", owner="s.worker_id")
     problems.add_query(
         con,
         file,
         "worker_id",
         f"""SELECT t._row AS row,
-                   '{table.key} ' || chr(39) || t.{table.key} || chr(39) || ' belongs to worker ' || chr(39)
-                   || s.worker_id || chr(39) || ' in the stored facts; a row cannot move to another worker '
-                   || '(use a new id, or --replace with a full export)' AS reason
+                   {moved} AS reason
             FROM typed_{table.name} t JOIN stored_{table.name} s ON s.{table.key} = t.{table.key}
             WHERE t.worker_id IS NOT NULL AND s.worker_id <> t.worker_id""",
     )

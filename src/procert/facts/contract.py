@@ -192,28 +192,29 @@ PLAIN_ADDRESS_MAX_LENGTH = 254
 
 
 def email_problem(address: str) -> str | None:
-    """Why ``address`` is not exactly one deliverable e-mail address, or None. The rule of the contract: an RFC
-    5322 addr-spec with a dot-atom local part in ASCII and a domain of two or more labels (letters of any script,
-    digits, inner hyphens) that has an IDNA form. Used by the import and again by the sender."""
+    """Why ``address`` is not exactly one deliverable e-mail address (the id of the message that says it), or
+    None. The rule of the contract: an RFC 5322 addr-spec with a dot-atom local part in ASCII and a domain of two
+    or more labels (letters of any script, digits, inner hyphens) that has an IDNA form. Used by the import and
+    again by the sender."""
     if len(address) > 254:
-        return "longer than 254 characters"
+        return "email_too_long"
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in address):
-        return "contains a control character (such as a line break)"
+        return "email_control_character"
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
-        return "not one e-mail address (name@example.jp)"
+        return "email_not_one_address"
     if not _LOCAL_PART.fullmatch(local):
-        return "not one e-mail address: the part before @ must be plain ASCII (letters, digits, . _ + - …)"
+        return "email_local_part"
     labels = domain.split(".")
     if len(labels) < 2 or not all(
         0 < len(label) <= 63 and all(ch.isalnum() or ch == "-" for ch in label) and label[0] != "-" and label[-1] != "-"
         for label in labels
     ):
-        return "not one e-mail address: the domain must look like example.jp"
+        return "email_domain_shape"
     try:
         idna_domain(domain)
     except UnicodeError:
-        return "the domain has no IDNA form"
+        return "email_no_idna"
     return None
 
 

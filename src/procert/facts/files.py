@@ -20,6 +20,7 @@ from procert.facts.problems import (
     MAX_REPORTED_PROBLEMS,
     Collector,
     Problem,
+    problem,
     sql_quote,
 )
 
@@ -37,7 +38,7 @@ def table_of(path: Path) -> tuple[str, str] | None:
 
 def find_files(directory: Path, problems: Collector) -> dict[str, Path]:
     if not directory.is_dir():
-        problems.add(Problem(str(directory), None, None, "not a folder"))
+        problems.add(problem(str(directory), None, None, "import_not_a_folder"))
         return {}
     found: dict[str, Path] = {}
     for path in sorted(directory.iterdir()):
@@ -46,28 +47,24 @@ def find_files(directory: Path, problems: Collector) -> dict[str, Path]:
         if stem not in TABLES:
             continue
         if path.is_dir():
-            problems.add(Problem(path.name, None, None, "is a folder; expected a CSV or Parquet file"))
+            problems.add(problem(path.name, None, None, "import_is_a_folder"))
             continue
         if named is None:
-            problems.add(
-                Problem(path.name, None, None, "not a CSV or Parquet file (expected .csv, .csv.gz or .parquet)")
-            )
+            problems.add(problem(path.name, None, None, "import_not_a_table_file"))
             continue
         expected = path.name[: len(stem)]
         if expected != stem:
             problems.add(
-                Problem(
-                    path.name, None, None, f"file names are lower case: rename it to {stem}{path.name[len(stem) :]}"
-                )
+                problem(path.name, None, None, "import_rename_lower_case", name=f"{stem}{path.name[len(stem) :]}")
             )
             continue
         if stem in found:
-            problems.add(Problem(path.name, None, None, f"{found[stem].name} holds the same table; keep one of them"))
+            problems.add(problem(path.name, None, None, "import_same_table_twice", other=found[stem].name))
             continue
         found[stem] = path
     if not found and problems.total == 0:
         expected_files = ", ".join(f"{t}.csv" for t in TABLE_ORDER)
-        problems.add(Problem(str(directory), None, None, f"no table files found (expected {expected_files})"))
+        problems.add(problem(str(directory), None, None, "import_no_table_files", expected=expected_files))
     return found
 
 
@@ -94,33 +91,30 @@ def encoding_problem(path: Path, encoding: str) -> Problem | None:
             while chunk := text.read(1 << 20):
                 line += chunk.count("\n")
     except UnicodeDecodeError:
-        likely = ""
+        likely = None
         opener = gzip.open if path.name.lower().endswith(".gz") else open
         with opener(path, "rb") as fh:
             head = fh.read(1 << 20)
-        for guess, label in (("cp932", "Shift_JIS (CP932), Japanese Excel's default"), ("euc_jp", "EUC-JP")):
+        for guess in ("cp932", "euc_jp"):
             try:
                 head.decode(guess)
-                likely = f"; it looks like {label}"
+                likely = guess
                 break
             except UnicodeDecodeError:
                 continue
-        return Problem(
-            path.name,
-            None,
-            None,
-            f'not {encoding.upper()} text (near line {line}){likely}. Save it as "CSV UTF-8" or convert it '
-            f"(iconv -f CP932 -t UTF-8 {path.name} > utf8.csv), or import with --encoding cp932",
+        key = {"cp932": "import_not_encoding_cp932", "euc_jp": "import_not_encoding_euc_jp"}.get(
+            likely or "", "import_not_encoding"
         )
+        return problem(path.name, None, None, key, encoding=encoding.upper(), line=line, file=path.name)
     return None
 
 
 def csv_problems(path: Path, encoding: str) -> list[Problem]:
     """Find where a CSV file breaks the format, for a clear report (DuckDB's own errors name no row): the
     encoding, a duplicate header, a row with a different number of fields, broken quoting, a huge cell."""
-    problem = encoding_problem(path, encoding)
-    if problem is not None:
-        return [problem]
+    undecodable = encoding_problem(path, encoding)
+    if undecodable is not None:
+        return [undecodable]
     found: list[Problem] = []
     csv.field_size_limit(sys.maxsize)
     with open_text(path, encoding) as text:
@@ -132,29 +126,33 @@ def csv_problems(path: Path, encoding: str) -> list[Problem]:
             seen: set[str] = set()
             for name in header:
                 if name in seen:
-                    found.append(Problem(path.name, None, name, "appears twice in the header"))
+                    found.append(problem(path.name, None, name, "import_header_twice"))
                 seen.add(name)
             row_number = 0
             for row in reader:
                 row_number += 1
                 if len(row) != len(header):
                     found.append(
-                        Problem(path.name, row_number, None, f"has {len(row)} fields; the header has {len(header)}")
+                        problem(path.name, row_number, None, "import_field_count", fields=len(row), header=len(header))
                     )
                 for name, value in zip(header, row, strict=False):
                     if len(value) > MAX_FIELD_CHARS:
                         found.append(
-                            Problem(
+                            problem(
                                 path.name,
                                 row_number,
                                 name,
-                                f"a value of {len(value):,} characters (at most {MAX_FIELD_CHARS:,})",
+                                "import_too_long",
+                                length=f"{len(value):,}",
+                                limit=f"{MAX_FIELD_CHARS:,}",
                             )
                         )
                 if len(found) >= MAX_REPORTED_PROBLEMS:
                     break
         except csv.Error as exc:
-            found.append(Problem(path.name, row_number + 1, None, f"broken quoting near line {reader.line_num}: {exc}"))
+            found.append(
+                problem(path.name, row_number + 1, None, "import_broken_quoting", line=reader.line_num, detail=str(exc))
+            )
     return found
 
 
@@ -180,7 +178,7 @@ def stage(
             with opener(path, "rb") as fh:
                 head = fh.read(65536)
             if b"\x00" in head:
-                problems.add(Problem(path.name, None, None, "binary content: not a UTF-8 CSV file"))
+                problems.add(problem(path.name, None, None, "import_binary_content"))
                 return None
             header_problems = [p for p in csv_header_problems(path, encoding)]
             if header_problems:
@@ -199,10 +197,10 @@ def stage(
             described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_quote(str(path))})").fetchall()
             nested = [c[0] for c in described if re.search(r"\[|STRUCT|MAP|UNION", str(c[1]))]
             for name in nested:
-                problems.add(Problem(path.name, None, name, "holds lists or structures; expected one plain value"))
+                problems.add(problem(path.name, None, name, "import_nested_values"))
             names = [c[0] for c in described]
             for name in sorted({n for n in names if names.count(n) > 1}):
-                problems.add(Problem(path.name, None, name, "appears twice in the schema"))
+                problems.add(problem(path.name, None, name, "import_schema_twice"))
             if nested or len(set(names)) != len(names):
                 return None
             if "file_row_number" in names:  # the file's own column: DuckDB cannot add its row number beside it
@@ -246,7 +244,7 @@ def unreadable(path: Path, exc: duckdb.Error) -> Problem:
     """The problem of a file DuckDB cannot read (for a Parquet file, possibly only when its rows are read)."""
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     kind = "CSV" if is_csv(path) else "Parquet"
-    return Problem(path.name, None, None, f"cannot be read as {kind}: {message}")
+    return problem(path.name, None, None, "import_unreadable", kind=kind, detail=message)
 
 
 def drop_stage(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -266,16 +264,16 @@ def csv_header_problems(path: Path, encoding: str) -> list[Problem]:
         return csv_problems(path, encoding)
     header[:1] = [h.lstrip("\ufeff") for h in header[:1]]
     return [
-        Problem(path.name, None, name, "appears twice in the header")
+        problem(path.name, None, name, "import_header_twice")
         for name in sorted({n for n in header if header.count(n) > 1})
     ]
 
 
 def transcoded(path: Path, encoding: str) -> Path:
     """A UTF-8 copy of a CSV file in another encoding (``--encoding cp932``), beside the temporary files."""
-    problem = encoding_problem(path, encoding)
-    if problem is not None:
-        raise duckdb.InvalidInputException(problem.reason)
+    undecodable = encoding_problem(path, encoding)
+    if undecodable is not None:
+        raise duckdb.InvalidInputException(undecodable.because("en"))
     handle, name = tempfile.mkstemp(suffix=".csv", prefix="procert-utf8-")
     with os.fdopen(handle, "w", encoding="utf-8", newline="") as out, open_text(path, encoding) as text:
         shutil.copyfileobj(text, out, 1 << 20)

@@ -45,7 +45,7 @@ from procert.facts.problems import (
     Collector,
     ImportFailed,
     ImportReport,
-    Problem,
+    problem,
     sql_quote,
 )
 from procert.facts.store import WORKER_INDEXED, FactStore, one
@@ -70,25 +70,17 @@ def import_export(
     try:
         codecs.lookup(encoding)
     except LookupError:
-        raise ImportFailed([Problem("import", None, "encoding", f"unknown encoding {encoding!r}")], 1) from None
+        raise ImportFailed([problem("import", None, "encoding", "import_unknown_encoding", name=encoding)], 1) from None
     step = progress or (lambda _msg: None)
     directory = Path(directory)
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ImportFailed([Problem("program", None, "timezone", f"unknown time zone {timezone!r}")], 1) from exc
+        raise ImportFailed([problem("program", None, "timezone", "import_unknown_timezone", name=timezone)], 1) from exc
     stored_tz = store.timezone
     if stored_tz is not None and stored_tz != timezone and not store.is_empty():
         raise ImportFailed(
-            [
-                Problem(
-                    "program",
-                    None,
-                    "timezone",
-                    f"the stored facts were imported with time zone {stored_tz}, not {timezone}; "
-                    "use a fresh PROCERT_HOME or a program with the same time zone",
-                )
-            ],
+            [problem("program", None, "timezone", "import_other_timezone", stored=stored_tz, given=timezone)],
             1,
         )
 
@@ -99,7 +91,7 @@ def import_export(
     files = find_files(directory, problems)
     if replace and files and not set(REQUIRED_TABLES) <= set(files):
         missing = ", ".join(t for t in REQUIRED_TABLES if t not in files)
-        problems.add(Problem(str(directory), None, None, f"--replace needs every table; missing: {missing}"))
+        problems.add(problem(str(directory), None, None, "import_replace_needs_every_table", missing=missing))
 
     with _typed_rows_home(store, files) as database:
         batch = _Batch(store=store, files=files, replace=replace, problems=problems, step=step)
@@ -164,7 +156,7 @@ def _stage_files(batch: _Batch, *, encoding: str, database: str | None) -> None:
         table = TABLES[table_name]
         absent = [c.name for c in table.columns if c.required and c.name not in header]
         for name in absent:
-            problems.add(Problem(path.name, None, name, "required column is missing from the header"))
+            problems.add(problem(path.name, None, name, "import_missing_column"))
         if absent:
             drop_stage(con, table_name)
             continue

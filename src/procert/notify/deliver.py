@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from procert.errors import ProcertError
 from procert.facts.contract import email_problem, idna_domain
+from procert.i18n import t
 from procert.ledger import Notification, audit, session_scope
 from procert.ledger.audit import utcnow
 from procert.notify.render import render
@@ -79,7 +80,8 @@ def recipient(address: str | None) -> str:
         raise UndeliverableError("no e-mail address")
     problem = email_problem(address)
     if problem is not None:
-        raise UndeliverableError(f"e-mail address {address[:80]!r}: {problem}")
+        # In English, as the outbox's other delivery errors: an operator's log, not a text for the worker.
+        raise UndeliverableError(f"e-mail address {address[:80]!r}: {t(problem, 'en')}")
     local, _, domain = address.rpartition("@")
     return f"{local}@{idna_domain(domain)}"
 
