@@ -178,8 +178,11 @@ def test_the_import_runs_within_its_memory_limit_setting(tmp_path: Path):
 def test_facts_shows_counts_and_imports(home: Path, tmp_path: Path):
     result = procert(home, "facts")
     assert result.returncode == 0, result.stderr
-    assert "time zone Asia/Tokyo" in result.stdout
-    assert "import #1" in result.stdout and "(upsert)" in result.stdout
+    assert "タイムゾーン Asia/Tokyo" in result.stdout
+    assert "取り込み #1" in result.stdout and "（追加・更新）" in result.stdout
+    english = procert(home, "facts", env={"PROCERT_LANG": "en"})
+    assert "time zone Asia/Tokyo" in english.stdout
+    assert "import #1" in english.stdout and "(upsert)" in english.stdout
     assert procert(tmp_path / "nothing", "facts").returncode == 1
 
 
@@ -222,7 +225,7 @@ def test_appeals_are_listed_and_answered_from_the_command_line(home: Path):
     assert refused.returncode == 2 and "must not be empty" in refused.stderr
     answered = procert(home, "appeals", "answer", str(appeal_id), "--answer", "The profile was blank on 2025-01-01.")
     assert answered.returncode == 0, answered.stderr
-    assert f"appeal #{appeal_id} answered" in answered.stdout
+    assert f"異議申し立て #{appeal_id} に回答しました" in answered.stdout
     assert "回答済み" in procert(home, "appeals", "list", "--all").stdout
     again = procert(home, "appeals", "answer", str(appeal_id), "--answer", "twice")
     assert again.returncode == 2 and "answered already" in again.stderr

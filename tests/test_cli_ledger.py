@@ -75,7 +75,7 @@ def test_operator_flow(tmp_path: Path, database):
         refused = procert(env, "run", "--as-of", "2025-01-01")
         assert refused.returncode == 1 and "procert db upgrade" in refused.stderr
         upgraded = procert(env, "db", "upgrade")
-        assert upgraded.returncode == 0 and "applied 0001" in upgraded.stdout
+        assert upgraded.returncode == 0 and " に 0001, " in upgraded.stdout and "を適用しました" in upgraded.stdout
     first = procert(env, "run", "--as-of", "2025-01-01")
     assert first.returncode == 0, first.stderr
     # The outcome in the operator's language (Japanese unless PROCERT_LANG says otherwise).
@@ -110,13 +110,13 @@ def test_operator_flow(tmp_path: Path, database):
         sent = procert(env, "notify", "send")
     finally:
         controller.stop()
-    assert sent.returncode == 0 and "1 sent" in sent.stdout
+    assert sent.returncode == 0 and "送信 1 件" in sent.stdout, sent.stdout
     assert len(inbox.messages) == 1 and inbox.messages[0]["To"].addresses[0].addr_spec == "a@example.jp"
     audit = procert(env, "audit")
     for action in ("run.recorded", "override.set", "notification.sent"):
         assert action in audit.stdout
     assert "ops" in audit.stdout
-    assert "sent 1" in procert(env, "notify", "list").stdout
+    assert "送信済み 1" in procert(env, "notify", "list").stdout
     created = procert(env, "api-key", "create", "platform backend")
     assert created.returncode == 0 and "pck_" in created.stdout
     listed = procert(env, "api-key", "list")

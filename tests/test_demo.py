@@ -148,8 +148,8 @@ def test_the_readme_demo_builds_a_marketplace_with_history_and_serves_it(tmp_pat
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
-    assert "4 quarterly runs" in output or "four quarterly runs" in output
-    password = re.search(r"user demo-admin, password (\S+)\)", output)
+    assert "四半期ごとの 4 回の実行" in output  # the narration in the default language, Japanese
+    password = re.search(r"ユーザー demo-admin、パスワード ([^）\s]+)）", output)
     assert password is not None, output[-2000:]
 
 

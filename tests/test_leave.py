@@ -470,7 +470,7 @@ def test_leave_from_the_command_line(tmp_path: Path, monkeypatch):
         ],
     )
     assert declared.exit_code == 0, declared.output
-    assert "leave #1: A away from 2020-01-06 to 2020-01-10" in declared.output
+    assert "休止 #1: A は crowdworks-pro で 2020-01-06 から 2020-01-10 まで休止します" in declared.output
     listed = runner.invoke(app, ["leave", "list"])
     assert (
         listed.exit_code == 0 and "病気・けが" in listed.output and "開始日" in listed.output and "ops" in listed.output
@@ -482,7 +482,7 @@ def test_leave_from_the_command_line(tmp_path: Path, monkeypatch):
     nobody = runner.invoke(
         app, ["leave", "declare", "ZZ", "--from", "2020-01-08", "--to", "2020-01-09", "--category", "other"]
     )
-    assert nobody.exit_code == 1 and "no worker 'ZZ'" in nobody.output
+    assert nobody.exit_code == 1 and "ワーカー 'ZZ' はいません" in nobody.output
     bad = runner.invoke(
         app, ["leave", "declare", "A", "--from", "2020-02-30", "--to", "2020-03-01", "--category", "other"]
     )

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from procert.cli.common import ActorOption, HomeOption, actor_name, core_for, fail, labelled_table, out
+from procert.i18n import t
 from procert.ledger import AdminError, create_admin, disable_admin, list_admins, session_scope, set_admin_password
 
 admin_app = typer.Typer(help="Admin users of the web console.", no_args_is_help=True)
@@ -36,14 +37,15 @@ def admin_create(
     home: HomeOption = None,
 ) -> None:
     """Create an admin who can sign in at /admin. The password (12+ characters) is stored as an Argon2id hash."""
-    engine = core_for(home, with_program=False).ledger
+    core = core_for(home, with_program=False)
+    engine, lang = core.ledger, core.settings.lang
     password = read_password(password_stdin)
     try:
         with session_scope(engine, write=True) as session:
             create_admin(session, username=username, password=password, actor=actor_name(actor))
     except AdminError as exc:
         fail(str(exc))
-    out.print(f"admin {username!r} created; sign in at /admin/login")
+    out.print(t("cli_admin_created", lang, name=username), highlight=False)
 
 
 @admin_app.command("password")
@@ -54,26 +56,28 @@ def admin_password(
     home: HomeOption = None,
 ) -> None:
     """Set a new password for an admin. Audited."""
-    engine = core_for(home, with_program=False).ledger
+    core = core_for(home, with_program=False)
+    engine, lang = core.ledger, core.settings.lang
     password = read_password(password_stdin)
     try:
         with session_scope(engine, write=True) as session:
             set_admin_password(session, username=username, password=password, actor=actor_name(actor))
     except AdminError as exc:
         fail(str(exc))
-    out.print(f"password of admin {username!r} changed")
+    out.print(t("cli_admin_password_changed", lang, name=username), highlight=False)
 
 
 @admin_app.command("disable")
 def admin_disable(username: UsernameArgument, actor: ActorOption = None, home: HomeOption = None) -> None:
     """Stop an admin from signing in (existing console sessions end at their next request). Audited."""
-    engine = core_for(home, with_program=False).ledger
+    core = core_for(home, with_program=False)
+    engine, lang = core.ledger, core.settings.lang
     try:
         with session_scope(engine, write=True) as session:
             disable_admin(session, username=username, actor=actor_name(actor))
     except AdminError as exc:
         fail(str(exc))
-    out.print(f"admin {username!r} disabled")
+    out.print(t("cli_admin_disabled", lang, name=username), highlight=False)
 
 
 @admin_app.command("unlock")
@@ -81,13 +85,14 @@ def admin_unlock(username: UsernameArgument, actor: ActorOption = None, home: Ho
     """Unlock an admin locked after repeated wrong passwords (the lock also ends by itself). Audited."""
     from procert.ledger import unlock_admin
 
-    engine = core_for(home, with_program=False).ledger
+    core = core_for(home, with_program=False)
+    engine, lang = core.ledger, core.settings.lang
     try:
         with session_scope(engine, write=True) as session:
             unlock_admin(session, username=username, actor=actor_name(actor))
     except AdminError as exc:
         fail(str(exc))
-    out.print(f"admin {username!r} unlocked")
+    out.print(t("cli_admin_unlocked", lang, name=username), highlight=False)
 
 
 @admin_app.command("sign-out")
@@ -100,10 +105,11 @@ def admin_sign_out(
     """End every session of an admin (or, with --worker, of a worker) at once, on every server. Audited."""
     from procert.ledger import end_sessions
 
-    engine = core_for(home, with_program=False).ledger
+    core = core_for(home, with_program=False)
+    engine, lang = core.ledger, core.settings.lang
     with session_scope(engine, write=True) as session:
         count = end_sessions(session, kind="worker" if worker else "admin", subject=subject, actor=actor_name(actor))
-    out.print(f"{count} session(s) of {subject!r} ended")
+    out.print(t("cli_sessions_ended", lang, count=count, subject=subject), highlight=False)
 
 
 @admin_app.command("list")

@@ -283,5 +283,5 @@ def featured_choose(
     core = core_for(home, program)
     chosen = choose_featured_today(core, actor_name(actor))
     if chosen is None:
-        fail(f"no facts database at {core.facts_path}: run `procert import DIR` first")
+        fail(t("cli_no_facts", core.settings.lang, path=core.facts_path))
     out.print(f"{chosen} pro(s) featured today", highlight=False)

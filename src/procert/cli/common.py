@@ -26,6 +26,8 @@ from procert.settings import Settings
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from procert.notify import DeliveryReport
+
 out = Console(markup=False, highlight=False)  # user data may contain [brackets]; opt in per call
 err = Console(stderr=True)
 
@@ -163,3 +165,8 @@ def labelled_table(columns: Sequence[str], lang: str, *, title: str | None = Non
     for key in columns:
         table.add_column(key if key == "#" else t(key, lang))
     return table
+
+
+def delivery_summary(report: DeliveryReport, lang: str) -> str:
+    """What one sending of notifications did, in words: sent, to retry, failed."""
+    return t("cli_notify_sent", lang, sent=report.sent, retrying=report.retrying, failed=report.failed)

@@ -64,9 +64,9 @@ def recompute_command(
                     progress=lambda message: out.print(message.text(core.settings.lang), highlight=False),
                 )
         except (CorrectionRefused, RunRefused) as exc:
-            fail(f"recompute refused: {exc}")
+            fail(t("cli_recompute_refused", core.settings.lang, reason=exc))
     for as_of, old, new in outcome.runs:
-        out.print(f"{as_of}: run #{old} → #{new}", highlight=False)
+        out.print(t("cli_recomputed_run", core.settings.lang, as_of=as_of, old=old, new=new), highlight=False)
     out.print(outcome.message.text(core.settings.lang), highlight=False)
 
 
@@ -122,7 +122,8 @@ def _review(
                 )
         except (CorrectionRefused, NotFoundError) as exc:
             fail(str(exc))
-    out.print(f"correction #{correction_id} {'accepted' if accept else 'dismissed'}; the worker's mail is queued")
+    said = t("cli_correction_accepted" if accept else "cli_correction_dismissed", core.settings.lang, id=correction_id)
+    out.print(said, highlight=False)
 
 
 @corrections_app.command("accept")

@@ -50,28 +50,29 @@ def demo_command(
     settings, prog = core.settings, core.program
     today = core.today()
     day = prog.cadence.latest_on_or_before(today)
-    out.rule(f"1. demo marketplace: {workers:,} workers (seed {seed}) → {settings.home / 'demo-export'}")
+    lang = settings.lang
+    out.rule(t("demo_step_marketplace", lang, workers=workers, seed=seed, path=settings.home / "demo-export"))
     with generation_progress() as bar:
-        task = bar.add_task("generate", total=workers)
+        task = bar.add_task(t("step_generating", lang), total=workers)
         export, summary = scenario.generate_marketplace(
             core, workers=workers, seed=seed, end=today, progress=lambda done, _total: bar.update(task, completed=done)
         )
     out.print(", ".join(f"{k} {v:,}" for k, v in summary.rows.items()), highlight=False)
-    out.rule("2. import")
+    out.rule(t("demo_step_import", lang))
     with steps() as progress:
         task = progress.add_task(t("step_importing", settings.lang), total=None)
         # --replace: the demo's store holds exactly the generated marketplace, switched in atomically.
         core.import_facts(
             export, replace=True, progress=lambda msg: progress.update(task, description=msg.text(settings.lang))
         )
-    out.print(f"facts stored in {settings.facts_path}", highlight=False)
-    out.rule(f"3. evaluate {prog.label} as of {day}")
+    out.print(t("demo_facts_stored", lang, path=settings.facts_path), highlight=False)
+    out.rule(t("demo_step_evaluate", lang, program=prog.label, as_of=day))
     with facts_of(core) as store:
         evaluation = evaluate(store, prog, day)
         target = evaluation.write(settings.results_dir / f"{prog.id}_{day.isoformat()}.csv")
         print_summary(evaluation, settings.lang)
         out.print(f"→ {target}", highlight=False)
-        out.rule("4. explanations")
+        out.rule(t("demo_step_explanations", lang))
         picks = evaluation.rows("certified", limit=1)
         picks += evaluation.rows(
             f"NOT certified AND status = 'active' AND "
@@ -83,34 +84,34 @@ def demo_command(
             text = explain(store, prog, day, row["worker_id"], settings.lang).to_text()
             out.print(terminal_safe(text), highlight=False, markup=False, soft_wrap=True)
             out.print()
-        out.rule("5. ledger: four quarterly runs, transitions and the notification outbox")
+        out.rule(t("demo_step_ledger", lang))
         ledger = scenario.record_year(
             core,
             store,
             day=day,
             progress=lambda as_of, outcome: out.print(f"{as_of}: {outcome.message.text(settings.lang)}"),
         )
-        out.print("outbox: " + ", ".join(f"{kind} {count}" for kind, count in sorted(ledger.outbox.items())))
+        outbox = ", ".join(f"{t('notify_kind_' + kind, lang)} {n:,}" for kind, n in sorted(ledger.outbox.items()))
+        out.print(t("demo_outbox", lang, counts=outbox), highlight=False)
         if ledger.lost:
             timeline = "; ".join(
-                f"{t.as_of} {t.kind}" + (f" ({', '.join(t.failed)})" if t.failed and t.kind == "lost" else "")
-                for t in ledger.history
+                f"{move.as_of} {t('notify_kind_' + move.kind, lang)}"
+                + (
+                    f" ({', '.join(prog.criterion(c).label.get(lang) for c in move.failed)})"
+                    if move.failed and move.kind == "lost"
+                    else ""
+                )
+                for move in ledger.history
             )
-            out.print(f"history of {ledger.lost}: {timeline}")
-            out.print(
-                f"Try: procert status {ledger.lost} --home {settings.home} --lang en; "
-                f"procert forecast --home {settings.home}"
-            )
+            out.print(t("demo_history", lang, worker=ledger.lost, timeline=timeline), highlight=False)
+            out.print(t("demo_try_status", lang, worker=ledger.lost, home=settings.home), highlight=False)
         away = scenario.declare_demo_leave(core, store, today=today)
         if away:
-            out.print(f"declared leave: {', '.join(away)} (see `procert leave list --home {settings.home}`)")
-        out.print(
-            f"Browse it later: PROCERT_DEMO=true procert serve --home {settings.home} → http://127.0.0.1:8000/pros "
-            "(sign in as a demo worker at /demo/login)"
-        )
-        out.rule("5b. the other presets, side by side on the same facts and ledger")
+            out.print(t("demo_leave_declared", lang, workers=", ".join(away), home=settings.home), highlight=False)
+        out.print(t("demo_browse_later", lang, home=settings.home), highlight=False)
+        out.rule(t("demo_step_presets", lang))
         for side in scenario.record_side_programs(core, store, day=day):
-            latest = side.outcomes[-1].message.text(settings.lang) if side.outcomes else "no scheduled date"
+            latest = side.outcomes[-1].message.text(lang) if side.outcomes else t("demo_no_scheduled_date", lang)
             out.print(latest, highlight=False)
             if side.program.levels:
                 counts = ", ".join(
@@ -118,30 +119,27 @@ def demo_command(
                     for lv in reversed(side.program.levels)
                 )
                 out.print(f"  {side.program.name.get(settings.lang)}: {counts}", highlight=False)
-        out.rule("6. benefits: premium jobs with pro early access, a newsletter issue")
+        out.rule(t("demo_step_benefits", lang))
         benefits = scenario.add_benefits(core, store, jobs=scenario.demo_jobs(core, workers=workers), today=today)
+    out.print(t("demo_jobs", lang, jobs=benefits.jobs, premium=benefits.premium, early=benefits.early), highlight=False)
     out.print(
-        f"jobs: {benefits.jobs} open or recent, {benefits.premium} premium, {benefits.early} still for pros only "
-        "(early access)",
+        t(
+            "demo_newsletter",
+            lang,
+            id=benefits.issue_id,
+            day=today,
+            featured=", ".join(benefits.featured),
+            queued=benefits.queued,
+        ),
         highlight=False,
     )
-    out.print(
-        f"newsletter issue #{benefits.issue_id} of {today} features {', '.join(benefits.featured)}; "
-        f"{benefits.queued} mail(s) queued",
-        highlight=False,
-    )
-    out.print(
-        f"Try: procert explain {picks[0]['worker_id'] if picks else 'W0000001'} --as-of {day} "
-        f"--home {settings.home} --lang en",
-        highlight=False,
-    )
+    worker = picks[0]["worker_id"] if picks else "W0000001"
+    out.print(t("demo_try_explain", lang, worker=worker, day=day, home=settings.home), highlight=False)
     password = scenario.ensure_admin(core)
     if serve:
-        out.rule("7. the site (demo mode)")
+        out.rule(t("demo_step_site", lang))
         out.print(
-            f"Pro directory: http://{host}:{port}/pros · sign in as a worker: http://{host}:{port}/demo/login · "
-            f"admin console: http://{host}:{port}/admin (user {scenario.DEMO_ADMIN}, password {password}) · "
-            f"API: http://{host}:{port}/docs — stop with Ctrl+C",
+            t("demo_site", lang, base=f"http://{host}:{port}", user=scenario.DEMO_ADMIN, password=password),
             highlight=False,
             soft_wrap=True,
         )

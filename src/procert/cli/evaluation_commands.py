@@ -119,10 +119,10 @@ def evaluate_command(
         return
     with facts_of(core) as store:
         if store.is_empty():
-            fail("the facts store holds no workers: run `procert import DIR` first")
+            fail(t("cli_no_workers", settings.lang))
         try:
             with steps() as progress:
-                progress.add_task(f"evaluating {prog.label} as of {day}", total=None)
+                progress.add_task(t("step_evaluating", settings.lang, program=prog.label, as_of=day), total=None)
                 evaluation = evaluate(store, prog, day, away=core.declared_leave(through=day))
         except FactStoreError as exc:
             fail(str(exc))
@@ -160,7 +160,7 @@ def _evaluate_elsewhere(
         except FactStoreError as exc:
             fail(str(exc))
     if not rows:
-        fail("no workers to evaluate: run `procert import DIR` first")
+        fail(t("cli_no_workers", settings.lang))
     target = out_path or settings.results_dir / f"{prog.id}_{day.isoformat()}_{engine}.csv"
     write_rows(rows, output_columns(prog), target)
     certified = sum(1 for r in rows if r["certified"])

@@ -77,7 +77,7 @@ def import_command(
                     )
                 except Exception as exc:  # connection refused, permissions: the embedded import stands; say so
                     progress.stop()
-                    fail(f"the facts are stored here, but copying them to PROCERT_FACTS_URL failed: {exc}")
+                    fail(t("cli_postgres_copy_failed", settings.lang, error=exc))
     table = labelled_table(
         ("col_table", "col_rows_in_file", "col_rows_stored"),
         settings.lang,
@@ -94,19 +94,26 @@ def facts_command(home: HomeOption = None) -> None:
     core = core_for(home, with_program=False)
     settings = core.settings
     if not settings.facts_path.exists():
-        fail(f"no facts database at {settings.facts_path}: run `procert import DIR` first")
+        fail(t("cli_no_facts", settings.lang, path=settings.facts_path))
     with facts_of(core) as store:
         counts = store.counts()
         imports = store.latest_imports(limit=5)
-        out.print(
-            f"{settings.facts_path}: time zone {store.timezone}, fingerprint {store.fingerprint()}", highlight=False
-        )
-    table = labelled_table(("col_table", "col_rows"), settings.lang, title="facts")
+        said = t("cli_facts_summary", settings.lang, timezone=store.timezone, fingerprint=store.fingerprint())
+        out.print(f"{settings.facts_path}: {said}", highlight=False)
+    table = labelled_table(("col_table", "col_rows"), settings.lang, title=t("cli_facts_title", settings.lang))
     for name, rows in counts.items():
         table.add_row(name, f"{rows:,}")
     out.print(table)
     for import_id, imported_at, mode, source in imports:
-        out.print(f"import #{import_id} at {imported_at:%Y-%m-%d %H:%M} UTC ({mode}) from {source}", highlight=False)
+        said = t(
+            "cli_import_history",
+            settings.lang,
+            id=import_id,
+            at=f"{imported_at:%Y-%m-%d %H:%M}",
+            mode=t(f"cli_import_mode_{mode}", settings.lang),
+            source=source,
+        )
+        out.print(said, highlight=False)
 
 
 @commands.command("demo-data")

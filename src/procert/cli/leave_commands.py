@@ -44,7 +44,7 @@ def leave_declare(
     with facts_of(core) as store:
         contact = store.worker(worker_id)
     if contact is None:
-        fail(f"no worker {worker_id!r} in the facts")
+        fail(t("cli_no_such_worker", core.settings.lang, worker=worker_id))
     try:
         with session_scope(core.ledger, write=True) as session:
             leave = declare_leave(
@@ -64,7 +64,16 @@ def leave_declare(
             leave_id = leave.id
     except LeaveRefused as exc:
         fail(str(exc))
-    out.print(f"leave #{leave_id}: {worker_id} away from {first} to {last} in {core.program.id}", highlight=False)
+    said = t(
+        "cli_leave_declared",
+        core.settings.lang,
+        id=leave_id,
+        worker=worker_id,
+        first=first,
+        last=last,
+        program=core.program.id,
+    )
+    out.print(said, highlight=False)
 
 
 @leave_app.command("list")

@@ -12,6 +12,7 @@ from procert.cli.common import (
     HomeOption,
     actor_name,
     core_for,
+    delivery_summary,
     fail,
     labelled_table,
     out,
@@ -34,19 +35,15 @@ def notify_send(
 ) -> None:
     """Deliver due notifications over SMTP (PROCERT_SMTP_*); failures are retried later with backoff."""
     core = core_for(home, with_program=False)
-    _settings, engine = core.settings, core.ledger
+    lang, engine = core.settings.lang, core.ledger
     report = send_pending(engine, config=core.smtp, limit=limit, actor=actor_name(actor))
-    out.print(f"{report.sent} sent, {report.retrying} to retry, {report.failed} failed", highlight=False)
+    out.print(delivery_summary(report, lang), highlight=False)
     if report.interrupted:
-        out.print(
-            f"  {report.interrupted} left by an interrupted sender marked failed (not resent: at most once; "
-            "see `procert notify list --status failed`, `procert notify retry ID`)",
-            highlight=False,
-        )
+        out.print("  " + t("cli_notify_interrupted", lang, count=report.interrupted), highlight=False)
     for error in report.errors[:5]:
         out.print(f"  {error}", highlight=False)
     if report.connect_error:
-        fail(f"{report.connect_error}; nothing was sent (the notifications stay queued and are retried later)")
+        fail(t("cli_notify_not_connected", lang, error=report.connect_error))
 
 
 @notify_app.command("retry")
@@ -58,10 +55,11 @@ def notify_retry(
     """Queue a failed notification again (for example one whose delivery was interrupted). Audited."""
     from procert.notify import retry_notification
 
-    engine = core_for(home, with_program=False).ledger
-    if not retry_notification(engine, notification_id=notification_id, actor=actor_name(actor)):
-        fail(f"no failed notification #{notification_id}")
-    out.print(f"notification #{notification_id} queued again", highlight=False)
+    core = core_for(home, with_program=False)
+    lang = core.settings.lang
+    if not retry_notification(core.ledger, notification_id=notification_id, actor=actor_name(actor)):
+        fail(t("cli_notify_no_failed", lang, id=notification_id))
+    out.print(t("cli_notify_queued_again", lang, id=notification_id), highlight=False)
 
 
 @notify_app.command("list")
@@ -81,8 +79,9 @@ def notify_list(
         if status:
             query = query.where(Notification.status == status)
         rows = session.scalars(query).all()
-    out.print(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "the outbox is empty", highlight=False)
     lang = core.settings.lang
+    tally = ", ".join(f"{_delivery(k, lang)} {v:,}" for k, v in sorted(counts.items()))
+    out.print(tally or t("cli_outbox_empty", lang), highlight=False)
     table = labelled_table(
         ("#", "col_worker", "col_kind", "col_as_of", "col_delivery", "col_attempts", "col_email", "col_last_error"),
         lang,
@@ -93,9 +92,14 @@ def notify_list(
             n.worker_id,
             t("notify_kind_" + n.kind, lang),
             n.payload.get("as_of", ""),
-            t("web_outbox_" + n.status, lang) if n.status != "sending" else n.status,
+            _delivery(n.status, lang),
             str(n.attempts),
             n.email or "",
             (n.last_error or "")[:60],
         )
     out.print(table)
+
+
+def _delivery(status: str, lang: str) -> str:
+    """A notification's delivery status in words ("sending" is a sender's moment, shown as it is)."""
+    return t("web_outbox_" + status, lang) if status != "sending" else status

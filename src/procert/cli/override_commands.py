@@ -101,12 +101,12 @@ def override_clear(
 ) -> None:
     """Remove a worker's lock; the next run decides their status from the criteria again."""
     core = core_for(home, program)
-    _settings, prog, engine = core.settings, core.program, core.ledger
+    settings, prog, engine = core.settings, core.program, core.ledger
     with session_scope(engine, write=True) as session:
         cleared = clear_override(session, program_id=prog.id, worker_id=worker_id, actor=actor_name(actor))
     if not cleared:
-        fail(f"{worker_id} has no active override in {prog.id}")
-    out.print(f"cleared the override of {worker_id} in {prog.id}", highlight=False)
+        fail(t("cli_no_override", settings.lang, worker=worker_id, program=prog.id))
+    out.print(t("cli_override_cleared", settings.lang, worker=worker_id, program=prog.id), highlight=False)
 
 
 @override_app.command("list")
@@ -227,4 +227,4 @@ def appeals_answer(
             )
         except AppealRefused as exc:
             raise typer.BadParameter(str(exc), param_hint="--answer") from None
-    out.print(f"appeal #{appeal_id} answered; the worker's mail is queued", highlight=False)
+    out.print(t("cli_appeal_answered", core.settings.lang, id=appeal_id), highlight=False)

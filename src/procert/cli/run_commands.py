@@ -19,6 +19,7 @@ from procert.cli.common import (
     ProgramOption,
     actor_name,
     core_for,
+    delivery_summary,
     facts_of,
     fail,
     labelled_table,
@@ -51,17 +52,22 @@ def db_upgrade(home: HomeOption = None) -> None:
     try:
         applied = upgrade(engine)
     except Exception as exc:
-        fail(f"cannot upgrade the ledger database: {exc}")
+        fail(t("cli_db_upgrade_failed", settings.lang, error=exc))
     url = engine.url.render_as_string(hide_password=True)
-    out.print(f"applied {', '.join(applied)} to {url}" if applied else f"{url} is up to date", highlight=False)
+    said = (
+        t("cli_db_upgraded", settings.lang, applied=", ".join(applied), url=url)
+        if applied
+        else t("cli_db_up_to_date", settings.lang, url=url)
+    )
+    out.print(said, highlight=False)
 
 
 @contextmanager
 def recording(
-    home: Path | None, program: str | None, actor: str | None, refused: str = "run refused"
+    home: Path | None, program: str | None, actor: str | None, refused: str = "cli_run_refused"
 ) -> Iterator[tuple[Procert, dict[str, Any]]]:
     """What every command that records runs needs: the core object and the facts store, with the keyword
-    arguments they share; a refused run becomes a clear error and exit status 1."""
+    arguments they share; a refused run becomes a clear error (``refused``: its message id) and exit status 1."""
     core = core_for(home, program)
     with facts_of(core) as store:
         shared = {
@@ -73,7 +79,7 @@ def recording(
         try:
             yield core, shared
         except RunRefused as exc:
-            fail(f"{refused}: {exc}")
+            fail(t(refused, core.settings.lang, reason=exc))
 
 
 @commands.command("run")
@@ -114,7 +120,7 @@ def run_due_command(
     out.print(outcome.message.text(core.settings.lang))
     choose_featured_today(core, actor_name(actor))
     report = send_pending(core.ledger, config=core.smtp, actor=actor_name(actor))
-    out.print(f"notifications: {report.sent} sent, {report.retrying} to retry, {report.failed} failed")
+    out.print(t("cli_notifications", core.settings.lang, summary=delivery_summary(report, core.settings.lang)))
 
 
 @commands.command("backfill")
@@ -130,7 +136,7 @@ def backfill_command(
     program: ProgramOption = None,
 ) -> None:
     """Record every scheduled date from --from up to today, in order. Only the latest date notifies workers."""
-    with recording(home, program, actor, refused="backfill stopped") as (core, shared):
+    with recording(home, program, actor, refused="cli_backfill_stopped") as (core, shared):
         backfill(
             core.ledger,
             start=parse_as_of(start, core.program),

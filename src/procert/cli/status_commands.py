@@ -43,7 +43,7 @@ def status_command(
         view = worker_view(session, store=store, program=prog, worker_id=worker_id, today=core.today())
     status = view.status
     if status.run_id is None:
-        fail(f"no run of {prog.id} is recorded yet: run `procert run` first")
+        fail(t("cli_no_run_yet", settings.lang, program=prog.id))
     lang_ = settings.lang
     head = t(
         "status_certified" if status.certified else "status_not_certified",

@@ -19,6 +19,7 @@ from procert.cli.common import (
     signing_secret,
 )
 from procert.core import Procert
+from procert.i18n import t
 from procert.ledger import (
     create_api_key,
     list_api_keys,
@@ -50,9 +51,11 @@ def serve_command(
     if workers is not None:
         core = Procert(core.settings.model_copy(update={"web_workers": workers}), program=core.program)
     settings = core.settings
-    mode = " in demo mode (sign in as any worker at /demo/login)" if settings.demo else ""
-    processes = f", {settings.web_workers} processes" if settings.web_workers > 1 else ""
-    out.print(f"serving {core.program.label} on http://{host}:{port}/pros{mode}{processes} (API docs: /docs)")
+    lang = settings.lang
+    mode = t("cli_serving_demo", lang) if settings.demo else ""
+    processes = t("cli_serving_processes", lang, count=settings.web_workers) if settings.web_workers > 1 else ""
+    said = t("cli_serving", lang, program=core.program.label, url=f"http://{host}:{port}/pros", mode=mode)
+    out.print(said + processes, highlight=False)
     serve_site(core, host=host, port=port)
 
 
@@ -66,15 +69,12 @@ def serve_site(core: Procert, *, host: str, port: int) -> None:
     signing_secret(core, "refusing to start")  # refuse before anything starts
     if settings.demo:
         if not is_loopback(host):
-            fail(
-                f"refusing to serve demo mode on {host}: anyone can sign in as anyone there, "
-                "so it listens on 127.0.0.1 only"
-            )
+            fail(t("cli_demo_loopback_only", settings.lang, host=host))
         if settings.web_workers > 1:
-            fail("demo mode serves one process: its random key lives in that process")
+            fail(t("cli_demo_one_process", settings.lang))
     core.ledger  # noqa: B018  (migrated (SQLite) or checked (PostgreSQL) before anything starts)
     if not settings.facts_path.exists():
-        fail(f"no facts database at {settings.facts_path}: run `procert import DIR` first")
+        fail(t("cli_no_facts", settings.lang, path=settings.facts_path))
     # Behind a TLS proxy that is trusted, X-Forwarded-Proto makes the scheme https (Secure cookies, HSTS).
     server_options: dict[str, Any] = {
         "log_level": "warning",
@@ -143,13 +143,13 @@ def api_key_create(
     home: HomeOption = None,
 ) -> None:
     """Create an admin API key; it is printed once and stored only as a digest. Audited."""
-    engine = core_for(home, with_program=False).ledger
+    core = core_for(home, with_program=False)
     try:
-        with session_scope(engine, write=True) as session:
+        with session_scope(core.ledger, write=True) as session:
             row, key = create_api_key(session, name=name, actor=actor_name(actor))
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="NAME") from None
-    out.print(f"API key #{row.id} ({row.name}); send it as the X-API-Key header. It is shown only now:")
+    out.print(t("cli_api_key_created", core.settings.lang, id=row.id, name=row.name), highlight=False)
     out.print(key, soft_wrap=True)
 
 
@@ -178,9 +178,9 @@ def api_key_revoke(
     home: HomeOption = None,
 ) -> None:
     """Revoke an API key at once. Audited."""
-    engine = core_for(home, with_program=False).ledger
-    with session_scope(engine, write=True) as session:
+    core = core_for(home, with_program=False)
+    with session_scope(core.ledger, write=True) as session:
         revoked = revoke_api_key(session, key_id=key_id, actor=actor_name(actor))
     if not revoked:
-        fail(f"no active API key #{key_id}")
-    out.print(f"revoked API key #{key_id}")
+        fail(t("cli_api_key_none", core.settings.lang, id=key_id))
+    out.print(t("cli_api_key_revoked", core.settings.lang, id=key_id), highlight=False)
