@@ -113,8 +113,8 @@ def test_operator_flow(tmp_path: Path, database):
     assert sent.returncode == 0 and "送信 1 件" in sent.stdout, sent.stdout
     assert len(inbox.messages) == 1 and inbox.messages[0]["To"].addresses[0].addr_spec == "a@example.jp"
     audit = procert(env, "audit")
-    for action in ("run.recorded", "override.set", "notification.sent"):
-        assert action in audit.stdout
+    for action in ("実行を記録", "手動設定", "通知を送信"):  # labels, not codes
+        assert action in audit.stdout, audit.stdout
     assert "ops" in audit.stdout
     assert "送信済み 1" in procert(env, "notify", "list").stdout
     created = procert(env, "api-key", "create", "platform backend")

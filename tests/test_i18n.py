@@ -10,7 +10,7 @@ from typing import get_args
 import pytest
 from babel.messages.pofile import read_po
 
-from procert.i18n import LANGS, LOCALE_DIR, catalogue, messages, t
+from procert.i18n import LANGS, LOCALE_DIR, audit_action, catalogue, has_message, messages, t
 from procert.ledger import HeadlineKind
 from procert.metrics.lineage import REASONS
 
@@ -109,3 +109,22 @@ def test_lookup_formats_and_falls_back_to_japanese(lang, expected):
 def test_an_unknown_message_is_an_error_not_a_blank():
     with pytest.raises(KeyError):
         t("no_such_message")
+
+
+#: Audit actions the code writes as literals, and those it builds (a session's kind, a correction's stage).
+ACTION = re.compile(r"""action=["']([a-z_]+\.[a-z_]+)["']""")
+BUILT_ACTIONS = (
+    {f"{kind}.{what}" for kind in ("admin", "worker") for what in ("session_started", "signed_out")}
+    | {f"{kind}.signed_out_everywhere" for kind in ("admin", "worker")}
+    | {f"correction.{stage}" for stage in ("applied", "pending", "accepted", "dismissed")}
+    | {"leave.cancelled", "leave.cut_short"}
+)
+
+
+def test_every_audit_action_has_a_label_in_both_languages():
+    written = {found for path in sources() for found in ACTION.findall(path.read_text(encoding="utf-8"))}
+    assert {"run.recorded", "override.set", "notification.sent"} <= written  # the scan does find them
+    unlabelled = sorted(a for a in written | BUILT_ACTIONS if not has_message("audit_" + a.replace(".", "_")))
+    assert not unlabelled, f"audit actions without a label: {unlabelled}"
+    assert (audit_action("run.recorded", "ja"), audit_action("run.recorded", "en")) == ("実行を記録", "run recorded")
+    assert audit_action("plugin.did_something") == "plugin.did_something"  # an unknown action shows as it is

@@ -73,6 +73,19 @@ class Message:
 Progress = Callable[[Message], None]
 
 
+def label(prefix: str, code: str, lang: str = DEFAULT_LANG) -> str:
+    """A code's label when the catalogues have one (``prefix`` + code), else the code itself (an operator's own
+    company tiers, say, keep their names)."""
+    return t(prefix + code, lang) if has_message(prefix + code) else code
+
+
+def audit_action(action: str, lang: str = DEFAULT_LANG) -> str:
+    """An audit entry's action in words: ``run.recorded`` → 実行を記録 / run recorded (an action without a label, as
+    it is)."""
+    key = "audit_" + action.replace(".", "_")
+    return t(key, lang) if has_message(key) else action
+
+
 def yen(amount: int | float) -> str:
     """An amount of yen for people, the same in both languages: ¥82,000 (−¥5,000 for a refund)."""
     whole = round(amount)

@@ -21,7 +21,7 @@ from procert.cli.common import (
     out,
     parse_as_of,
 )
-from procert.i18n import t
+from procert.i18n import audit_action, t
 from procert.ledger import (
     AppealRefused,
     answer_appeal,
@@ -155,12 +155,18 @@ def audit_command(
     table = labelled_table(
         ("#", "col_at_utc", "col_actor", "col_action", "col_program", "col_subject", "col_details"),
         core.settings.lang,
-        title="audit log",
+        title=t("cli_audit_title", core.settings.lang),
     )
     for e in entries:
         details = ", ".join(f"{k}={v}" for k, v in e.details.items() if v not in (None, {}, []))
         table.add_row(
-            str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action, e.program_id or "", e.subject or "", details[:80]
+            str(e.id),
+            f"{e.at:%Y-%m-%d %H:%M:%S}",
+            e.actor,
+            audit_action(e.action, core.settings.lang),
+            e.program_id or "",
+            e.subject or "",
+            details[:80],
         )
     out.print(table)
 

@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from procert.i18n import has_message, local_time, t
+from procert.i18n import audit_action, label, local_time, t
 from procert.web.auth import csrf_token
 from procert.web.markdown import plain_excerpt, render_markdown
 
@@ -45,8 +45,8 @@ def render(request: Request, name: str, status_code: int = 200, **values: Any) -
             "program": program,
             "program_name": program.name.get(lang),
             "division_label": lambda division: program.division_label(division, lang),
-            # A code's label when the catalogues have one (an operator's own company tiers keep their names).
-            "label": lambda prefix, code: t(prefix + code, lang) if has_message(prefix + code) else code,
+            "label": lambda prefix, code: label(prefix, code, lang),
+            "action_label": lambda action: audit_action(action, lang),
             # An API instant ("2026-12-02T05:00:00Z") as people in the program's time zone read it.
             "local": lambda instant: (
                 local_time(datetime.fromisoformat(instant.removesuffix("Z")), program.timezone) if instant else "—"
