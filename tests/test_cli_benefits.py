@@ -29,14 +29,14 @@ def test_jobs_import_reports_problems_and_stores_nothing_then_stores_a_good_file
     )
     failed = procert(env, "jobs", "import", str(bad))
     assert failed.returncode == 1
-    assert "bad.csv, row 2, column unit_price_jpy" in failed.stderr and "nothing was stored" in failed.stderr
+    assert "bad.csv, row 2, column unit_price_jpy" in failed.stderr and "何も保存していません" in failed.stderr
     assert "公開中の案件 0 件" in procert(env, "jobs", "list").stdout
     good = tmp_path / "good.csv"
     good.write_text(
         f"{HEADER}\nJ1,K1,Acme,listed,SEO記事,writer,SEO,1000,500,item,0.9,{posted},{closes}\n", encoding="utf-8"
     )
     stored = procert(env, "jobs", "import", str(good))
-    assert stored.returncode == 0 and "stored 1 job(s)" in stored.stdout
+    assert stored.returncode == 0 and "案件を 1 件保存しました" in stored.stdout
     listed = procert(env, "jobs", "list", "--premium").stdout
     assert "J1" in listed and "公開中の案件 1 件" in listed and "はい" in listed  # 40 + 15 + 27 = 82: premium
     assert procert(env, "jobs", "import", str(tmp_path / "missing.csv")).returncode == 1
@@ -50,14 +50,14 @@ def test_newsletter_compose_and_send_from_the_command_line(tmp_path: Path):
     assert procert(env, "run", "--as-of", "2025-01-01").returncode == 0
     subs = tmp_path / "subs.csv"
     subs.write_text("email,name,locale\na@example.jp,A,ja\n", encoding="utf-8")
-    assert "1 added" in procert(env, "subscribers", "import", str(subs)).stdout
+    assert "追加 1 件" in procert(env, "subscribers", "import", str(subs)).stdout
     composed = procert(env, "newsletter", "compose", "--date", "2025-01-06")
-    assert composed.returncode == 0 and "Pro A (writer)" in composed.stdout
+    assert composed.returncode == 0 and "Pro A (ライター)" in composed.stdout
     again = procert(env, "newsletter", "compose", "--date", "2025-01-06")
     assert again.returncode == 1 and "already composed" in again.stderr
     sent = procert(env, "newsletter", "send")
-    assert sent.returncode == 0 and "1 mail(s) queued" in sent.stdout
-    assert "0 mail(s) queued" in procert(env, "newsletter", "send").stdout  # never twice
+    assert sent.returncode == 0 and "メール 1 通をキューに入れました" in sent.stdout
+    assert "メール 0 通をキューに入れました" in procert(env, "newsletter", "send").stdout  # never twice
     assert "2025-01-06" in procert(env, "newsletter", "list").stdout
     bad = tmp_path / "bad.csv"
     bad.write_text("email,name,locale\nnope,A,ja\n", encoding="utf-8")

@@ -42,18 +42,18 @@ def jobs_import(
     """Validate every job in FILE, then store them all in one transaction (replacing jobs with the same job_id).
     Any problem: each is reported by file, row, column and reason, and nothing is stored."""
     core = core_for(home, program)
-    _settings, prog, engine = core.settings, core.program, core.ledger
+    lang, prog, engine = core.settings.lang, core.program, core.ledger
     try:
         jobs = validate_jobs(read_job_rows(file), program=prog, source=str(file))
     except JobImportFailed as exc:
         for problem in exc.problems:
             err.print(str(problem), highlight=False, markup=False, soft_wrap=True)
         if exc.total > len(exc.problems):
-            err.print(f"… and {exc.total - len(exc.problems)} more", highlight=False)
-        fail(f"{exc.total} problem(s) in {file}; nothing was stored")
+            err.print(t("import_more_problems", lang, more=exc.total - len(exc.problems)), highlight=False)
+        fail(t("cli_jobs_refused", lang, total=exc.total, file=file))
     with session_scope(engine, write=True) as session:
         stored = store_jobs(session, jobs=jobs, actor=actor_name(actor), program_id=prog.id)
-    out.print(f"stored {stored:,} job(s) from {file}", highlight=False)
+    out.print(t("cli_jobs_stored", lang, count=stored, file=file), highlight=False)
 
 
 @jobs_app.command("list")
@@ -139,9 +139,8 @@ def newsletter_compose(
             issue_id = issue.id
     except NewsletterError as exc:
         fail(str(exc))
-    out.print(
-        f"composed issue #{issue_id} of {day}: " + ", ".join(f"{n} ({d})" for _w, n, d in featured), highlight=False
-    )
+    names = ", ".join(f"{n} ({core.program.division_label(d, core.settings.lang)})" for _w, n, d in featured)
+    out.print(t("cli_newsletter_composed", core.settings.lang, id=issue_id, day=day, names=names), highlight=False)
 
 
 @newsletter_app.command("send")
@@ -173,7 +172,7 @@ def newsletter_send(
             sent_id = sent.id
     except NewsletterError as exc:
         fail(str(exc))
-    out.print(f"issue #{sent_id}: {queued} mail(s) queued; deliver them with `procert notify send`")
+    out.print(t("cli_newsletter_queued", core.settings.lang, id=sent_id, queued=queued), highlight=False)
 
 
 @newsletter_app.command("list")
@@ -209,17 +208,17 @@ def subscribers_import(
     people who unsubscribed stay unsubscribed."""
     from procert.benefits.promotion import NewsletterError, import_subscribers
 
-    engine = core_for(home, with_program=False).ledger
+    core = core_for(home, with_program=False)
+    lang = core.settings.lang
     try:
-        with session_scope(engine, write=True) as session:
+        with session_scope(core.ledger, write=True) as session:
             result = import_subscribers(session, path=file, actor=actor_name(actor))
     except NewsletterError as exc:
         fail(str(exc))
-    out.print(
-        f"{result.added} added, {result.updated} updated"
-        + (f" ({result.kept_unsubscribed} stay unsubscribed)" if result.kept_unsubscribed else ""),
-        highlight=False,
-    )
+    said = t("cli_subscribers_imported", lang, added=result.added, updated=result.updated)
+    if result.kept_unsubscribed:
+        said += t("cli_subscribers_kept_unsubscribed", lang, count=result.kept_unsubscribed)
+    out.print(said, highlight=False)
 
 
 @jobs_app.command("digest")
@@ -253,9 +252,7 @@ def jobs_digest(
             program_id=prog.id,
             details={"queued": queued},
         )
-    out.print(
-        f"{queued} digest mail(s) queued for {len(pros):,} certified worker(s); deliver with `procert notify send`"
-    )
+    out.print(t("cli_digests_queued", settings.lang, queued=queued, pros=len(pros)), highlight=False)
 
 
 featured_app = typer.Typer(help="Pros featured on the operator's home page.", no_args_is_help=True)
@@ -284,4 +281,4 @@ def featured_choose(
     chosen = choose_featured_today(core, actor_name(actor))
     if chosen is None:
         fail(t("cli_no_facts", core.settings.lang, path=core.facts_path))
-    out.print(f"{chosen} pro(s) featured today", highlight=False)
+    out.print(t("cli_featured_today", core.settings.lang, count=chosen), highlight=False)
