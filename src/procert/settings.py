@@ -22,7 +22,9 @@ class Settings(BaseSettings):
         default="crowdworks-pro",
         description="Default program: a preset id or a path to a program TOML file.",
     )
-    lang: Literal["ja", "en"] = Field(default="ja", description="Language of CLI explanations: ja or en.")
+    lang: Literal["ja", "en"] = Field(
+        default="ja", description="Language of the CLI's messages, tables and explanations: ja or en."
+    )
     duckdb_memory_limit: str | None = Field(
         default=None, description="DuckDB memory limit, e.g. '4GB'. Unset: DuckDB's default (80% of RAM)."
     )
