@@ -97,7 +97,7 @@ def test_runs_page_shows_counts_and_who_gained_and_lost_with_reasons(admin_site,
     granted_table = granted_page.split('id="granted"')[1].split("</table>")[0]
     assert ">A<" in granted_table and ">B<" in granted_table and "条件による判定" in granted_table
     lost_table = client.get(f"/admin/runs/{second['id']}").text.split('id="lost"')[1].split("</table>")[0]
-    assert ">A<" in lost_table and "completion" in lost_table  # the failed criteria are named
+    assert ">A<" in lost_table and "納品完了率(過去1年)" in lost_table  # the failed criteria by their names
 
 
 def test_worker_lookup_and_an_override_applied_end_to_end_through_the_forms(admin_site):

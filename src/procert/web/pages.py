@@ -47,6 +47,8 @@ def render(request: Request, name: str, status_code: int = 200, **values: Any) -
             "division_label": lambda division: program.division_label(division, lang),
             "label": lambda prefix, code: label(prefix, code, lang),
             "action_label": lambda action: audit_action(action, lang),
+            # A criterion by its name (a run of an older program version may name one the program no longer has).
+            "criterion_label": lambda cid: next((c.label.get(lang) for c in program.criteria if c.id == cid), cid),
             # An API instant ("2026-12-02T05:00:00Z") as people in the program's time zone read it.
             "local": lambda instant: (
                 local_time(datetime.fromisoformat(instant.removesuffix("Z")), program.timezone) if instant else "—"
