@@ -137,7 +137,7 @@ def test_the_appeal_flow_through_the_web(admin_site):  # noqa: F811
     )
     assert (sent.status_code, sent.headers["location"]) == (303, "/dashboard#appeals")
     empty = worker.post("/dashboard/appeals", data={"csrf": csrf_of(page), "run_id": run_id, "text": " "})
-    assert empty.status_code == 400 and "must not be empty" in empty.text
+    assert empty.status_code == 400 and "異議申し立ての内容を書いてください" in empty.text
     forged = worker.post("/dashboard/appeals", data={"csrf": "x", "run_id": run_id, "text": "again"})
     assert forged.status_code == 403
     assert "回答待ち" in worker.get("/dashboard").text

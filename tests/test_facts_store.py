@@ -47,7 +47,7 @@ def test_a_refused_bulk_import_leaves_the_facts_and_their_indexes_as_they_were(t
     with FactStore(tmp_path / "facts.duckdb") as store:
         import_export(store, good.write(tmp_path / "good"), timezone="Asia/Tokyo")
         fingerprint = store.fingerprint()
-        with pytest.raises(ImportFailed, match="worker_id 'NOBODY' が見つかりません"):
+        with pytest.raises(ImportFailed, match="unknown worker_id 'NOBODY'"):
             import_export(store, bad.write(tmp_path / "bad"), timezone="Asia/Tokyo", replace=True)
         assert store.fingerprint() == fingerprint
         assert indexes(store) == {worker_index(t) for t in WORKER_INDEXED}

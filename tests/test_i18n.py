@@ -17,7 +17,7 @@ from procert.metrics.lineage import REASONS
 SRC = Path(__file__).resolve().parents[1] / "src" / "procert"
 LITERAL = re.compile(r"""\b(?:t|Message)\(\s*["']([a-z0-9_]+)["']\s*[,)]""")
 #: Import problems and e-mail rules name their messages by id (``problem(..., "import_empty")``, ``sql_reason(...)``).
-PROBLEM = re.compile(r"""["']((?:import|email)_[a-z0-9_]+)["']""")
+PROBLEM = re.compile(r"""["']((?:import|email|refused)_[a-z0-9_]+)["']""")
 NOT_MESSAGES = {"import_export"}  # a function's name in __all__
 PREFIX = re.compile(r"""\bt\(\s*["']([a-z0-9_]+_)["']\s*[+~]""")
 #: Messages looked up by prefix + value: every value the code can produce must have a message.

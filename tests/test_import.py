@@ -89,7 +89,7 @@ def test_reimport_upserts_by_id(loaded: FactStore, tmp_path: Path):
 def test_replace_mode_needs_every_table_and_replaces_them(loaded: FactStore, tmp_path: Path):
     exp = Export()
     exp.worker("W9")
-    with pytest.raises(ImportFailed, match="--replace にはすべてのテーブルが必要です"):
+    with pytest.raises(ImportFailed, match="--replace needs every table"):
         import_export(loaded, exp.write(tmp_path / "partial", tables=("workers",)), timezone=TZ, replace=True)
     import_export(loaded, exp.write(tmp_path / "full"), timezone=TZ, replace=True)
     assert loaded.counts() == {"workers": 1, "contracts": 0, "reviews": 0, "payments": 0, "scouts": 0, "inquiries": 0}
@@ -255,7 +255,7 @@ def test_report_keeps_the_first_50_problems_and_counts_the_rest(loaded, tmp_path
 
 
 def test_stored_time_zone_must_match(loaded, tmp_path):
-    with pytest.raises(ImportFailed, match="タイムゾーン Asia/Tokyo で取り込まれています"):
+    with pytest.raises(ImportFailed, match="imported with time zone Asia/Tokyo"):
         import_export(loaded, small_export().write(tmp_path / "utc"), timezone="UTC")
 
 

@@ -89,7 +89,7 @@ def test_a_refused_large_import_stores_nothing_and_leaves_no_scratch_file(
     with FactStore(tmp_path / "facts.duckdb", memory_limit="1GB") as store:
         import_export(store, good.write(tmp_path / "good"), timezone="Asia/Tokyo")
         fingerprint = store.fingerprint()
-        with pytest.raises(ImportFailed, match="worker_id 'NOBODY' が見つかりません"):
+        with pytest.raises(ImportFailed, match="unknown worker_id 'NOBODY'"):
             import_export(store, bad.write(tmp_path / "bad"), timezone="Asia/Tokyo", replace=True)
         assert store.fingerprint() == fingerprint
         assert _left_behind(store) == (sorted(["facts", "system", "temp"]), "", False)

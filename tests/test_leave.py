@@ -382,9 +382,16 @@ def test_leave_through_the_dashboard_and_the_console(admin_site):  # noqa: F811
         "/dashboard/leave",
         data={**form, "starts_on": str(today + timedelta(days=6)), "ends_on": str(today + timedelta(days=9))},
     )
-    assert early.status_code == 400 and "7 days ahead" in early.text
+    # The refusal in the worker's language: Japanese, or English for a browser that asks for it.
+    assert early.status_code == 400 and "休止は 7 日前までに届け出てください" in early.text
+    in_english = worker.post(
+        "/dashboard/leave",
+        data={**form, "starts_on": str(today + timedelta(days=6)), "ends_on": str(today + timedelta(days=9))},
+        headers={"Accept-Language": "en"},
+    )
+    assert in_english.status_code == 400 and "7 days ahead" in in_english.text
     bad = worker.post("/dashboard/leave", data={**form, "starts_on": "2030-13-01", "ends_on": "2030-12-31"})
-    assert bad.status_code == 400 and "not a date in YYYY-MM-DD form" in bad.text
+    assert bad.status_code == 400 and "最初の日（2030-13-01）が YYYY-MM-DD 形式の日付ではありません" in bad.text
     forged = worker.post(
         "/dashboard/leave", data={**form, "csrf": "x", "starts_on": "2030-01-01", "ends_on": "2030-01-02"}
     )
@@ -478,7 +485,7 @@ def test_leave_from_the_command_line(tmp_path: Path, monkeypatch):
     again = runner.invoke(
         app, ["leave", "declare", "A", "--from", "2020-01-08", "--to", "2020-01-09", "--category", "other"]
     )
-    assert again.exit_code == 1 and "overlaps leave #1" in again.output
+    assert again.exit_code == 1 and "休止 #1（2020-01-06 から 2020-01-10 まで）と重なっています" in again.output
     nobody = runner.invoke(
         app, ["leave", "declare", "ZZ", "--from", "2020-01-08", "--to", "2020-01-09", "--category", "other"]
     )

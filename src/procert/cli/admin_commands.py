@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from procert.cli.common import ActorOption, HomeOption, actor_name, core_for, fail, labelled_table, out
+from procert.cli.common import ActorOption, HomeOption, actor_name, core_for, labelled_table, out, refuse
 from procert.i18n import t
 from procert.ledger import AdminError, create_admin, disable_admin, list_admins, session_scope, set_admin_password
 
@@ -44,7 +44,7 @@ def admin_create(
         with session_scope(engine, write=True) as session:
             create_admin(session, username=username, password=password, actor=actor_name(actor))
     except AdminError as exc:
-        fail(str(exc))
+        refuse(exc)
     out.print(t("cli_admin_created", lang, name=username), highlight=False)
 
 
@@ -63,7 +63,7 @@ def admin_password(
         with session_scope(engine, write=True) as session:
             set_admin_password(session, username=username, password=password, actor=actor_name(actor))
     except AdminError as exc:
-        fail(str(exc))
+        refuse(exc)
     out.print(t("cli_admin_password_changed", lang, name=username), highlight=False)
 
 
@@ -76,7 +76,7 @@ def admin_disable(username: UsernameArgument, actor: ActorOption = None, home: H
         with session_scope(engine, write=True) as session:
             disable_admin(session, username=username, actor=actor_name(actor))
     except AdminError as exc:
-        fail(str(exc))
+        refuse(exc)
     out.print(t("cli_admin_disabled", lang, name=username), highlight=False)
 
 
@@ -91,7 +91,7 @@ def admin_unlock(username: UsernameArgument, actor: ActorOption = None, home: Ho
         with session_scope(engine, write=True) as session:
             unlock_admin(session, username=username, actor=actor_name(actor))
     except AdminError as exc:
-        fail(str(exc))
+        refuse(exc)
     out.print(t("cli_admin_unlocked", lang, name=username), highlight=False)
 
 

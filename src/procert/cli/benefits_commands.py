@@ -23,6 +23,7 @@ from procert.cli.common import (
     labelled_table,
     out,
     parse_as_of,
+    refuse,
     signing_secret,
 )
 from procert.core import Procert
@@ -138,7 +139,7 @@ def newsletter_compose(
             featured = [(f["worker_id"], f["display_name"], f["division"]) for f in issue.content["featured"]]
             issue_id = issue.id
     except NewsletterError as exc:
-        fail(str(exc))
+        refuse(exc)
     names = ", ".join(f"{n} ({core.program.division_label(d, core.settings.lang)})" for _w, n, d in featured)
     out.print(t("cli_newsletter_composed", core.settings.lang, id=issue_id, day=day, names=names), highlight=False)
 
@@ -171,7 +172,7 @@ def newsletter_send(
             )
             sent_id = sent.id
     except NewsletterError as exc:
-        fail(str(exc))
+        refuse(exc)
     out.print(t("cli_newsletter_queued", core.settings.lang, id=sent_id, queued=queued), highlight=False)
 
 
@@ -214,7 +215,7 @@ def subscribers_import(
         with session_scope(core.ledger, write=True) as session:
             result = import_subscribers(session, path=file, actor=actor_name(actor))
     except NewsletterError as exc:
-        fail(str(exc))
+        refuse(exc)
     said = t("cli_subscribers_imported", lang, added=result.added, updated=result.updated)
     if result.kept_unsubscribed:
         said += t("cli_subscribers_kept_unsubscribed", lang, count=result.kept_unsubscribed)

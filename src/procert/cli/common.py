@@ -18,8 +18,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from procert.core import Procert, SettingsError
+from procert.errors import ProcertError
 from procert.facts import FactStore, FactStoreError
-from procert.i18n import t
+from procert.i18n import DEFAULT_LANG, t
 from procert.programs import Program, ProgramError
 from procert.settings import Settings
 
@@ -69,10 +70,24 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+#: The language of the settings this command loaded (see load_settings): its refusals are said in it.
+_command_lang = DEFAULT_LANG
+
+
+def command_lang() -> str:
+    return _command_lang
+
+
+def refuse(exc: ProcertError, code: int = 1) -> NoReturn:
+    """One of procert's refusals, in the command's language, and exit ``code``."""
+    fail(exc.text(_command_lang), code)
+
+
 def load_settings(home: Path | None = None, program: str | None = None, lang: str | None = None) -> Settings:
     overrides: dict[str, Any] = {k: v for k, v in {"home": home, "program": program, "lang": lang}.items() if v}
+    global _command_lang
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         # One line per bad setting, named as the operator sets it: the variable (and the option, where there is one).
         problems = []
@@ -83,6 +98,8 @@ def load_settings(home: Path | None = None, program: str | None = None, lang: st
         fail("invalid setting: " + "; ".join(problems), code=2)
     except ValueError as exc:
         fail(f"invalid setting: {exc}", code=2)
+    _command_lang = settings.lang
+    return settings
 
 
 def core_for(
@@ -94,7 +111,7 @@ def core_for(
         try:
             core.program  # noqa: B018  (load and validate it now, with the right exit status)
         except ProgramError as exc:
-            fail(str(exc), code=2)
+            refuse(exc, code=2)
     return core
 
 
@@ -103,7 +120,7 @@ def facts_of(core: Procert) -> FactStore:
     try:
         return core.open_facts(read_only=True)
     except FactStoreError as exc:
-        fail(str(exc))
+        refuse(exc)
 
 
 def signing_secret(core: Procert, refusal: str) -> str:

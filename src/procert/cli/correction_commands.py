@@ -19,6 +19,7 @@ from procert.cli.common import (
     fail,
     out,
     parse_day,
+    refuse,
 )
 from procert.errors import NotFoundError
 from procert.i18n import t
@@ -121,7 +122,7 @@ def _review(
                     public_url=core.settings.public_url,
                 )
         except (CorrectionRefused, NotFoundError) as exc:
-            fail(str(exc))
+            refuse(exc)
     said = t("cli_correction_accepted" if accept else "cli_correction_dismissed", core.settings.lang, id=correction_id)
     out.print(said, highlight=False)
 

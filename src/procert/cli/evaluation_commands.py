@@ -23,6 +23,7 @@ from procert.cli.common import (
     labelled_table,
     out,
     parse_as_of,
+    refuse,
     steps,
     terminal_safe,
 )
@@ -125,7 +126,7 @@ def evaluate_command(
                 progress.add_task(t("step_evaluating", settings.lang, program=prog.label, as_of=day), total=None)
                 evaluation = evaluate(store, prog, day, away=core.declared_leave(through=day))
         except FactStoreError as exc:
-            fail(str(exc))
+            refuse(exc)
         target = out_path or settings.results_dir / f"{prog.id}_{day.isoformat()}.csv"
         evaluation.write(target)
         print_summary(evaluation, settings.lang)
@@ -158,7 +159,7 @@ def _evaluate_elsewhere(
                         spark, settings.home / "parquet", prog, day, store_path=settings.facts_path, away=away
                     )
         except FactStoreError as exc:
-            fail(str(exc))
+            refuse(exc)
     if not rows:
         fail(t("cli_no_workers", settings.lang))
     target = out_path or settings.results_dir / f"{prog.id}_{day.isoformat()}_{engine}.csv"
@@ -194,9 +195,9 @@ def explain_command(
         try:
             explanation = explain(store, prog, day, worker_id, settings.lang, away=away)
         except WorkerNotFound as exc:
-            fail(str(exc))
+            refuse(exc)
         except FactStoreError as exc:
-            fail(str(exc))
+            refuse(exc)
         period = worker_period(prog, Period(day, prog.timezone), away)
         behind = facts_behind(store, prog, period, worker_id, settings.lang) if facts else []
     if fmt == "json":
@@ -227,7 +228,7 @@ def programs_list() -> None:
     try:
         programs = list_programs()
     except ProgramError as exc:
-        fail(str(exc), code=2)
+        refuse(exc, code=2)
     for p in programs:
         table.add_row(p.id, str(p.version), f"{p.name.ja} / {p.name.en}", p.timezone, str(len(p.criteria)))
     out.print(table)
@@ -243,7 +244,7 @@ def programs_show(
     try:
         prog = load_program(ref)
     except ProgramError as exc:
-        fail(str(exc), code=2)
+        refuse(exc, code=2)
     language = settings.lang
     out.print(f"[bold]{escape(prog.name.get(language))}[/] ({prog.label})", markup=True)
     out.print(prog.description.get(language))

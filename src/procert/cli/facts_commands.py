@@ -19,6 +19,7 @@ from procert.cli.common import (
     labelled_table,
     out,
     parse_day,
+    refuse,
     steps,
 )
 from procert.facts import FactStoreError, ImportFailed
@@ -62,7 +63,7 @@ def import_command(
             raise typer.Exit(1) from None
         except FactStoreError as exc:
             progress.stop()
-            fail(str(exc))
+            refuse(exc)
         with facts_of(core) as store:
             counts = store.counts()
             if settings.facts_url:

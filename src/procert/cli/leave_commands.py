@@ -18,6 +18,7 @@ from procert.cli.common import (
     fail,
     out,
     parse_day,
+    refuse,
 )
 from procert.errors import NotFoundError
 from procert.i18n import t
@@ -63,7 +64,7 @@ def leave_declare(
             )
             leave_id = leave.id
     except LeaveRefused as exc:
-        fail(str(exc))
+        refuse(exc)
     said = t(
         "cli_leave_declared",
         core.settings.lang,
@@ -139,5 +140,5 @@ def leave_cancel(
                 else f"leave #{leave_id} now ends on {leave.ends_on}"
             )
     except (LeaveRefused, NotFoundError) as exc:
-        fail(str(exc))
+        refuse(exc)
     out.print(message, highlight=False)

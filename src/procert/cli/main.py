@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 
 from procert import __version__
-from procert.cli.common import err, out
+from procert.cli.common import command_lang, err, out
 from procert.errors import ProcertError
 
 #: Top-level commands by the module that defines them (its ``commands`` app), in the flow's order.
@@ -98,5 +98,5 @@ def main() -> None:
     try:
         build_app(_invoked(sys.argv[1:]))(prog_name="procert")
     except ProcertError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(exc.text(command_lang()))}", highlight=False, soft_wrap=True)
         raise SystemExit(1) from None

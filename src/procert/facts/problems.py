@@ -66,6 +66,9 @@ class ImportFailed(ProcertError):
         self.total = total
         super().__init__(self.report())
 
+    def text(self, lang: str) -> str:
+        return self.report(lang)
+
     def report(self, lang: str = DEFAULT_LANG) -> str:
         lines = [t("import_failed", lang, total=self.total)]
         lines += [f"  {p.text(lang)}" for p in self.problems]

@@ -8,12 +8,14 @@ recomputed (:mod:`.corrections`).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from procert.errors import NotFoundError, ProcertError
 from procert.facts.reads import WorkerFacts
+from procert.i18n import Message
 from procert.programs import Program
 from procert.settings import Settings
 
@@ -28,12 +30,14 @@ class AppealRefused(ProcertError, ValueError):
     """An appeal or an answer that cannot be taken as given; the message says why."""
 
 
-def _words(text: str, what: str) -> str:
+def _words(text: str, what: Literal["appeal", "answer"]) -> str:
     cleaned = text.strip()
     if not cleaned:
-        raise AppealRefused(f"{what} must not be empty")
+        raise AppealRefused(Message(f"refused_{what}_empty"))
     if len(cleaned) > MAX_APPEAL_CHARS:
-        raise AppealRefused(f"{what} is {len(cleaned):,} characters long; at most {MAX_APPEAL_CHARS:,}")
+        raise AppealRefused(
+            Message(f"refused_{what}_too_long", {"length": f"{len(cleaned):,}", "limit": f"{MAX_APPEAL_CHARS:,}"})
+        )
     return cleaned
 
 
@@ -52,11 +56,11 @@ def file_appeal(
     now = now or utcnow()
     run = session.get(Run, run_id)
     if run is None or run.program_id != program.id or run.superseded_by is not None:
-        raise AppealRefused(f"no current run #{run_id} of {program.id}")
+        raise AppealRefused(Message("refused_appeal_no_run", {"run": run_id, "program": program.id}))
     if session.get(RunResult, (run_id, worker_id)) is None:
-        raise AppealRefused(f"run #{run_id} did not evaluate worker {worker_id!r}")
+        raise AppealRefused(Message("refused_appeal_not_evaluated", {"run": run_id, "worker": worker_id}))
     if criterion is not None and criterion not in {c.id for c in program.criteria}:
-        raise AppealRefused(f"{program.id} has no criterion {criterion!r}")
+        raise AppealRefused(Message("refused_appeal_no_criterion", {"program": program.id, "criterion": criterion}))
     duplicate = session.scalar(
         select(Appeal.id).where(
             Appeal.program_id == program.id,
@@ -67,13 +71,13 @@ def file_appeal(
         )
     )
     if duplicate is not None:
-        raise AppealRefused(f"appeal #{duplicate} on the same decision is still open")
+        raise AppealRefused(Message("refused_appeal_still_open", {"id": duplicate}))
     appeal = Appeal(
         program_id=program.id,
         worker_id=worker_id,
         run_id=run_id,
         criterion=criterion,
-        text=_words(text, "the appeal"),
+        text=_words(text, "appeal"),
         filed_at=now,
         due_at=now + timedelta(hours=target_hours),
         status="open",
@@ -108,8 +112,8 @@ def answer_appeal(
     if appeal is None or appeal.program_id != program.id:
         raise NotFoundError(f"no appeal #{appeal_id} in {program.id}")
     if appeal.status != "open":
-        raise AppealRefused(f"appeal #{appeal_id} was answered already")
-    appeal.answer = _words(answer, "the answer")
+        raise AppealRefused(Message("refused_appeal_answered", {"id": appeal_id}))
+    appeal.answer = _words(answer, "answer")
     appeal.status, appeal.answered_by, appeal.answered_at = "answered", actor, now
     run = session.get(Run, appeal.run_id)
     locale = contact.locale if contact else "ja"

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from procert.errors import NotFoundError, ProcertError
 from procert.facts import WorkerFacts
+from procert.i18n import Message
 from procert.metrics import Away, merge_away
 from procert.programs import Program
 from procert.settings import Settings
@@ -104,33 +105,48 @@ def declare_leave(
     same transaction; the worker's own is not (they just made it)."""
     policy = program.leave
     if policy is None or not policy.enabled:
-        raise LeaveRefused(f"{program.label} does not take declared leave (no [leave] rules, or they are off)")
+        raise LeaveRefused(Message("refused_leave_not_taken", {"program": program.label}))
     if category not in policy.categories:
-        raise LeaveRefused(f"unknown leave category {category!r}; {program.id} takes {', '.join(policy.categories)}")
+        raise LeaveRefused(
+            Message(
+                "refused_leave_category",
+                {"category": category, "program": program.id, "categories": ", ".join(policy.categories)},
+            )
+        )
     if ends_on < starts_on:
-        raise LeaveRefused(f"a leave cannot end ({ends_on}) before it starts ({starts_on})")
+        raise LeaveRefused(Message("refused_leave_ends_before", {"ends": ends_on, "starts": starts_on}))
     if by_worker:
         earliest = today + timedelta(days=policy.notice_days)
         if starts_on < earliest:
-            raise LeaveRefused(
-                f"leave must be declared {policy.notice_days} days ahead: the earliest start is {earliest} "
-                "(for an illness or an emergency, ask the operator, who can declare it at any time)"
-            )
+            raise LeaveRefused(Message("refused_leave_notice", {"days": policy.notice_days, "earliest": earliest}))
     cleaned_note = (note or "").strip() or None
     if cleaned_note is not None and len(cleaned_note) > MAX_NOTE_CHARS:
-        raise LeaveRefused(f"the note is {len(cleaned_note):,} characters long; at most {MAX_NOTE_CHARS:,}")
+        raise LeaveRefused(
+            Message("refused_leave_note_too_long", {"length": f"{len(cleaned_note):,}", "limit": f"{MAX_NOTE_CHARS:,}"})
+        )
     existing = list_leaves(session, program_id=program.id, worker_id=worker_id)
     for other in existing:
         if other.starts_on <= ends_on and starts_on <= other.ends_on:
-            raise LeaveRefused(f"it overlaps leave #{other.id} ({other.starts_on} to {other.ends_on})")
+            raise LeaveRefused(
+                Message("refused_leave_overlaps", {"id": other.id, "starts": other.starts_on, "ends": other.ends_on})
+            )
     spans = [span(x) for x in existing]
     for year in range(starts_on.year, ends_on.year + 1):
         taken = days_in_year(spans, year)
         wanted = days_in_year([(starts_on, ends_on)], year)
         if taken + wanted > policy.max_days_per_year:
             raise LeaveRefused(
-                f"{year} would hold {taken + wanted} leave days ({taken} already declared, {wanted} in this one); "
-                f"{program.id} allows at most {policy.max_days_per_year} a year"
+                Message(
+                    "refused_leave_too_many_days",
+                    {
+                        "year": year,
+                        "total": taken + wanted,
+                        "taken": taken,
+                        "wanted": wanted,
+                        "program": program.id,
+                        "limit": policy.max_days_per_year,
+                    },
+                )
             )
     leave = Leave(
         program_id=program.id,
@@ -224,16 +240,16 @@ def cancel_leave(
     if leave is None or leave.program_id != program.id or (worker_id is not None and leave.worker_id != worker_id):
         raise NotFoundError(f"no leave #{leave_id} in {program.id}" + (f" for {worker_id}" if worker_id else ""))
     if leave.cancelled_at is not None:
-        raise LeaveRefused(f"leave #{leave_id} was cancelled already")
+        raise LeaveRefused(Message("refused_leave_cancelled_already", {"id": leave_id}))
     yesterday = today - timedelta(days=1)
     leave.updated_at = now or utcnow()
     if leave.starts_on > today or (leave.starts_on == today and worker_id is None):
         leave.cancelled_at, leave.cancelled_by = leave.updated_at, actor
         action, details = "leave.cancelled", {}
     elif worker_id is not None:
-        raise LeaveRefused(f"leave #{leave_id} began on {leave.starts_on}; only the operator can end it early")
+        raise LeaveRefused(Message("refused_leave_began", {"id": leave_id, "starts": leave.starts_on}))
     elif leave.ends_on <= yesterday:
-        raise LeaveRefused(f"leave #{leave_id} ended on {leave.ends_on}; there is nothing left to cut")
+        raise LeaveRefused(Message("refused_leave_ended", {"id": leave_id, "ends": leave.ends_on}))
     else:
         details = {"ends_on_was": leave.ends_on.isoformat(), "ends_on": yesterday.isoformat()}
         leave.ends_on = yesterday

@@ -30,7 +30,7 @@ from procert.web.context import WebContext
 from procert.web.deps import AdminLoginRequired, admin_session_valid, current_worker
 from procert.web.errors import error_body
 from procert.web.guard import RequestGuard
-from procert.web.pages import HERE, error_page
+from procert.web.pages import HERE, error_page, pick_lang
 from procert.web.routes import ROUTERS
 
 
@@ -125,7 +125,7 @@ def add_error_handlers(app: FastAPI) -> None:
         """Any of procert's own refusals that a route did not answer itself: one body, the kind's status."""
         if is_api(request):
             return JSONResponse(error_body(exc.status, str(exc)), status_code=exc.status)
-        return error_page(request, status_code=exc.status, detail=str(exc))
+        return error_page(request, status_code=exc.status, detail=exc.text(pick_lang(request)))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from procert.benefits import pro_feed
 from procert.evaluation import threshold_text
-from procert.i18n import local_time, t
+from procert.i18n import Message, local_time, t
 from procert.ledger import (
     AppealRefused,
     cancel_leave,
@@ -170,7 +170,7 @@ def _appeal_from_form(request: Request, context: WebContext, form: dict[str, Any
     try:
         run_id = int(str(form.get("run_id", "")))
     except ValueError:
-        raise AppealRefused("choose the decision to appeal") from None
+        raise AppealRefused(Message("refused_appeal_choose")) from None
     with session_scope(context.engine, write=True) as session:
         file_appeal(
             session,
