@@ -163,7 +163,7 @@ def test_admin_signs_in_and_applies_an_override_end_to_end(page, shots):
     shots(page, "admin-runs")
     rows.first.locator("a").click()  # the latest run: L1 lost the status
     lost = page.locator("table#lost").inner_text()
-    assert "L1" in lost and "completion_rate" in lost
+    assert "L1" in lost and "納品完了率(過去1年)" in lost  # the failed criterion by its name
     shots(page, "admin-run")
 
     page.goto("/admin/workers?q=P2")

@@ -104,7 +104,7 @@ def test_notify_send_exits_non_zero_when_the_server_is_down(tmp_path: Path):
     assert procert(env, "import", str(exp.write(tmp_path / "e"))).returncode == 0
     assert procert(env, "run", "--as-of", "2025-01-01").returncode == 0
     down = procert(env, "notify", "send")
-    assert down.returncode == 1 and "cannot reach SMTP server" in down.stderr and "nothing was sent" in down.stderr
+    assert down.returncode == 1 and "cannot reach SMTP server" in down.stderr and "何も送信していません" in down.stderr
 
 
 def test_a_killed_sender_never_sends_twice(tmp_path: Path):

@@ -188,7 +188,7 @@ def test_a_login_link_works_once_and_opening_it_uses_nothing(site):
     assert use_login_link(client, link).status_code == 303
     client.cookies.clear()
     again = use_login_link(client, link)
-    assert again.status_code == 400 and "used already" in again.text
+    assert again.status_code == 400 and "このログインリンクはすでに使われています" in again.text
     assert client.get("/api/v1/workers/A/status").status_code == 401
 
 
@@ -333,7 +333,7 @@ def cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
 
 def test_demo_mode_refuses_production_settings_and_other_hosts(tmp_path: Path):
     open_host = cli(tmp_path, "serve", "--host", "0.0.0.0", PROCERT_DEMO="true")
-    assert open_host.returncode == 1 and "127.0.0.1 only" in open_host.stderr
+    assert open_host.returncode == 1 and "127.0.0.1 だけで待ち受けます" in open_host.stderr
     with_key = cli(tmp_path, "serve", PROCERT_DEMO="true", PROCERT_SECRET_KEY=resolve_secret(None, demo=True))
     assert with_key.returncode == 1 and "demo mode cannot run with PROCERT_SECRET_KEY" in with_key.stderr
     with_db = cli(tmp_path, "serve", PROCERT_DEMO="true", PROCERT_DATABASE_URL="postgresql://127.0.0.1/test")

@@ -65,7 +65,7 @@ def recompute_command(
                     progress=lambda message: out.print(message.text(core.settings.lang), highlight=False),
                 )
         except (CorrectionRefused, RunRefused) as exc:
-            fail(t("cli_recompute_refused", core.settings.lang, reason=exc))
+            fail(t("cli_recompute_refused", core.settings.lang, reason=exc.text(core.settings.lang)))
     for as_of, old, new in outcome.runs:
         out.print(t("cli_recomputed_run", core.settings.lang, as_of=as_of, old=old, new=new), highlight=False)
     out.print(outcome.message.text(core.settings.lang), highlight=False)

@@ -79,7 +79,7 @@ def recording(
         try:
             yield core, shared
         except RunRefused as exc:
-            fail(t(refused, core.settings.lang, reason=exc))
+            fail(t(refused, core.settings.lang, reason=exc.text(core.settings.lang)))
 
 
 @commands.command("run")

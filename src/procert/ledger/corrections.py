@@ -149,7 +149,7 @@ def recompute(
         )
     ]
     if not runs:
-        raise CorrectionRefused(f"no recorded run of {program.id} as of {since} or later: nothing to recompute")
+        raise CorrectionRefused(Message("refused_recompute_nothing", {"program": program.id, "since": since}))
     now = utcnow()
     done: list[tuple[date, int, int]] = []
     by_worker: dict[str, list[Correction]] = {}
@@ -259,11 +259,11 @@ def review_correction(
     decide, as always). Dismissed: the recorded status stands. The worker is told either way; audited."""
     correction = session.get(Correction, correction_id)
     if correction is None or correction.program_id != program.id:
-        raise NotFoundError(f"no correction #{correction_id} in {program.id}")
+        raise NotFoundError(Message("refused_no_correction", {"id": correction_id, "program": program.id}))
     if correction.status != "pending":
-        raise CorrectionRefused(f"correction #{correction_id} is {correction.status}, not pending review")
+        raise CorrectionRefused(Message(f"refused_correction_{correction.status}", {"id": correction_id}))
     if not note.strip():
-        raise CorrectionRefused("a review needs a note (kept in the audit log and told to the worker)")
+        raise CorrectionRefused(Message("refused_review_needs_note"))
     now = utcnow()
     pending = list_corrections(session, program_id=program.id, worker_id=correction.worker_id, status="pending")
     latest = pending[-1]

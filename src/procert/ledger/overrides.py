@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from procert.errors import ProcertError
+from procert.i18n import Message
 
 from .audit import audit, utcnow
 from .models import Override
@@ -34,11 +35,11 @@ def set_override(
     """Lock the worker's status (replacing any lock in force). In a program with levels (``levels``, lowest first)
     a lock that certifies names the ``level`` it holds the worker at."""
     if not reason.strip():
-        raise OverrideRefused("an override needs a reason")
+        raise OverrideRefused(Message("refused_override_reason"))
     if levels and certified and level not in levels:
-        raise OverrideRefused(f"name the level to lock the worker at: one of {', '.join(levels)}")
+        raise OverrideRefused(Message("refused_override_level", {"levels": ", ".join(levels)}))
     if level is not None and (not certified or not levels):
-        raise OverrideRefused("only a lock that certifies, in a program with levels, names a level")
+        raise OverrideRefused(Message("refused_override_level_only_certifying"))
     now = utcnow()
     for old in active_overrides(session, program_id=program_id, on=now.date()).values():
         if old.worker_id == worker_id:

@@ -131,7 +131,7 @@ def _check_safe(
         )
     counts = store.counts()
     if counts["workers"] == 0:
-        raise RunRefused("the facts store holds no workers: refusing to run on an empty source (import first)")
+        raise RunRefused(Message("refused_run_empty_store"))
     previous = latest_run(session, program_id=program.id, before=as_of)
     if previous is not None and previous.workers and not force:
         drop = 1 - counts["workers"] / previous.workers
@@ -182,7 +182,7 @@ def record_run(
             existing.id,
         )
     if correcting and existing is None:
-        raise RunRefused(f"no recorded run of {program.id} as of {as_of} to recompute")
+        raise RunRefused(Message("refused_run_nothing_to_recompute", {"program": program.id, "as_of": as_of}))
     counts = _check_safe(
         session,
         store=store,
@@ -229,7 +229,7 @@ def record_run(
     try:
         session.flush()
     except IntegrityError as exc:
-        raise RunRaced(f"another process recorded {program.id} as of {as_of} at the same time") from exc
+        raise RunRaced(Message("refused_run_raced", {"program": program.id, "as_of": as_of})) from exc
     if existing is not None:
         session.execute(update(Run).where(Run.id == existing.id).values(superseded_by=run.id))
 

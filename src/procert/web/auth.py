@@ -13,6 +13,7 @@ from fastapi import HTTPException, Request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from procert.errors import ProcertError
+from procert.i18n import Message
 from procert.signing import generate_secret, resolve_secret, secret_problem
 
 __all__ = ["generate_secret", "resolve_secret", "secret_problem"]  # the key rules live in procert.signing
@@ -37,11 +38,11 @@ def read_login_link(secret: str, token: str, *, max_age_seconds: int) -> tuple[s
     try:
         data = URLSafeTimedSerializer(secret, salt=_SALT).loads(token, max_age=max_age_seconds)
     except SignatureExpired:
-        raise LoginError("this login link has expired; ask for a new one") from None
+        raise LoginError(Message("refused_login_expired")) from None
     except BadSignature:
-        raise LoginError("this login link is not valid") from None
+        raise LoginError(Message("refused_login_invalid")) from None
     if not isinstance(data, dict) or not isinstance(data.get("worker"), str) or not isinstance(data.get("link"), str):
-        raise LoginError("this login link is not valid")
+        raise LoginError(Message("refused_login_invalid"))
     return data["worker"], data["link"]
 
 

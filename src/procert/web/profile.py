@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from procert.errors import GoneError, NotFoundError
 from procert.facts.reads import WorkerFacts
+from procert.i18n import Message
 from procert.programs import Program
 from procert.web.context import WebContext
 from procert.web.schemas import HeldProgram, PublicProfile, ReviewScore
@@ -23,10 +24,10 @@ def public_profile(context: WebContext, worker_id: str) -> PublicProfile:
     the marketplace (nothing of theirs stays public); a suspended worker shows neither texts nor the badge."""
     found = context.profile_facts(worker_id)
     if found is None:
-        raise NotFoundError(f"no worker {worker_id!r}")
+        raise NotFoundError(Message("refused_no_worker", {"worker": worker_id}))
     facts, rating, record = found.facts, found.rating, found.record
     if facts.status == "withdrawn":
-        raise GoneError(f"worker {worker_id!r} has left the marketplace")
+        raise GoneError(Message("refused_worker_left", {"worker": worker_id}))
     suspended = facts.status == "suspended"
     card = None if suspended else context.card(worker_id)
     certified, since = (True, card.since) if card is not None else (False, None)

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from procert.benefits.models import Feature, NewsletterIssue, Subscriber
 from procert.benefits.promotion import Candidate, NewsletterError, featured_on_site, read_unsubscribe_token, unsubscribe
 from procert.errors import NotFoundError, ProcertError
+from procert.i18n import Message
 from procert.ledger import session_scope
 from procert.web.context import WebContext
 from procert.web.deps import Context
@@ -33,7 +34,7 @@ def _subscriber(context: WebContext, token: str) -> Subscriber:
     with session_scope(context.engine) as session:
         sub = session.get(Subscriber, subscriber_id)
     if sub is None:
-        raise NotFoundError("no such subscriber")
+        raise NotFoundError(Message("refused_no_subscriber"))
     return sub
 
 
@@ -113,5 +114,5 @@ def issue_page(request: Request, issue_id: int, context: Context) -> HTMLRespons
     with session_scope(context.engine) as session:
         issue = session.get(NewsletterIssue, issue_id)
         if issue is None or issue.program_id != context.program.id or issue.sent_at is None:
-            raise NotFoundError(f"no issue #{issue_id}")
+            raise NotFoundError(Message("refused_no_issue", {"id": issue_id}))
     return render(request, "newsletter_issue.html", issue=issue, content=issue.content)

@@ -8,11 +8,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from procert.errors import ProcertError
+from procert.i18n import Message, t
 from procert.ledger import list_transitions, session_scope, start_session, use_login_link
 from procert.web.auth import SESSION_HOURS, LoginError, check_csrf, login_token, read_login_link, read_login_token
 from procert.web.context import WebContext
 from procert.web.deps import Context, sign_out
-from procert.web.pages import message_page, render
+from procert.web.pages import message_page, pick_lang, render
 from procert.web.profile import public_profile
 
 router = APIRouter(include_in_schema=False)
@@ -23,7 +24,8 @@ def _link_minutes(context: WebContext) -> int:
 
 
 def _refused(request: Request, exc: Exception) -> HTMLResponse:
-    reason = str(exc) if isinstance(exc, LoginError) else "unknown worker"
+    lang = pick_lang(request)
+    reason = exc.text(lang) if isinstance(exc, LoginError) else t("refused_login_unknown_worker", lang)
     return message_page(request, status_code=400, title_key="web_login_failed", message=reason)
 
 
@@ -50,7 +52,7 @@ async def login(request: Request, context: Context) -> Response:
         public_profile(context, worker_id)
         with session_scope(context.engine, write=True) as session:
             if not use_login_link(session, link_id=link_id, worker_id=worker_id):
-                raise LoginError("this login link was used already; ask for a new one")
+                raise LoginError(Message("refused_login_used"))
             return worker_id, start_session(
                 session, kind="worker", subject=worker_id, hours=SESSION_HOURS, actor=f"worker:{worker_id}"
             )
