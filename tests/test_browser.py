@@ -178,7 +178,7 @@ def test_admin_signs_in_and_applies_an_override_end_to_end(page, shots):
     page.goto("/workers/P2")
     assert page.locator("h1 img.badge").count() == 0
     page.goto("/admin/audit")
-    assert "override.set" in page.locator("#audit").inner_text()
+    assert "手動設定" in page.locator("#audit").inner_text()  # the action by its label
 
     page.goto("/admin/workers?q=P2")
     page.click("#clear-form button")

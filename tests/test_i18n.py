@@ -112,18 +112,26 @@ def test_an_unknown_message_is_an_error_not_a_blank():
 
 
 #: Audit actions the code writes as literals, and those it builds (a session's kind, a correction's stage).
-ACTION = re.compile(r"""action=["']([a-z_]+\.[a-z_]+)["']""")
+ACTION = re.compile(r"""\baction["']?\s*[:=]\s*["']([a-z_]+\.[a-z_]+)["']""")
+BUILT_ACTION = re.compile(r'\baction["\']?\s*[:=]\s*f"([^"]+)"')
 BUILT_ACTIONS = (
     {f"{kind}.{what}" for kind in ("admin", "worker") for what in ("session_started", "signed_out")}
     | {f"{kind}.signed_out_everywhere" for kind in ("admin", "worker")}
     | {f"correction.{stage}" for stage in ("applied", "pending", "accepted", "dismissed")}
     | {"leave.cancelled", "leave.cut_short"}
+    | {f"status.{kind}" for kind in ("granted", "kept", "lost", "promoted", "demoted")}
 )
 
 
 def test_every_audit_action_has_a_label_in_both_languages():
     written = {found for path in sources() for found in ACTION.findall(path.read_text(encoding="utf-8"))}
     assert {"run.recorded", "override.set", "notification.sent"} <= written  # the scan does find them
+    # Every action the code builds (an f-string) is one of BUILT_ACTIONS' forms.
+    built = {found for path in sources() for found in BUILT_ACTION.findall(path.read_text(encoding="utf-8"))}
+    assert {"{kind}.session_started", "correction.{c.status}"} <= built
+    for template in built:
+        shape = "[a-z_]+".join(re.escape(part) for part in re.split(r"\{[^}]*\}", template))
+        assert any(re.fullmatch(shape, a) for a in BUILT_ACTIONS), f"add the actions {template!r} builds"
     unlabelled = sorted(a for a in written | BUILT_ACTIONS if not has_message("audit_" + a.replace(".", "_")))
     assert not unlabelled, f"audit actions without a label: {unlabelled}"
     assert (audit_action("run.recorded", "ja"), audit_action("run.recorded", "en")) == ("実行を記録", "run recorded")

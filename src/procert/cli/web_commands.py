@@ -54,8 +54,9 @@ def serve_command(
     lang = settings.lang
     mode = t("cli_serving_demo", lang) if settings.demo else ""
     processes = t("cli_serving_processes", lang, count=settings.web_workers) if settings.web_workers > 1 else ""
-    said = t("cli_serving", lang, program=core.program.label, url=f"http://{host}:{port}/pros", mode=mode)
-    out.print(said + processes, highlight=False)
+    url = f"http://{host}:{port}/pros"
+    said = t("cli_serving", lang, program=core.program.label, url=url, mode=mode, processes=processes)
+    out.print(said, highlight=False)
     serve_site(core, host=host, port=port)
 
 
