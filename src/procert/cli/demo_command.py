@@ -22,7 +22,7 @@ from procert.cli.evaluation_commands import print_summary
 from procert.core import Procert
 from procert.demo import scenario
 from procert.evaluation import evaluate, explain
-from procert.i18n import t
+from procert.i18n import label, t
 from procert.settings import Settings
 
 commands = typer.Typer()
@@ -91,11 +91,11 @@ def demo_command(
             day=day,
             progress=lambda as_of, outcome: out.print(f"{as_of}: {outcome.message.text(settings.lang)}"),
         )
-        outbox = ", ".join(f"{t('notify_kind_' + kind, lang)} {n:,}" for kind, n in sorted(ledger.outbox.items()))
+        outbox = ", ".join(f"{label('notify_kind_', kind, lang)} {n:,}" for kind, n in sorted(ledger.outbox.items()))
         out.print(t("demo_outbox", lang, counts=outbox), highlight=False)
         if ledger.lost:
             timeline = "; ".join(
-                f"{move.as_of} {t('notify_kind_' + move.kind, lang)}"
+                f"{move.as_of} {label('notify_kind_', move.kind, lang)}"
                 + (
                     f" ({', '.join(prog.criterion(c).label.get(lang) for c in move.failed)})"
                     if move.failed and move.kind == "lost"

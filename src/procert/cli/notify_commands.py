@@ -17,7 +17,7 @@ from procert.cli.common import (
     labelled_table,
     out,
 )
-from procert.i18n import t
+from procert.i18n import label, t
 from procert.ledger import (
     Notification,
     session_scope,
@@ -80,7 +80,7 @@ def notify_list(
             query = query.where(Notification.status == status)
         rows = session.scalars(query).all()
     lang = core.settings.lang
-    tally = ", ".join(f"{_delivery(k, lang)} {v:,}" for k, v in sorted(counts.items()))
+    tally = ", ".join(f"{label('web_outbox_', k, lang)} {v:,}" for k, v in sorted(counts.items()))
     out.print(tally or t("cli_outbox_empty", lang), highlight=False)
     table = labelled_table(
         ("#", "col_worker", "col_kind", "col_as_of", "col_delivery", "col_attempts", "col_email", "col_last_error"),
@@ -92,14 +92,9 @@ def notify_list(
             n.worker_id,
             t("notify_kind_" + n.kind, lang),
             n.payload.get("as_of", ""),
-            _delivery(n.status, lang),
+            label("web_outbox_", n.status, lang),
             str(n.attempts),
             n.email or "",
             (n.last_error or "")[:60],
         )
     out.print(table)
-
-
-def _delivery(status: str, lang: str) -> str:
-    """A notification's delivery status in words ("sending" is a sender's moment, shown as it is)."""
-    return t("web_outbox_" + status, lang) if status != "sending" else status
